@@ -1,0 +1,35 @@
+"""Token usage in one neutral shape, whatever dialect reported it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0  # all prompt tokens, cached ones included
+    cached_tokens: int = 0  # prompt tokens read from the upstream's cache
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0  # part of output_tokens
+    reported: bool = False  # False: nothing came from the upstream (estimated or none)
+
+
+def usage_from_openai(data: dict | None) -> Usage | None:
+    """Read an OpenAI `usage` object (Chat Completions, Completions or Embeddings)."""
+    if not data:
+        return None
+    prompt_details = data.get("prompt_tokens_details") or {}
+    completion_details = data.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(data.get("prompt_tokens") or 0),
+        cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+        output_tokens=int(data.get("completion_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        reported=True,
+    )
+
+
+def estimate_tokens(text_length: int) -> int:
+    """A rough token count from a character count (about four characters a token)."""
+    return max(1, text_length // 4) if text_length else 0

@@ -1,0 +1,158 @@
+"""The ASGI application: one `Gateway` per process, holding what the hot path serves from memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from onegate import errors
+from onegate.context import RequestContext, new_request_id
+from onegate.dialects.openai_chat.errors import render_error
+from onegate.errors import GatewayError
+from onegate.pipeline.authenticate import KeyCache
+from onegate.pipeline.record import record
+from onegate.providers.registry import ModelRegistry
+from onegate.server.clients import identify_client
+from onegate.server.http import Receive, Responder, Send
+from onegate.server.routes import match
+from onegate.settings import Settings
+from onegate.store.db import open_engine
+from onegate.store.migrations import migrate
+from onegate.store.writer import LogWriter
+
+log = logging.getLogger("onegate")
+
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (
+        b"access-control-allow-headers",
+        b"authorization, content-type, x-api-key, api-key, x-goog-api-key, anthropic-version, anthropic-beta, "
+        b"anthropic-dangerous-direct-browser-access, openai-organization, openai-project, x-stainless-arch, "
+        b"x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, "
+        b"x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout, x-stainless-async, "
+        b"x-stainless-read-timeout, x-stainless-helper-method, x-stainless-stream-helper",
+    ),
+    (b"access-control-max-age", b"86400"),
+]
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = open_engine(settings.database_url)
+        self.keys = KeyCache(self.engine)
+        self.registry = ModelRegistry.from_settings(settings)
+        self.writer = LogWriter(
+            self.engine, settings.data_dir / "spill" / "request_logs.jsonl", max_queue=settings.log_queue_size
+        )
+        self._background: list[asyncio.Task[None]] = []
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Blocking start-up work: schema, key cache, log writer."""
+        migrate(self.engine)
+        self.keys.load()
+        self.writer.start()
+
+    async def startup(self) -> None:
+        await asyncio.to_thread(self.prepare)
+        self._background.append(asyncio.create_task(self.keys.refresh_forever(self.settings.key_refresh_seconds)))
+
+    async def shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.registry.sessions is not None:
+            await self.registry.sessions.close()
+        await asyncio.to_thread(self.writer.close)
+        self.engine.dispose()
+
+    # ASGI ----------------------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.handle(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        if method == "OPTIONS":
+            await _preflight(send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        route, path_known = match(method, scope["path"])
+        ctx = RequestContext(
+            request_id=new_request_id(),
+            method=method,
+            path=path,
+            headers=headers,
+            client=identify_client(headers),
+            dialect=route.dialect if route else "openai_chat",
+        )
+        responder = Responder(send, ctx)
+        try:
+            if route is None:
+                raise _unknown_route(method, scope["path"], path_known, self.settings)
+            await route.handler(self, ctx, responder, receive)
+        except GatewayError as err:
+            await self._fail(ctx, responder, err)
+        except Exception:  # a bug: answer in the caller's dialect and keep the evidence
+            log.exception("unhandled error in %s %s (%s)", method, scope["path"], ctx.request_id)
+            await self._fail(ctx, responder, GatewayError(errors.INTERNAL_ERROR, "Internal error in onegate."))
+        finally:
+            if route is None or route.logged:
+                record(ctx, self.writer)
+
+    async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
+        ctx.error_code = err.kind.code
+        ctx.error_message = err.message
+        if responder.started:
+            return
+        ctx.status = err.status
+        if err.kind is errors.CLIENT_DISCONNECTED:
+            return
+        await responder.send_body(err.status, render_error(err, ctx.request_id), headers=err.response_headers())
+
+
+def _unknown_route(method: str, path: str, path_known: bool, settings: Settings) -> GatewayError:
+    if path_known:
+        return GatewayError(errors.METHOD_NOT_ALLOWED, f"{method} is not allowed on {path}.")
+    return GatewayError(
+        errors.UNKNOWN_PATH,
+        f"Invalid URL ({method} {path}). Set your client's base URL to {settings.base_url} "
+        "(OpenAI-style clients append /chat/completions, /models … to it).",
+    )
+
+
+async def _preflight(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def create_app(settings: Settings) -> Gateway:
+    return Gateway(settings)

@@ -1,0 +1,1 @@
+"""The command line: the first-class interface for operators, one module per command group."""

@@ -1,0 +1,18 @@
+"""The `onegate` command."""
+
+from __future__ import annotations
+
+import typer
+
+from onegate.cli import keys, logs, serve
+
+app = typer.Typer(
+    help="onegate: one OpenAI-compatible gateway for every AI client.", no_args_is_help=True, add_completion=False
+)
+app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
+app.add_typer(logs.app, name="logs")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,49 @@
+"""`onegate serve`: start the gateway."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
+from onegate.store.keys import create_key, list_keys
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", envvar="ONEGATE_HOST")] = None,
+    port: Annotated[int | None, typer.Option("--port", envvar="ONEGATE_PORT")] = None,
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
+    """Serve the OpenAI-compatible API (and the others) on HOST:PORT."""
+    import uvicorn
+
+    from onegate.app import create_app
+
+    settings = settings_or_exit(data_dir, config, host=host, port=port)
+    engine = open_store(settings)
+    first_key = None
+    if not list_keys(engine):
+        _, first_key = create_key(engine, "first-key")
+    engine.dispose()
+    typer.echo(f"onegate: data in {settings.data_dir}, database {settings.database_url.split('://')[0]}")
+    typer.echo(f"onegate: base URL for OpenAI-style clients: {settings.base_url}")
+    if first_key:
+        typer.echo(f"onegate: no keys yet, so one was created (shown only now): {first_key}")
+        typer.echo(
+            f"onegate: try it: curl {settings.base_url}/chat/completions -H 'Authorization: Bearer {first_key}' "
+            f'-H \'Content-Type: application/json\' -d \'{{"model":"{settings.selftest_model}",'
+            f'"messages":[{{"role":"user","content":"hi"}}]}}\''
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        lifespan="on",
+    )

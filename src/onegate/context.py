@@ -1,0 +1,61 @@
+"""`RequestContext`: the one typed record that travels authenticate → admit → route → forward → record."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from onegate.accounting.pricing import FREE, Price
+from onegate.accounting.usage import Usage
+from onegate.apikeys import KeyRecord
+from onegate.server.clients import ClientInfo
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+@dataclass(slots=True)
+class Attempt:
+    channel: str
+    status: int | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "status": self.status, "error": self.error, "ms": self.duration_ms}
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    method: str
+    path: str  # as sent, query string included
+    headers: dict[str, str]  # lower-case names
+    client: ClientInfo
+    dialect: str
+    started: float = field(default_factory=time.perf_counter)
+    created_at: float = field(default_factory=time.time)
+    key: KeyRecord | None = None
+    model_requested: str | None = None
+    model_routed: str | None = None
+    channel: str | None = None
+    stream: bool = False
+    status: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    first_byte_at: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    price: Price = FREE
+    cost_micros: int = 0
+    config_hint: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def mark_first_byte(self) -> None:
+        if self.first_byte_at is None:
+            self.first_byte_at = time.perf_counter()
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000

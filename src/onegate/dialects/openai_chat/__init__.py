@@ -1,0 +1,1 @@
+"""OpenAI Chat Completions (and the legacy Completions and Embeddings bodies, which share its rules)."""

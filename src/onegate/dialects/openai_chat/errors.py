@@ -1,0 +1,42 @@
+"""OpenAI-shaped errors: render ours, read the upstream's."""
+
+from __future__ import annotations
+
+import orjson
+
+from onegate.errors import GatewayError
+
+
+def render_error(error: GatewayError, request_id: str) -> bytes:
+    return orjson.dumps(
+        {
+            "error": {
+                "message": error.message,
+                "type": error.kind.openai_type,
+                "param": error.param,
+                "code": error.kind.code,
+                "request_id": request_id,
+            }
+        }
+    )
+
+
+def parse_upstream_error(body: bytes) -> tuple[str, str | None]:
+    """(message, code) from an upstream's error body, whatever shape it has."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", "replace").strip()
+        return (text[:500] or "(empty body)"), None
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            code = err.get("code") or err.get("type")
+            return str(err.get("message") or err), (str(code) if code else None)
+        if isinstance(err, str):
+            return err, None
+        if "message" in data:
+            return str(data["message"]), None
+        if "detail" in data:
+            return str(data["detail"]), None
+    return body.decode("utf-8", "replace")[:500], None

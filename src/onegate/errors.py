@@ -1,0 +1,86 @@
+"""The one error catalog: every error onegate answers with, as a stable code plus its HTTP status.
+
+Dialect packages render a `GatewayError` in their own wire shape (`dialects/*/errors.py`); nothing else
+builds error bodies. Codes are stable so support can count them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    code: str
+    status: int
+    openai_type: str
+    anthropic_type: str
+
+    @property
+    def retryable(self) -> bool:
+        # Stainless SDKs retry 408/409/429/5xx unless told not to; a client's own mistake never heals.
+        return self.status in (408, 409, 429) or self.status >= 500
+
+
+def _kind(code: str, status: int, openai_type: str, anthropic_type: str) -> ErrorKind:
+    return ErrorKind(code, status, openai_type, anthropic_type)
+
+
+MISSING_API_KEY = _kind("missing_api_key", 401, "invalid_request_error", "authentication_error")
+INVALID_API_KEY = _kind("invalid_api_key", 401, "invalid_request_error", "authentication_error")
+KEY_DISABLED = _kind("key_disabled", 401, "invalid_request_error", "authentication_error")
+KEY_EXPIRED = _kind("key_expired", 401, "invalid_request_error", "authentication_error")
+MODEL_NOT_ALLOWED = _kind("model_not_allowed", 403, "invalid_request_error", "permission_error")
+MODEL_NOT_FOUND = _kind("model_not_found", 404, "invalid_request_error", "not_found_error")
+UNKNOWN_PATH = _kind("unknown_url", 404, "invalid_request_error", "not_found_error")
+METHOD_NOT_ALLOWED = _kind("method_not_allowed", 405, "invalid_request_error", "invalid_request_error")
+INVALID_JSON = _kind("invalid_json", 400, "invalid_request_error", "invalid_request_error")
+INVALID_REQUEST = _kind("invalid_request", 400, "invalid_request_error", "invalid_request_error")
+BODY_TOO_LARGE = _kind("request_too_large", 413, "invalid_request_error", "request_too_large")
+UPSTREAM_UNREACHABLE = _kind("upstream_unreachable", 502, "server_error", "api_error")
+UPSTREAM_BAD_RESPONSE = _kind("upstream_bad_response", 502, "server_error", "api_error")
+UPSTREAM_AUTH_FAILED = _kind("upstream_auth_failed", 502, "server_error", "api_error")
+UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
+INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
+CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
+
+
+def upstream_kind(status: int, code: str | None) -> ErrorKind:
+    """The kind for an error the upstream answered: its status kept, marked as the upstream's."""
+    if status >= 500:
+        openai_type, anthropic_type = "server_error", ("overloaded_error" if status in (503, 529) else "api_error")
+    elif status == 429:
+        openai_type, anthropic_type = "rate_limit_error", "rate_limit_error"
+    else:
+        openai_type, anthropic_type = "invalid_request_error", "invalid_request_error"
+    return ErrorKind(code or "upstream_error", status, openai_type, anthropic_type)
+
+
+class GatewayError(Exception):
+    """An error to answer the client with, in the client's dialect."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        from_upstream: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+        self.headers = headers or {}
+        self.from_upstream = from_upstream
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    def response_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if not self.kind.retryable:
+            headers.setdefault("x-should-retry", "false")
+        return headers

@@ -1,0 +1,1 @@
+"""The hot path, one module a step: authenticate → admit → route → forward → record."""

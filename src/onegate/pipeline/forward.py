@@ -1,0 +1,207 @@
+"""Step 4: send the request upstream and relay the answer to the client.
+
+The HTTP status is decided before the first byte reaches the client: onegate waits for the upstream's
+status and, on a stream, its first chunk. After that, a failure can only be an error event inside the
+stream. A stream is relayed event by event as it arrives, never buffered whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from onegate import errors
+from onegate.accounting.usage import Usage, estimate_tokens
+from onegate.context import Attempt, RequestContext
+from onegate.dialects.openai_chat.errors import parse_upstream_error
+from onegate.dialects.openai_chat.request import patch_for_upstream, wants_usage_chunk
+from onegate.dialects.openai_chat.response import usage_of_body
+from onegate.dialects.openai_chat.stream import ChatStreamRelay, error_event
+from onegate.errors import GatewayError
+from onegate.providers.protocol import (
+    UpstreamBroken,
+    UpstreamConnectError,
+    UpstreamRequest,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
+from onegate.providers.registry import ModelEntry, Target
+from onegate.server.http import Receive, Responder, run_until_disconnect
+from onegate.server.sse import SSESplitter
+
+
+async def forward(
+    ctx: RequestContext,
+    responder: Responder,
+    receive: Receive,
+    entry: ModelEntry,
+    endpoint: str,
+    body: dict[str, Any],
+    stream: bool,
+) -> None:
+    target = entry.targets[0]
+    ctx.model_routed = target.upstream_model
+    ctx.channel = target.provider.name
+    ctx.price = entry.price
+    ctx.stream = stream
+    wants_usage = wants_usage_chunk(body)
+    payload = orjson.dumps(patch_for_upstream(body, target.upstream_model, stream))
+    exchange = Exchange(ctx, responder, target, UpstreamRequest(endpoint, payload, stream), wants_usage)
+    disconnected = await run_until_disconnect(exchange.run(), receive)
+    if disconnected:
+        exchange.client_went_away()
+
+
+class Exchange:
+    """One attempt against one upstream, with everything the log needs if it is cut short."""
+
+    def __init__(
+        self,
+        ctx: RequestContext,
+        responder: Responder,
+        target: Target,
+        request: UpstreamRequest,
+        wants_usage: bool,
+    ) -> None:
+        self.ctx = ctx
+        self.responder = responder
+        self.target = target
+        self.request = request
+        self.relay = ChatStreamRelay(wants_usage)
+        self.attempt = Attempt(target.provider.name)
+        self._t0 = time.perf_counter()
+        self.response: UpstreamResponse | None = None
+
+    def _finish_attempt(self, status: int | None, error: str | None = None) -> None:
+        self.attempt.status = status
+        self.attempt.error = error
+        self.attempt.duration_ms = round((time.perf_counter() - self._t0) * 1000, 2)
+        if self.attempt not in self.ctx.attempts:
+            self.ctx.attempts.append(self.attempt)
+
+    async def run(self) -> None:
+        timeouts = self.target.provider.timeouts
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                self.response = response = await self.target.provider.send(self.request)
+                if response.status >= 400 or not self.request.stream:
+                    body = await response.read()
+                    return await self._answer(response, body)
+                chunks = response.chunks().__aiter__()
+                first = await anext(chunks, None)
+        except TimeoutError:
+            self._finish_attempt(None, "timeout before the first byte")
+            raise GatewayError(
+                errors.UPSTREAM_TIMEOUT,
+                f"The upstream channel '{self.attempt.channel}' did not answer within {timeouts.first_byte:g} s.",
+            ) from None
+        except UpstreamTimeout as exc:
+            self._finish_attempt(None, str(exc))
+            raise GatewayError(errors.UPSTREAM_TIMEOUT, f"Upstream channel '{self.attempt.channel}': {exc}.") from None
+        except (UpstreamConnectError, UpstreamBroken) as exc:
+            self._finish_attempt(None, str(exc))
+            raise GatewayError(
+                errors.UPSTREAM_UNREACHABLE, f"Upstream channel '{self.attempt.channel}' is unreachable: {exc}."
+            ) from None
+        if first is None:
+            self._finish_attempt(response.status, "empty stream")
+            raise GatewayError(
+                errors.UPSTREAM_BAD_RESPONSE,
+                f"Upstream channel '{self.attempt.channel}' ended the stream before sending anything.",
+            )
+        try:
+            await self._relay_stream(first, chunks, timeouts.idle)
+        finally:
+            response.close()
+
+    async def _answer(self, response: UpstreamResponse, body: bytes) -> None:
+        """A complete, non-stream answer (or an upstream error)."""
+        if response.status >= 400:
+            self._finish_attempt(response.status, parse_upstream_error(body)[0])
+            raise upstream_error(self.attempt.channel, response.status, body)
+        usage = usage_of_body(body)
+        if usage is None and self.request.endpoint != "/embeddings":
+            try:
+                orjson.loads(body)
+            except orjson.JSONDecodeError:
+                self._finish_attempt(response.status, "unparseable body")
+                raise GatewayError(
+                    errors.UPSTREAM_BAD_RESPONSE,
+                    f"Upstream channel '{self.attempt.channel}' answered with a body that is not JSON.",
+                ) from None
+        self._finish_attempt(response.status)
+        self.ctx.usage = usage or self._estimated_usage()
+        await self.responder.send_body(response.status, body)
+
+    async def _relay_stream(self, first: bytes, chunks: Any, idle: float) -> None:
+        splitter = SSESplitter()
+        relay = self.relay
+        await self.responder.start_stream(200)
+        chunk = first
+        try:
+            while True:
+                events = splitter.feed(chunk)
+                if events:
+                    out = [e for e in map(relay.feed, events) if e is not None]
+                    if out:
+                        await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
+                async with asyncio.timeout(idle):
+                    chunk = await anext(chunks, None)
+                if chunk is None:
+                    break
+        except (TimeoutError, UpstreamTimeout):
+            await self._fail_mid_stream(f"the upstream sent nothing for {idle:g} s")
+            return
+        except UpstreamBroken as exc:
+            await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({exc})")
+            return
+        if not relay.done:
+            await self._fail_mid_stream("the upstream ended the stream without [DONE]")
+            return
+        self._finish_attempt(200)
+        self.ctx.usage = relay.usage or self._estimated_usage()
+        await self.responder.end_stream()
+
+    async def _fail_mid_stream(self, reason: str) -> None:
+        message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {reason}."
+        self._finish_attempt(200, reason)
+        self.ctx.error_code = errors.UPSTREAM_BAD_RESPONSE.code
+        self.ctx.error_message = message
+        self.ctx.usage = self.relay.usage or self._estimated_usage()
+        await self.responder.stream_chunk(error_event(message, errors.UPSTREAM_BAD_RESPONSE.code))
+        await self.responder.end_stream()
+
+    def client_went_away(self) -> None:
+        """The client disconnected: the upstream request was cancelled; bill what was produced."""
+        if self.response is not None:
+            self.response.close()
+        self._finish_attempt(self.attempt.status or 200, "client disconnected")
+        self.ctx.status = errors.CLIENT_DISCONNECTED.status
+        self.ctx.error_code = errors.CLIENT_DISCONNECTED.code
+        self.ctx.error_message = "The client closed the connection before the response was complete."
+        self.ctx.usage = self.relay.usage or self._estimated_usage()
+
+    def _estimated_usage(self) -> Usage:
+        """When the upstream reports nothing: prompt from the body size, output as one token a chunk."""
+        output = max(0, self.relay.events - 2) if self.request.stream else 0
+        return Usage(input_tokens=estimate_tokens(len(self.request.body)), output_tokens=output, reported=False)
+
+
+def upstream_error(channel: str, status: int, body: bytes) -> GatewayError:
+    message, code = parse_upstream_error(body)
+    if status in (401, 403):
+        # The channel's own credential was refused: the caller's key is fine, the operator must act.
+        return GatewayError(
+            errors.UPSTREAM_AUTH_FAILED,
+            f"Upstream channel '{channel}' rejected onegate's credentials ({status}: {message}). "
+            "This is a gateway configuration problem, not your key; tell the operator.",
+            from_upstream=True,
+        )
+    return GatewayError(
+        errors.upstream_kind(status, code),
+        f"Upstream channel '{channel}' answered {status}: {message}",
+        from_upstream=True,
+    )

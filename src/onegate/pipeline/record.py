@@ -1,0 +1,55 @@
+"""Step 5: cost the request and hand its log row to the writer queue. Never blocks, never loses a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from onegate.accounting.pricing import cost_micros
+from onegate.context import RequestContext
+from onegate.store.writer import LogWriter
+
+MAX_ERROR_TEXT = 2000
+
+
+def log_row(ctx: RequestContext) -> dict[str, Any]:
+    usage = ctx.usage
+    key = ctx.key
+    return {
+        "request_id": ctx.request_id,
+        "created_at": ctx.created_at,
+        "key_id": key.id if key else None,
+        "key_mask": key.mask if key else None,
+        "team_id": key.team_id if key else None,
+        "client_name": ctx.client.name,
+        "client_version": ctx.client.version,
+        "user_agent": ctx.client.user_agent,
+        "method": ctx.method,
+        "path": ctx.path[:500],
+        "dialect": ctx.dialect,
+        "model_requested": ctx.model_requested,
+        "model_routed": ctx.model_routed,
+        "channel": ctx.channel,
+        "status": ctx.status,
+        "error_code": ctx.error_code,
+        "error_message": ctx.error_message[:MAX_ERROR_TEXT] if ctx.error_message else None,
+        "stream": ctx.stream,
+        "latency_ms": round(ctx.elapsed_ms(), 3),
+        "ttfb_ms": round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
+        "input_tokens": usage.input_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cost_micros": ctx.cost_micros,
+        "price": orjson.dumps(ctx.price.as_dict()).decode() if ctx.cost_micros else None,
+        "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
+        "config_hint": ctx.config_hint,
+        "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
+    }
+
+
+def record(ctx: RequestContext, writer: LogWriter) -> None:
+    ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if ctx.status < 400 or ctx.usage.output_tokens else 0
+    writer.submit(log_row(ctx))

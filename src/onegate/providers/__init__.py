@@ -1,0 +1,1 @@
+"""Where and how to call a vendor. An OpenAI-compatible vendor is a data row, not a class."""

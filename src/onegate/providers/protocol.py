@@ -1,0 +1,49 @@
+"""What the forwarding step needs from any upstream: send a request, get a status and a byte stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from onegate.settings import Timeouts
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    endpoint: str  # "/chat/completions", "/completions", "/embeddings"
+    body: bytes
+    stream: bool
+
+
+class UpstreamResponse(Protocol):
+    status: int
+    headers: Mapping[str, str]
+
+    async def read(self) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """Raw body bytes as they arrive."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Provider(Protocol):
+    name: str
+    dialect: str
+    timeouts: Timeouts
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
+
+
+class UpstreamConnectError(Exception):
+    """The upstream could not be reached (refused, DNS, TLS)."""
+
+
+class UpstreamTimeout(Exception):
+    """The upstream did not answer, or stopped sending, within the channel's timeout."""
+
+
+class UpstreamBroken(Exception):
+    """The upstream closed the connection in the middle of a response."""

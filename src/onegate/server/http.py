@@ -1,0 +1,126 @@
+"""Thin ASGI plumbing: read a bounded body, send a response, and know whether the response has started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from onegate import errors
+from onegate.context import RequestContext
+from onegate.errors import GatewayError
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = b"application/json"
+EVENT_STREAM = b"text/event-stream"
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(errors.CLIENT_DISCONNECTED, "The client closed the connection.")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise GatewayError(
+                    errors.BODY_TOO_LARGE,
+                    f"Request body is larger than the limit of {limit // (1024 * 1024)} MB.",
+                )
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(
+            errors.INVALID_JSON,
+            f"The request body is not valid JSON ({exc.msg} at character {exc.pos}).",
+        ) from None
+    if not isinstance(data, dict):
+        raise GatewayError(errors.INVALID_JSON, "The request body must be a JSON object.")
+    return data
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class Responder:
+    """Sends the response for one request and remembers what was sent, for the log and error handling."""
+
+    __slots__ = ("_send", "ctx", "started", "_base_headers")
+
+    def __init__(self, send: Send, ctx: RequestContext) -> None:
+        self._send = send
+        self.ctx = ctx
+        self.started = False
+        # CORS: browser-side clients (LobeChat client mode, web Chatbox) read our answers too
+        self._base_headers = [(b"x-request-id", ctx.request_id.encode()), (b"access-control-allow-origin", b"*")]
+
+    def _headers(self, content_type: bytes, extra: dict[str, str] | None) -> list[tuple[bytes, bytes]]:
+        headers = [(b"content-type", content_type), *self._base_headers]
+        if self.ctx.config_hint:
+            headers.append((b"x-onegate-hint", self.ctx.config_hint.encode()))
+        if extra:
+            headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
+        return headers
+
+    async def send_body(
+        self, status: int, body: bytes, content_type: bytes = JSON, headers: dict[str, str] | None = None
+    ) -> None:
+        self.started = True
+        self.ctx.status = status
+        self.ctx.mark_first_byte()
+        await self._send(
+            {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
+        )
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def start_stream(self, status: int = 200) -> None:
+        self.started = True
+        self.ctx.status = status
+        extra = {"cache-control": "no-cache", "x-accel-buffering": "no"}  # no proxy may buffer a stream
+        await self._send(
+            {"type": "http.response.start", "status": status, "headers": self._headers(EVENT_STREAM, extra)}
+        )
+
+    async def stream_chunk(self, chunk: bytes) -> None:
+        self.ctx.mark_first_byte()
+        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def end_stream(self) -> None:
+        await self._send({"type": "http.response.body", "body": b""})
+
+
+async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
+    """Run `work`; cancel it the moment the client disconnects. True when the client went away."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        watcher.cancel()
+        raise
+    if task.done():
+        watcher.cancel()
+        task.result()  # re-raise what the work raised
+        return False
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return True

@@ -1,0 +1,73 @@
+"""The route table: a normalised path and a method → the dialect and the endpoint that serve it.
+
+`/api/v1/...` is canonical and `/v1/...` its alias. Query strings never matter (`?beta=true`), and
+duplicate or trailing slashes are forgiven.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from onegate.server import endpoints
+
+if TYPE_CHECKING:
+    from onegate.app import Gateway
+    from onegate.context import RequestContext
+    from onegate.server.http import Receive, Responder
+
+Handler = Callable[["Gateway", "RequestContext", "Responder", "Receive"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    handler: Handler
+    dialect: str
+    logged: bool = True  # health checks are not request-log rows
+
+
+API_ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
+    ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
+    ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
+    ("GET", "/models"): Route(endpoints.list_models, "openai_models"),
+}
+OPS_ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
+}
+MODEL_ROUTE = Route(endpoints.get_model, "openai_models")
+API_PREFIXES = ("/api/v1", "/v1")
+_SLASHES = re.compile(r"/{2,}")
+
+
+def normalise(path: str) -> str:
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
+    return path.rstrip("/") or "/"
+
+
+def api_suffix(path: str) -> str | None:
+    """The endpoint part of an API path (`/chat/completions`), or None outside the API prefixes."""
+    for prefix in API_PREFIXES:
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return path[len(prefix) :] or "/"
+    return None
+
+
+def match(method: str, raw_path: str) -> tuple[Route | None, bool]:
+    """(route, path_known). path_known without a route means the method is wrong."""
+    path = normalise(raw_path)
+    route = OPS_ROUTES.get((method, path))
+    if route:
+        return route, True
+    suffix = api_suffix(path)
+    if suffix is None:
+        return None, any(p == path for _, p in OPS_ROUTES)
+    route = API_ROUTES.get((method, suffix))
+    if route:
+        return route, True
+    if suffix.startswith("/models/") and len(suffix) > len("/models/"):
+        return (MODEL_ROUTE, True) if method == "GET" else (None, True)
+    return None, any(p == suffix for _, p in API_ROUTES)

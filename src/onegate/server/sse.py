@@ -1,0 +1,41 @@
+"""Split a byte stream into complete server-sent events without copying more than needed."""
+
+from __future__ import annotations
+
+
+class SSESplitter:
+    """Feed raw chunks as they arrive; get back each complete event, its blank-line terminator included.
+
+    Events are returned byte for byte as the upstream wrote them, so a pass-through stays faithful.
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buffer = self._buffer + chunk if self._buffer else chunk
+        events: list[bytes] = []
+        start = 0
+        while True:
+            end, width = _boundary(buffer, start)
+            if end < 0:
+                break
+            events.append(buffer[start : end + width])
+            start = end + width
+        self._buffer = buffer[start:]
+        return events
+
+    def rest(self) -> bytes:
+        """Bytes after the last complete event (a stream cut mid-event leaves some)."""
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+
+def _boundary(buffer: bytes, start: int) -> tuple[int, int]:
+    lf = buffer.find(b"\n\n", start)
+    crlf = buffer.find(b"\r\n\r\n", start)
+    if crlf >= 0 and (lf < 0 or crlf < lf):
+        return crlf, 4
+    return lf, 2

@@ -1,0 +1,1 @@
+"""Durable storage: one SQL layer (SQLAlchemy Core) over SQLite and PostgreSQL."""

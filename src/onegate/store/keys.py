@@ -1,0 +1,101 @@
+"""Virtual keys in the database. Only hashes are stored; the plain key is returned once, at creation."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from sqlalchemy import Engine, Row, func, or_, select
+
+from onegate.apikeys import KeyRecord, generate_key, hash_key, mask_key
+from onegate.store.schema import api_keys
+
+
+class KeyNotFound(LookupError):
+    pass
+
+
+def _record(row: Row) -> KeyRecord:
+    return KeyRecord(
+        id=row.id,
+        name=row.name,
+        key_hash=row.key_hash,
+        mask=row.mask,
+        status=row.status,
+        models=tuple(orjson.loads(row.models)) if row.models else None,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        team_id=row.team_id,
+    )
+
+
+def create_key(
+    engine: Engine,
+    name: str,
+    models: list[str] | None = None,
+    expires_at: float | None = None,
+    team_id: int | None = None,
+) -> tuple[KeyRecord, str]:
+    """Create a key; returns its record and the plain key, which is never stored."""
+    plain = generate_key()
+    now = time.time()
+    values = {
+        "name": name,
+        "key_hash": hash_key(plain),
+        "mask": mask_key(plain),
+        "status": "active",
+        "models": orjson.dumps(models).decode() if models else None,
+        "expires_at": expires_at,
+        "team_id": team_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with engine.begin() as conn:
+        key_id = conn.execute(api_keys.insert().values(**values)).inserted_primary_key[0]
+    return KeyRecord(
+        id=key_id,
+        name=name,
+        key_hash=values["key_hash"],
+        mask=values["mask"],
+        status="active",
+        models=tuple(models) if models else None,
+        expires_at=expires_at,
+        created_at=now,
+        team_id=team_id,
+    ), plain
+
+
+def list_keys(engine: Engine) -> list[KeyRecord]:
+    with engine.connect() as conn:
+        return [_record(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.id))]
+
+
+def find_key_by_hash(engine: Engine, key_hash: str) -> KeyRecord | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash)).first()
+    return _record(row) if row else None
+
+
+def set_key_status(engine: Engine, id_or_name: str, status: str) -> KeyRecord:
+    """Enable or disable a key by numeric id or by name."""
+    where = api_keys.c.name == id_or_name
+    if id_or_name.isdigit():
+        where = or_(api_keys.c.id == int(id_or_name), where)
+    with engine.begin() as conn:
+        rows = conn.execute(select(api_keys).where(where)).all()
+        if len(rows) != 1:
+            raise KeyNotFound(
+                f"no key with id or name {id_or_name!r}"
+                if not rows
+                else f"{len(rows)} keys are named {id_or_name!r}; use the id"
+            )
+        conn.execute(api_keys.update().where(api_keys.c.id == rows[0].id).values(status=status, updated_at=time.time()))
+        row = conn.execute(select(api_keys).where(api_keys.c.id == rows[0].id)).one()
+    return _record(row)
+
+
+def keys_revision(engine: Engine) -> tuple[float, int]:
+    """A cheap fingerprint of the keys table; it changes whenever a key is created or updated."""
+    with engine.connect() as conn:
+        latest, count = conn.execute(select(func.max(api_keys.c.updated_at), func.count())).one()
+    return (latest or 0.0, count)

@@ -1,0 +1,57 @@
+"""Request-log rows: idempotent batch inserts and the queries behind `onegate logs`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from onegate.store.schema import request_logs
+
+LogRow = dict[str, Any]
+
+
+def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> None:
+    """Insert rows, ignoring ones already written (a replayed spill file may repeat some)."""
+    if not rows:
+        return
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])
+    conn.execute(stmt, list(rows))
+
+
+def query_logs(
+    engine: Engine,
+    *,
+    key_id: int | None = None,
+    status: int | None = None,
+    model: str | None = None,
+    since: float | None = None,
+    limit: int = 50,
+) -> list[LogRow]:
+    stmt = select(request_logs).order_by(request_logs.c.created_at.desc()).limit(limit)
+    if key_id is not None:
+        stmt = stmt.where(request_logs.c.key_id == key_id)
+    if status is not None:
+        stmt = stmt.where(request_logs.c.status == status)
+    if model is not None:
+        stmt = stmt.where((request_logs.c.model_requested == model) | (request_logs.c.model_routed == model))
+    if since is not None:
+        stmt = stmt.where(request_logs.c.created_at >= since)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def get_log(engine: Engine, request_id: str) -> LogRow | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(request_logs).where(request_logs.c.request_id == request_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def count_logs(engine: Engine) -> int:
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(request_logs)).scalar_one())

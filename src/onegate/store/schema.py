@@ -1,0 +1,78 @@
+"""Tables, as SQLAlchemy Core metadata: the latest shape of the schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("mask", String(32), nullable=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("models", Text, nullable=True),  # JSON list; NULL = every model
+    Column("expires_at", Float, nullable=True),
+    Column("team_id", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+request_logs = Table(
+    "request_logs",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("key_id", Integer, nullable=True),
+    Column("key_mask", String(32), nullable=True),
+    Column("team_id", Integer, nullable=True),
+    Column("client_name", String(40), nullable=False),
+    Column("client_version", String(40), nullable=False),
+    Column("user_agent", String(300), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("dialect", String(32), nullable=False),
+    Column("model_requested", String(200), nullable=True),
+    Column("model_routed", String(200), nullable=True),
+    Column("channel", String(100), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("stream", Boolean, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttfb_ms", Float, nullable=True),
+    Column("input_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("cache_write_tokens", Integer, nullable=False, default=0),
+    Column("output_tokens", Integer, nullable=False, default=0),
+    Column("reasoning_tokens", Integer, nullable=False, default=0),
+    Column("cost_micros", BigInteger, nullable=False, default=0),
+    Column("price", Text, nullable=True),  # JSON: the price the cost was computed from
+    Column("usage_estimated", Boolean, nullable=False, default=False),
+    Column("config_hint", String(200), nullable=True),
+    Column("attempts", Text, nullable=True),  # JSON list of upstream attempts
+    Index("ix_request_logs_created_at", "created_at"),
+    Index("ix_request_logs_key_created", "key_id", "created_at"),
+)
