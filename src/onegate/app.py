@@ -117,7 +117,7 @@ class Gateway:
         responder = Responder(send, ctx)
         try:
             if route is None:
-                raise _unknown_route(method, scope["path"], path_known, self.settings)
+                raise _unknown_route(method, scope["path"], path_known, self.settings.public_base_url(headers))
             await route.handler(self, ctx, responder, receive)
         except GatewayError as err:
             await self._fail(ctx, responder, err)
@@ -139,12 +139,12 @@ class Gateway:
         await responder.send_body(err.status, render_error(err, ctx.request_id), headers=err.response_headers())
 
 
-def _unknown_route(method: str, path: str, path_known: bool, settings: Settings) -> GatewayError:
+def _unknown_route(method: str, path: str, path_known: bool, base_url: str) -> GatewayError:
     if path_known:
         return GatewayError(errors.METHOD_NOT_ALLOWED, f"{method} is not allowed on {path}.")
     return GatewayError(
         errors.UNKNOWN_PATH,
-        f"Invalid URL ({method} {path}). Set your client's base URL to {settings.base_url} "
+        f"Invalid URL ({method} {path}). Set your client's base URL to {base_url} "
         "(OpenAI-style clients append /chat/completions, /models … to it).",
     )
 

@@ -99,6 +99,14 @@ class Settings:
         root = self.public_url or f"http://{self.host}:{self.port}"
         return root.rstrip("/") + "/api/v1"
 
+    def public_base_url(self, headers: dict[str, str]) -> str:
+        """The base URL as the caller reached us (behind a proxy, via its forwarded headers)."""
+        if self.public_url or "host" not in headers:
+            return self.base_url
+        scheme = headers.get("x-forwarded-proto", "http")
+        host = headers.get("x-forwarded-host") or headers["host"]
+        return f"{scheme}://{host}/api/v1"
+
 
 def default_data_dir() -> Path:
     env = os.environ.get("ONEGATE_DATA_DIR")

@@ -188,9 +188,7 @@ class FakeOpenAIUpstream:
             self._failures.clear()
         self.requests.clear()  # in place, so a test holding the list sees the reset
 
-    def fail_next(
-        self, status: int, body: bytes | dict, headers: dict[str, str] | None = None, times: int = 1
-    ) -> None:
+    def fail_next(self, status: int, body: bytes | dict, headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next ``times`` requests with this error instead of serving them."""
         raw = body if isinstance(body, bytes) else orjson.dumps(body)
         hdrs = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (headers or {}).items()]
@@ -402,9 +400,7 @@ class FakeOpenAIUpstream:
             choice = {"text": REPLY_TEXT, "index": 0, "logprobs": None, "finish_reason": "stop"}
             return await self._json(send, 200, {**head, "choices": [choice], "usage": usage})
         texts = [*split_text(REPLY_TEXT, self.stream_chunks), ""]
-        choices = [
-            {"text": t, "index": 0, "logprobs": None, "finish_reason": None if t else "stop"} for t in texts
-        ]
+        choices = [{"text": t, "index": 0, "logprobs": None, "finish_reason": None if t else "stop"} for t in texts]
         await self._stream(send, _sse_events(head, choices, usage if _wants_usage(body) else None))
 
     async def _embeddings(self, send: Any, body: dict) -> None:

@@ -148,9 +148,7 @@ def test_embeddings_base64_default_and_float(fake: FakeOpenAIUpstream, client: o
     assert len(resp.data[0].embedding) == 8
     floats = client.embeddings.create(model="emb", input="alpha", encoding_format="float")
     assert floats.data[0].embedding == embedding_for("alpha")
-    status, raw = raw_post(
-        fake, "/v1/embeddings", {"model": "e", "input": "alpha", "encoding_format": "base64"}
-    )
+    status, raw = raw_post(fake, "/v1/embeddings", {"model": "e", "input": "alpha", "encoding_format": "base64"})
     decoded = struct.unpack("<8f", base64.b64decode(json.loads(raw)["data"][0]["embedding"]))
     assert status == 200 and list(decoded) == embedding_for("alpha")
 

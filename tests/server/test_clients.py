@@ -34,9 +34,7 @@ CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/138.0.0.0 Safari/537.36"
 )
-CLINE_UA = (
-    "Cline/4.1.16 ai-sdk/openai-compatible/3.0.30 ai-sdk/provider-utils/5.0.27 runtime/node.js/v24.18.1"
-)
+CLINE_UA = "Cline/4.1.16 ai-sdk/openai-compatible/3.0.30 ai-sdk/provider-utils/5.0.27 runtime/node.js/v24.18.1"
 CLAUDE_CODE = {
     "x-app": "cli",
     "x-claude-code-session-id": "6f1c8d2e-1b7a-4c5e-9f3a-2d4b6e8a0c1f",
@@ -148,9 +146,7 @@ CASES = [
     pytest.param(
         {"user-agent": "claude-cli/1.0.67 (external, cli)"}, "claude-code", "1.0.67", id="claude-code-ua-only"
     ),
-    pytest.param(
-        {"x-app": "cli", "x-api-key": "sk-test-abcd"}, "claude-code", "", id="claude-code-x-app-only"
-    ),
+    pytest.param({"x-app": "cli", "x-api-key": "sk-test-abcd"}, "claude-code", "", id="claude-code-x-app-only"),
     # --- Codex
     pytest.param(
         {
@@ -299,12 +295,8 @@ CASES = [
         id="chatbox-openrouter-title",
     ),
     # --- Cursor (conservative: only an explicit Cursor/<version> token)
-    pytest.param(
-        {"user-agent": ELECTRON.format(app="Cursor/1.2.4"), **BEARER}, "cursor", "1.2.4", id="cursor"
-    ),
-    pytest.param(
-        {"user-agent": "cursor-proxy/1.0", **BEARER}, "unknown", "", id="cursor-lookalike-not-cursor"
-    ),
+    pytest.param({"user-agent": ELECTRON.format(app="Cursor/1.2.4"), **BEARER}, "cursor", "1.2.4", id="cursor"),
+    pytest.param({"user-agent": "cursor-proxy/1.0", **BEARER}, "unknown", "", id="cursor-lookalike-not-cursor"),
     pytest.param({"user-agent": "Cursor/beta", **BEARER}, "unknown", "", id="cursor-without-version"),
     # --- Continue: Bearer plus Azure's api-key, always both
     pytest.param(
@@ -362,13 +354,9 @@ CASES = [
     ),
     # --- generic tools
     pytest.param({"user-agent": "curl/8.5.0", **BEARER, "accept": "*/*"}, "curl", "8.5.0", id="curl"),
-    pytest.param(
-        {"user-agent": "python-requests/2.32.3", **BEARER}, "python-requests", "2.32.3", id="python-requests"
-    ),
+    pytest.param({"user-agent": "python-requests/2.32.3", **BEARER}, "python-requests", "2.32.3", id="python-requests"),
     # --- unknown
-    pytest.param(
-        {"user-agent": "Bun/1.4.0", "accept": "*/*"}, "unknown", "", id="claude-code-head-warmup-bun"
-    ),
+    pytest.param({"user-agent": "Bun/1.4.0", "accept": "*/*"}, "unknown", "", id="claude-code-head-warmup-bun"),
     pytest.param({"user-agent": "Go-http-client/1.1", **BEARER}, "unknown", "", id="unknown-ua"),
     pytest.param({**BEARER}, "unknown", "", id="no-ua"),
     pytest.param({}, "unknown", "", id="no-headers"),

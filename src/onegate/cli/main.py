@@ -16,3 +16,7 @@ app.add_typer(logs.app, name="logs")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -41,13 +41,13 @@ def query_logs(
     if since is not None:
         stmt = stmt.where(request_logs.c.created_at >= since)
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+        return [_plain(r._mapping) for r in conn.execute(stmt)]
 
 
 def get_log(engine: Engine, request_id: str) -> LogRow | None:
     with engine.connect() as conn:
         row = conn.execute(select(request_logs).where(request_logs.c.request_id == request_id)).first()
-    return dict(row._mapping) if row else None
+    return _plain(row._mapping) if row else None
 
 
 def count_logs(engine: Engine) -> int:
@@ -55,3 +55,8 @@ def count_logs(engine: Engine) -> int:
 
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(request_logs)).scalar_one())
+
+
+def _plain(mapping: Any) -> LogRow:
+    # SQLAlchemy's keys are str subclasses (quoted_name); plain str keys serialise anywhere
+    return {str(k): v for k, v in mapping.items()}

@@ -1,0 +1,3 @@
+from onegate.cli.main import main
+
+main()

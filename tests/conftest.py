@@ -1,0 +1,192 @@
+"""Shared fixtures: a real onegate on loopback (uvicorn in a thread), a fake upstream, real SDK clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import uvicorn
+import yaml
+
+from onegate.app import Gateway
+from onegate.settings import load_settings
+from onegate.store.keys import create_key
+from onegate.store.logs import get_log
+from onegate.store.migrations import migrate
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+UPSTREAM_SECRET = "sk-upstream-secret-0000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a service is absent; fail instead when ONEGATE_REQUIRE_SERVICES=1 (CI)."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        reason = f"{name} is not reachable on {host}:{port}"
+        if os.environ.get("ONEGATE_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + " (ONEGATE_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+
+
+@dataclass
+class RunningGateway:
+    gateway: Gateway
+    root: str
+    key: str
+    data_dir: Path
+    config_path: Path | None
+
+    @property
+    def base_url(self) -> str:
+        return self.root + "/api/v1"
+
+    def client(self, **kwargs: Any) -> openai.OpenAI:
+        kwargs.setdefault("api_key", self.key)
+        kwargs.setdefault("max_retries", 0)
+        return openai.OpenAI(base_url=self.base_url, **kwargs)
+
+    def create_key(self, name: str = "extra", models: list[str] | None = None, expires_at: float | None = None) -> str:
+        return create_key(self.gateway.engine, name, models, expires_at)[1]
+
+    def log(self, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The request's log row, once the writer has written it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = get_log(self.gateway.engine, request_id)
+            if row is not None:
+                return row
+            time.sleep(0.02)
+        raise AssertionError(f"no log row for {request_id} after {timeout}s")
+
+
+class _ServerThread:
+    def __init__(self, app: Gateway, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("onegate did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+GatewayFactory = Callable[..., RunningGateway]
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Start onegate with an optional config (a dict written as YAML); returns a RunningGateway."""
+    servers: list[_ServerThread] = []
+
+    def factory(config: dict[str, Any] | None = None, data_dir: Path | None = None) -> RunningGateway:
+        data_dir = data_dir or tmp_path / f"data{len(servers)}"
+        config_path = None
+        if config is not None:
+            config_path = tmp_path / f"onegate{len(servers)}.yaml"
+            config_path.write_text(yaml.safe_dump(config))
+        settings = load_settings(data_dir=data_dir, config_path=config_path)
+        gateway = Gateway(settings)
+        migrate(gateway.engine)
+        _, key = create_key(gateway.engine, "test")
+        port = free_port()
+        server = _ServerThread(gateway, port)
+        server.start()
+        servers.append(server)
+        return RunningGateway(gateway, f"http://127.0.0.1:{port}", key, data_dir, config_path)
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _upstream_server() -> Iterator[FakeOpenAIUpstream]:
+    with FakeOpenAIUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def upstream(_upstream_server: FakeOpenAIUpstream) -> Iterator[FakeOpenAIUpstream]:
+    _upstream_server.reset()
+    yield _upstream_server
+    _upstream_server.reset()
+
+
+def channel_config(upstream: FakeOpenAIUpstream, **overrides: Any) -> dict[str, Any]:
+    """A config with one OpenAI-compatible channel pointing at the fake upstream."""
+    channel = {
+        "name": "fake",
+        "type": "openai",
+        "base_url": upstream.base_url,
+        "api_key_env": "ONEGATE_TEST_UPSTREAM_KEY",
+        "models": ["gpt-4.1-mini", "text-embedding-3-small"],
+        "aliases": {"fast": "gpt-4.1-mini"},
+    }
+    channel.update(overrides)
+    return {
+        "channels": [channel],
+        "prices": {"gpt-4.1-mini": {"input": 0.4, "cached_input": 0.1, "output": 1.6}},
+    }
+
+
+@pytest.fixture
+def proxied(start_gateway: GatewayFactory, upstream: FakeOpenAIUpstream, monkeypatch: pytest.MonkeyPatch):
+    """onegate with one channel on the fake upstream, which demands the channel's secret."""
+    monkeypatch.setenv("ONEGATE_TEST_UPSTREAM_KEY", UPSTREAM_SECRET)
+    upstream.required_api_key = UPSTREAM_SECRET
+    return start_gateway(channel_config(upstream))
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.body)
+
+
+def raw_request(
+    method: str, url: str, body: bytes | dict | None = None, headers: dict[str, str] | None = None
+) -> RawResponse:
+    """One plain HTTP request, for what an SDK would hide (headers, exact bytes, odd paths)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    import orjson
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    payload = orjson.dumps(body) if isinstance(body, dict) else body
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    conn.request(method, path, body=payload, headers=headers or {})
+    response = conn.getresponse()
+    result = RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    conn.close()
+    return result
