@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class RunningGateway:
     key: str
     data_dir: Path
     config_path: Path | None
+    clients: list[openai.OpenAI] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -58,7 +59,9 @@ class RunningGateway:
     def client(self, **kwargs: Any) -> openai.OpenAI:
         kwargs.setdefault("api_key", self.key)
         kwargs.setdefault("max_retries", 0)
-        return openai.OpenAI(base_url=self.base_url, **kwargs)
+        client = openai.OpenAI(base_url=self.base_url, **kwargs)
+        self.clients.append(client)  # closed at teardown: an unclosed pool is a ResourceWarning
+        return client
 
     def create_key(self, name: str = "extra", models: list[str] | None = None, expires_at: float | None = None) -> str:
         return create_key(self.gateway.engine, name, models, expires_at)[1]
@@ -100,6 +103,7 @@ GatewayFactory = Callable[..., RunningGateway]
 def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
     """Start onegate with an optional config (a dict written as YAML); returns a RunningGateway."""
     servers: list[_ServerThread] = []
+    running: list[RunningGateway] = []
 
     def factory(config: dict[str, Any] | None = None, data_dir: Path | None = None) -> RunningGateway:
         data_dir = data_dir or tmp_path / f"data{len(servers)}"
@@ -115,9 +119,13 @@ def start_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
         server = _ServerThread(gateway, port)
         server.start()
         servers.append(server)
-        return RunningGateway(gateway, f"http://127.0.0.1:{port}", key, data_dir, config_path)
+        running.append(RunningGateway(gateway, f"http://127.0.0.1:{port}", key, data_dir, config_path))
+        return running[-1]
 
     yield factory
+    for gw in running:
+        for client in gw.clients:
+            client.close()
     for server in servers:
         server.stop()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from onegate import errors
 from onegate.context import RequestContext, new_request_id
-from onegate.dialects.openai_chat.errors import render_error
+from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
@@ -136,7 +136,9 @@ class Gateway:
         ctx.status = err.status
         if err.kind is errors.CLIENT_DISCONNECTED:
             return
-        await responder.send_body(err.status, render_error(err, ctx.request_id), headers=err.response_headers())
+        await responder.send_body(
+            err.status, render_error(ctx.dialect, err, ctx.request_id), headers=err.response_headers()
+        )
 
 
 def _unknown_route(method: str, path: str, path_known: bool, base_url: str) -> GatewayError:

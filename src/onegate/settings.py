@@ -37,6 +37,7 @@ class ChannelConfig(_Strict):
     api_key_env: str | None = None
     models: list[str] = Field(default_factory=list)
     aliases: dict[str, str] = Field(default_factory=dict)  # public name -> upstream model
+    responses_api: bool = False  # the upstream serves /responses natively (OpenAI itself)
     timeouts: Timeouts = Field(default_factory=Timeouts)
 
     @field_validator("type")

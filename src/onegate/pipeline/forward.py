@@ -17,9 +17,7 @@ from onegate import errors
 from onegate.accounting.usage import Usage, estimate_tokens
 from onegate.context import Attempt, RequestContext
 from onegate.dialects.openai_chat.errors import parse_upstream_error
-from onegate.dialects.openai_chat.request import patch_for_upstream, wants_usage_chunk
-from onegate.dialects.openai_chat.response import usage_of_body
-from onegate.dialects.openai_chat.stream import ChatStreamRelay, error_event
+from onegate.dialects.pairs import Plan, UpstreamStreamError, plan_exchange
 from onegate.errors import GatewayError
 from onegate.providers.protocol import (
     UpstreamBroken,
@@ -38,18 +36,21 @@ async def forward(
     responder: Responder,
     receive: Receive,
     entry: ModelEntry,
-    endpoint: str,
     body: dict[str, Any],
     stream: bool,
+    forwarded_headers: dict[str, str] | None = None,
 ) -> None:
+    """Serve `body` (in `ctx.dialect`) from the model's channel, translating if the dialects differ."""
     target = entry.targets[0]
+    provider = target.provider
     ctx.model_routed = target.upstream_model
-    ctx.channel = target.provider.name
+    ctx.channel = provider.name
     ctx.price = entry.price
     ctx.stream = stream
-    wants_usage = wants_usage_chunk(body)
-    payload = orjson.dumps(patch_for_upstream(body, target.upstream_model, stream))
-    exchange = Exchange(ctx, responder, target, UpstreamRequest(endpoint, payload, stream), wants_usage)
+    upstream_dialect = ctx.dialect if ctx.dialect in provider.native_dialects else provider.dialect
+    plan = plan_exchange(ctx.dialect, upstream_dialect, body, target.upstream_model, stream, int(time.time()))
+    request = UpstreamRequest(plan.endpoint, plan.body, stream, forwarded_headers or {})
+    exchange = Exchange(ctx, responder, target, request, plan)
     disconnected = await run_until_disconnect(exchange.run(), receive)
     if disconnected:
         exchange.client_went_away()
@@ -64,13 +65,14 @@ class Exchange:
         responder: Responder,
         target: Target,
         request: UpstreamRequest,
-        wants_usage: bool,
+        plan: Plan,
     ) -> None:
         self.ctx = ctx
         self.responder = responder
         self.target = target
         self.request = request
-        self.relay = ChatStreamRelay(wants_usage)
+        self.plan = plan
+        self.relay = plan.new_relay()
         self.attempt = Attempt(target.provider.name)
         self._t0 = time.perf_counter()
         self.response: UpstreamResponse | None = None
@@ -118,23 +120,21 @@ class Exchange:
             response.close()
 
     async def _answer(self, response: UpstreamResponse, body: bytes) -> None:
-        """A complete, non-stream answer (or an upstream error)."""
+        """A complete, non-stream answer (or an upstream error), in the client's dialect."""
         if response.status >= 400:
             self._finish_attempt(response.status, parse_upstream_error(body)[0])
             raise upstream_error(self.attempt.channel, response.status, body)
-        usage = usage_of_body(body)
-        if usage is None and self.request.endpoint != "/embeddings":
-            try:
-                orjson.loads(body)
-            except orjson.JSONDecodeError:
-                self._finish_attempt(response.status, "unparseable body")
-                raise GatewayError(
-                    errors.UPSTREAM_BAD_RESPONSE,
-                    f"Upstream channel '{self.attempt.channel}' answered with a body that is not JSON.",
-                ) from None
+        try:
+            out, usage = self.plan.translate_body(body)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._finish_attempt(response.status, f"unreadable body: {exc}")
+            raise GatewayError(
+                errors.UPSTREAM_BAD_RESPONSE,
+                f"Upstream channel '{self.attempt.channel}' answered with a body onegate cannot read.",
+            ) from None
         self._finish_attempt(response.status)
         self.ctx.usage = usage or self._estimated_usage()
-        await self.responder.send_body(response.status, body)
+        await self.responder.send_body(response.status, out)
 
     async def _relay_stream(self, first: bytes, chunks: Any, idle: float) -> None:
         splitter = SSESplitter()
@@ -145,7 +145,7 @@ class Exchange:
             while True:
                 events = splitter.feed(chunk)
                 if events:
-                    out = [e for e in map(relay.feed, events) if e is not None]
+                    out = [e for e in map(relay.feed, events) if e]
                     if out:
                         await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
                 async with asyncio.timeout(idle):
@@ -158,20 +158,27 @@ class Exchange:
         except UpstreamBroken as exc:
             await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({exc})")
             return
+        except UpstreamStreamError as exc:
+            await self._fail_mid_stream(f"the upstream reported an error: {exc}")
+            return
+        tail = relay.end()
         if not relay.done:
-            await self._fail_mid_stream("the upstream ended the stream without [DONE]")
+            await self._fail_mid_stream("the upstream ended the stream before finishing its answer")
             return
         self._finish_attempt(200)
         self.ctx.usage = relay.usage or self._estimated_usage()
+        if tail:
+            await self.responder.stream_chunk(tail)
         await self.responder.end_stream()
 
     async def _fail_mid_stream(self, reason: str) -> None:
         message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {reason}."
+        error = GatewayError(errors.UPSTREAM_BAD_RESPONSE, message)
         self._finish_attempt(200, reason)
         self.ctx.error_code = errors.UPSTREAM_BAD_RESPONSE.code
         self.ctx.error_message = message
         self.ctx.usage = self.relay.usage or self._estimated_usage()
-        await self.responder.stream_chunk(error_event(message, errors.UPSTREAM_BAD_RESPONSE.code))
+        await self.responder.stream_chunk(self.relay.fail(error, self.ctx.request_id))
         await self.responder.end_stream()
 
     def client_went_away(self) -> None:

@@ -12,6 +12,7 @@ from onegate.providers.protocol import UpstreamBroken, UpstreamConnectError, Ups
 from onegate.settings import ChannelConfig, Timeouts
 
 _USER_AGENT = f"onegate/{__version__}"
+OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings"}
 
 
 class AiohttpResponse:
@@ -52,6 +53,7 @@ class OpenAICompatibleProvider:
     def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
         self.name = channel.name
         self.timeouts: Timeouts = channel.timeouts
+        self.native_dialects = frozenset(OPENAI_NATIVE | ({"openai_responses"} if channel.responses_api else set()))
         self._base_url = channel.base_url
         self._session_factory = session_factory
         self._api_key_env = channel.api_key_env

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from onegate.settings import Timeouts
@@ -11,9 +11,10 @@ from onegate.settings import Timeouts
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:
-    endpoint: str  # "/chat/completions", "/completions", "/embeddings"
+    endpoint: str  # path under the channel's base URL: "/chat/completions", "/messages", …
     body: bytes
     stream: bool
+    headers: Mapping[str, str] = field(default_factory=dict)  # client headers the dialect forwards on purpose
 
 
 class UpstreamResponse(Protocol):
@@ -31,7 +32,8 @@ class UpstreamResponse(Protocol):
 
 class Provider(Protocol):
     name: str
-    dialect: str
+    dialect: str  # what it speaks when the client's dialect is not one it serves natively
+    native_dialects: frozenset[str]
     timeouts: Timeouts
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...

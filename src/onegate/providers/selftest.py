@@ -47,6 +47,7 @@ class SelftestResponse:
 class SelftestProvider:
     name = "selftest"
     dialect = "openai_chat"
+    native_dialects = frozenset({"openai_chat", "openai_completions", "openai_embeddings"})
     timeouts = Timeouts()
 
     def __init__(self, model: str) -> None:

@@ -28,10 +28,7 @@ async def _proxy(gw: Gateway, ctx: RequestContext, responder: Responder, receive
     ctx.stream = stream
     entry = resolve_model(gw.registry, model, key)
     admit(key, model)
-    await forward(ctx, responder, receive, entry, ENDPOINT_PATHS[kind], body, stream)
-
-
-ENDPOINT_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+    await forward(ctx, responder, receive, entry, body, stream)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:

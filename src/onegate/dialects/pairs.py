@@ -1,0 +1,191 @@
+"""Where a client dialect meets an upstream dialect: pass-through when they match, else via the hub.
+
+`plan_exchange` returns everything forwarding needs for one request — the upstream path and body, how
+to turn a complete upstream answer into the client's dialect, and a per-request stream relay — so the
+forwarding code is the same for every pair. Pure: the caller supplies the clock (`created`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from onegate import errors
+from onegate.accounting.usage import Usage
+from onegate.dialects import canonical as c
+from onegate.errors import GatewayError
+
+
+class UpstreamStreamError(Exception):
+    """The upstream reported an error inside its stream (decoders raise it; forwarding ends the stream)."""
+
+
+class StreamRelay(Protocol):
+    """Per-request stream state: fed each complete upstream SSE event, returns bytes for the client."""
+
+    usage: Usage | None
+    done: bool  # the upstream ended its answer properly
+    events: int
+
+    def feed(self, event: bytes) -> bytes | None: ...
+
+    def end(self) -> bytes:
+        """The upstream closed the stream: whatever the client still needs to see a complete answer."""
+        ...
+
+    def fail(self, error: GatewayError, request_id: str) -> bytes:
+        """An error after the first byte, as the client's dialect reports one inside a stream."""
+        ...
+
+
+class StreamDecoder(Protocol):
+    usage: Usage | None
+    done: bool
+    events: int
+
+    def feed(self, event: bytes) -> list[c.StreamEvent]: ...
+
+    def finish(self) -> list[c.StreamEvent]: ...
+
+    @property
+    def finished_cleanly(self) -> bool: ...
+
+
+class StreamEncoder(Protocol):
+    def encode(self, event: c.StreamEvent) -> bytes: ...
+
+    def fail(self, error: GatewayError, request_id: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """One dialect's converters, as the pairing needs them."""
+
+    name: str
+    endpoint: str  # path under a channel's base URL
+    patch_for_upstream: Callable[[dict[str, Any], str, bool], dict[str, Any]]
+    passthrough_relay: Callable[[dict[str, Any]], StreamRelay]  # given the client's original body
+    usage_of_body: Callable[[bytes], Usage | None]
+    # Translation through the hub; None for pass-through-only dialects (legacy completions, embeddings).
+    request_to_canonical: Callable[[dict[str, Any]], c.CanonicalRequest] | None = None
+    request_from_canonical: Callable[[c.CanonicalRequest, str], dict[str, Any]] | None = None
+    response_to_canonical: Callable[[dict[str, Any]], c.CanonicalResponse] | None = None
+    response_from_canonical: Callable[[c.CanonicalResponse, str, int], dict[str, Any]] | None = None
+    stream_decoder: Callable[[], StreamDecoder] | None = None
+    stream_encoder: Callable[[str, int, dict[str, Any]], StreamEncoder] | None = None  # (model, created, body)
+
+    @property
+    def translatable(self) -> bool:
+        return self.request_to_canonical is not None
+
+
+_CODECS: dict[str, Codec] = {}
+
+
+def register(codec: Codec) -> None:
+    _CODECS[codec.name] = codec
+
+
+def codec(name: str) -> Codec:
+    if not _CODECS:
+        _load_builtin()
+    return _CODECS[name]
+
+
+def known(name: str) -> bool:
+    codec("openai_chat")  # make sure the built-ins are registered
+    return name in _CODECS
+
+
+def _load_builtin() -> None:
+    # Each dialect package registers its codec on import.
+    from onegate.dialects.openai_chat import codec as _chat  # noqa: F401
+    from onegate.dialects.openai_chat import passthrough_codecs as _legacy  # noqa: F401
+
+
+@dataclass(slots=True)
+class Plan:
+    endpoint: str
+    body: bytes
+    translate_body: Callable[[bytes], tuple[bytes, Usage | None]]
+    new_relay: Callable[[], StreamRelay]
+    notes: list[str]
+
+
+def plan_exchange(
+    inbound: str, upstream: str, body: dict[str, Any], upstream_model: str, stream: bool, created: int
+) -> Plan:
+    """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`."""
+    client, server = codec(inbound), codec(upstream)
+    if inbound == upstream:
+        original = dict(body)  # the relay needs what the client asked for (e.g. include_usage)
+        if isinstance(body.get("stream_options"), dict):
+            original["stream_options"] = dict(body["stream_options"])
+        payload = orjson.dumps(client.patch_for_upstream(body, upstream_model, stream))
+        return Plan(
+            client.endpoint,
+            payload,
+            lambda raw: (raw, client.usage_of_body(raw)),
+            lambda: client.passthrough_relay(original),
+            [],
+        )
+    if not (client.translatable and server.translatable):
+        raise GatewayError(
+            errors.INVALID_REQUEST,
+            f"The model '{body.get('model')}' is served by a {upstream} upstream, which cannot answer "
+            f"{client.endpoint} requests.",
+            param="model",
+        )
+    assert client.request_to_canonical and server.request_from_canonical  # for the type checker
+    assert server.response_to_canonical and client.response_from_canonical
+    assert server.stream_decoder and client.stream_encoder
+    request = client.request_to_canonical(body)
+    request.stream = stream
+    payload = orjson.dumps(server.request_from_canonical(request, upstream_model))
+    public_model = str(body.get("model", upstream_model))
+
+    def translate_body(raw: bytes) -> tuple[bytes, Usage | None]:
+        response = server.response_to_canonical(orjson.loads(raw))
+        return orjson.dumps(client.response_from_canonical(response, public_model, created)), response.usage
+
+    def new_relay() -> StreamRelay:
+        return TranslatingRelay(server.stream_decoder(), client.stream_encoder(public_model, created, body))
+
+    return Plan(server.endpoint, payload, translate_body, new_relay, request.notes)
+
+
+class TranslatingRelay:
+    """Upstream events → neutral events → client events."""
+
+    __slots__ = ("_decoder", "_encoder")
+
+    def __init__(self, decoder: StreamDecoder, encoder: StreamEncoder) -> None:
+        self._decoder = decoder
+        self._encoder = encoder
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._decoder.usage
+
+    @property
+    def done(self) -> bool:
+        return self._decoder.done
+
+    @property
+    def events(self) -> int:
+        return self._decoder.events
+
+    def feed(self, event: bytes) -> bytes | None:
+        out = b"".join(self._encoder.encode(e) for e in self._decoder.feed(event))
+        return out or None
+
+    def end(self) -> bytes:
+        if self._decoder.done or not self._decoder.finished_cleanly:
+            return b""
+        return b"".join(self._encoder.encode(e) for e in self._decoder.finish())
+
+    def fail(self, error: GatewayError, request_id: str) -> bytes:
+        return self._encoder.fail(error, request_id)

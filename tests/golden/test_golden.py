@@ -1,0 +1,83 @@
+"""One parametrized runner for every translation golden case (see README.md beside this file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from onegate import errors
+from onegate.dialects.pairs import UpstreamStreamError, plan_exchange
+from onegate.errors import GatewayError
+from onegate.server.sse import SSESplitter
+
+CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if (p / "meta.json").exists())
+CREATED = 1_700_000_000
+
+
+def _json(path: Path):
+    return orjson.loads(path.read_bytes())
+
+
+def parse_sse(raw: bytes) -> list[tuple[str | None, object]]:
+    """(event name, data as JSON or text) for each event; comments and pings by name only."""
+    events = []
+    for block in SSESplitter().feed(raw.replace(b"\r\n", b"\n")):
+        name, data = None, []
+        for line in block.decode().splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+        if not data and name is None:
+            continue
+        text = "\n".join(data)
+        try:
+            value: object = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = text
+        events.append((name, value))
+    return events
+
+
+def _plan(case: Path):
+    meta = _json(case / "meta.json")
+    request = _json(case / "client_request.json")
+    plan = plan_exchange(meta["inbound"], meta["upstream"], request, meta["model"], meta.get("stream", False), CREATED)
+    return meta, plan
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_case(case: Path):
+    meta, plan = _plan(case)
+    checked = 0
+    if (case / "upstream_request.json").exists():
+        assert orjson.loads(plan.body) == _json(case / "upstream_request.json")
+        checked += 1
+    if (case / "upstream_response.json").exists():
+        out, _usage = plan.translate_body((case / "upstream_response.json").read_bytes())
+        assert orjson.loads(out) == _json(case / "client_response.json")
+        checked += 1
+    if (case / "upstream_stream.sse").exists():
+        relay = plan.new_relay()
+        out = b""
+        splitter = SSESplitter()
+        try:
+            for event in splitter.feed((case / "upstream_stream.sse").read_bytes()):
+                out += relay.feed(event) or b""
+            out += relay.end()
+            if not relay.done:
+                raise UpstreamStreamError("the upstream ended the stream before finishing its answer")
+        except UpstreamStreamError as exc:
+            out += relay.fail(GatewayError(errors.UPSTREAM_BAD_RESPONSE, str(exc)), "req_golden")
+        assert parse_sse(out) == parse_sse((case / "client_stream.sse").read_bytes())
+        checked += 1
+    if (case / "client_error.json").exists():
+        from onegate.dialects.render import render_error
+        from onegate.pipeline.forward import upstream_error
+
+        error = upstream_error("golden", meta["upstream_status"], (case / "upstream_error.json").read_bytes())
+        assert orjson.loads(render_error(meta["inbound"], error, "req_golden")) == _json(case / "client_error.json")
+        checked += 1
+    assert checked, f"{case.name} has no pair of files to compare"
