@@ -28,6 +28,8 @@ class Timeouts(_Strict):
     first_byte: float = 120.0  # status and first event; reasoning models can think for a while
     idle: float = 120.0  # gap between two chunks of a stream
     total: float = 900.0
+    # keep-alive to the client while the upstream is silent mid-stream: well inside Codex's 300 s idle limit
+    keepalive: float = 15.0
 
 
 class ChannelConfig(_Strict):

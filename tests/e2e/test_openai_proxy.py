@@ -139,3 +139,25 @@ def test_key_limited_to_models_sees_only_those(proxied):
     with pytest.raises(openai.PermissionDeniedError) as info:
         client.chat.completions.create(model="fast", messages=MESSAGES)
     assert "may not use the model 'fast'" in info.value.message
+
+
+def test_keepalives_flow_while_the_upstream_is_silent_mid_stream(start_gateway, upstream):
+    from tests.conftest import channel_config
+
+    upstream.chunk_delay = 0.5
+    gw = start_gateway(channel_config(upstream, timeouts={"keepalive": 0.1}))
+    body = {"model": "gpt-4.1-mini", "messages": MESSAGES, "stream": True}
+    response = raw_request("POST", gw.base_url + "/chat/completions", body, {"Authorization": f"Bearer {gw.key}"})
+    assert response.body.count(b": keep-alive\n\n") >= 4
+    assert response.body.endswith(b"data: [DONE]\n\n")
+
+
+def test_idle_upstream_mid_stream_ends_with_an_error_event(start_gateway, upstream):
+    from tests.conftest import channel_config
+
+    upstream.chunk_delay = 1.5
+    gw = start_gateway(channel_config(upstream, timeouts={"keepalive": 0.2, "idle": 0.5}))
+    body = {"model": "gpt-4.1-mini", "messages": MESSAGES, "stream": True}
+    response = raw_request("POST", gw.base_url + "/chat/completions", body, {"Authorization": f"Bearer {gw.key}"})
+    assert b"sent nothing for 0.5 s" in response.body
+    assert b"data: [DONE]" not in response.body

@@ -69,6 +69,7 @@ class Codec:
     patch_for_upstream: Callable[[dict[str, Any], str, bool], dict[str, Any]]
     passthrough_relay: Callable[[dict[str, Any]], StreamRelay]  # given the client's original body
     usage_of_body: Callable[[bytes], Usage | None]
+    keepalive: bytes = b": keep-alive\n\n"  # sent while the upstream is silent mid-stream
     # Translation through the hub; None for pass-through-only dialects (legacy completions, embeddings).
     request_to_canonical: Callable[[dict[str, Any]], c.CanonicalRequest] | None = None
     request_from_canonical: Callable[[c.CanonicalRequest, str], dict[str, Any]] | None = None
@@ -113,6 +114,7 @@ class Plan:
     translate_body: Callable[[bytes], tuple[bytes, Usage | None]]
     new_relay: Callable[[], StreamRelay]
     notes: list[str]
+    keepalive: bytes = b": keep-alive\n\n"
 
 
 def plan_exchange(
@@ -131,6 +133,7 @@ def plan_exchange(
             lambda raw: (raw, client.usage_of_body(raw)),
             lambda: client.passthrough_relay(original),
             [],
+            client.keepalive,
         )
     if not (client.translatable and server.translatable):
         raise GatewayError(
@@ -154,7 +157,7 @@ def plan_exchange(
     def new_relay() -> StreamRelay:
         return TranslatingRelay(server.stream_decoder(), client.stream_encoder(public_model, created, body))
 
-    return Plan(server.endpoint, payload, translate_body, new_relay, request.notes)
+    return Plan(server.endpoint, payload, translate_body, new_relay, request.notes, client.keepalive)
 
 
 class TranslatingRelay:

@@ -92,8 +92,7 @@ class Exchange:
                 if response.status >= 400 or not self.request.stream:
                     body = await response.read()
                     return await self._answer(response, body)
-                chunks = response.chunks().__aiter__()
-                first = await anext(chunks, None)
+                first = await response.next_chunk()
         except TimeoutError:
             self._finish_attempt(None, "timeout before the first byte")
             raise GatewayError(
@@ -115,7 +114,7 @@ class Exchange:
                 f"Upstream channel '{self.attempt.channel}' ended the stream before sending anything.",
             )
         try:
-            await self._relay_stream(first, chunks, timeouts.idle)
+            await self._relay_stream(first, response, timeouts.idle)
         finally:
             response.close()
 
@@ -136,7 +135,7 @@ class Exchange:
         self.ctx.usage = usage or self._estimated_usage()
         await self.responder.send_body(response.status, out)
 
-    async def _relay_stream(self, first: bytes, chunks: Any, idle: float) -> None:
+    async def _relay_stream(self, first: bytes, response: UpstreamResponse, idle: float) -> None:
         splitter = SSESplitter()
         relay = self.relay
         await self.responder.start_stream(200)
@@ -148,8 +147,7 @@ class Exchange:
                     out = [e for e in map(relay.feed, events) if e]
                     if out:
                         await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
-                async with asyncio.timeout(idle):
-                    chunk = await anext(chunks, None)
+                chunk = await self._next_chunk(response, idle)
                 if chunk is None:
                     break
         except (TimeoutError, UpstreamTimeout):
@@ -170,6 +168,20 @@ class Exchange:
         if tail:
             await self.responder.stream_chunk(tail)
         await self.responder.end_stream()
+
+    async def _next_chunk(self, response: UpstreamResponse, idle: float) -> bytes | None:
+        """The next upstream chunk; keep-alives go to the client while the upstream is silent."""
+        silent = 0.0
+        while True:
+            wait = min(self.target.provider.timeouts.keepalive, idle - silent)
+            try:
+                async with asyncio.timeout(wait):
+                    return await response.next_chunk()
+            except TimeoutError:
+                silent += wait
+                if silent >= idle:
+                    raise
+                await self.responder.stream_chunk(self.plan.keepalive)
 
     async def _fail_mid_stream(self, reason: str) -> None:
         message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {reason}."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 
@@ -33,10 +33,10 @@ class AiohttpResponse:
         finally:
             self._response.release()
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def next_chunk(self) -> bytes | None:
         try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
+            # readany() keeps unread data in the buffer when cancelled, so a keep-alive timer may interrupt it
+            return await self._response.content.readany() or None
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
             raise UpstreamBroken(str(exc) or type(exc).__name__) from exc
         except TimeoutError as exc:

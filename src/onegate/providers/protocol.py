@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,8 +23,8 @@ class UpstreamResponse(Protocol):
 
     async def read(self) -> bytes: ...
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        """Raw body bytes as they arrive."""
+    async def next_chunk(self) -> bytes | None:
+        """The next raw body bytes as they arrive; None at the end. Safe to cancel: nothing is lost."""
         ...
 
     def close(self) -> None: ...

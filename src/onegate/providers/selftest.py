@@ -12,7 +12,6 @@ import base64
 import hashlib
 import struct
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -31,14 +30,13 @@ class SelftestResponse:
     def __init__(self, status: int, pieces: list[bytes], content_type: str) -> None:
         self.status = status
         self.headers = {"content-type": content_type}
-        self._pieces = pieces
+        self._pieces = list(pieces)
 
     async def read(self) -> bytes:
         return b"".join(self._pieces)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        for piece in self._pieces:
-            yield piece
+    async def next_chunk(self) -> bytes | None:
+        return self._pieces.pop(0) if self._pieces else None
 
     def close(self) -> None:
         self._pieces = []
