@@ -52,6 +52,7 @@ class RequestContext:
     cost_micros: int = 0
     config_hint: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a translation dropped or changed, for support
 
     def mark_first_byte(self) -> None:
         if self.first_byte_at is None:

@@ -49,6 +49,7 @@ async def forward(
     ctx.stream = stream
     upstream_dialect = ctx.dialect if ctx.dialect in provider.native_dialects else provider.dialect
     plan = plan_exchange(ctx.dialect, upstream_dialect, body, target.upstream_model, stream, int(time.time()))
+    ctx.notes.extend(plan.notes)
     request = UpstreamRequest(plan.endpoint, plan.body, stream, forwarded_headers or {})
     exchange = Exchange(ctx, responder, target, request, plan)
     disconnected = await run_until_disconnect(exchange.run(), receive)

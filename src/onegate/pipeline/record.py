@@ -47,6 +47,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
+        "notes": "; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -20,27 +22,38 @@ if TYPE_CHECKING:
     from onegate.app import Gateway
 
 
-async def _proxy(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive, kind: str) -> None:
+async def proxy(
+    gw: Gateway,
+    ctx: RequestContext,
+    responder: Responder,
+    receive: Receive,
+    check: Callable[[dict[str, Any]], str],
+    forwarded_headers: dict[str, str] | None = None,
+) -> None:
+    """The hot path for every model endpoint: authenticate → read → admit → route → forward.
+
+    `check` validates the body in the endpoint's dialect and returns the requested model.
+    """
     key = await authenticate(ctx, gw.keys)
     body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
-    ctx.model_requested = model = require_fields(body, kind)
-    stream = body.get("stream") is True and kind != "embeddings"
+    ctx.model_requested = model = check(body)
+    stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
     ctx.stream = stream
     entry = resolve_model(gw.registry, model, key)
     admit(key, model)
-    await forward(ctx, responder, receive, entry, body, stream)
+    await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await _proxy(gw, ctx, responder, receive, "chat")
+    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="chat"))
 
 
 async def completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await _proxy(gw, ctx, responder, receive, "completions")
+    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="completions"))
 
 
 async def embeddings(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await _proxy(gw, ctx, responder, receive, "embeddings")
+    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="embeddings"))
 
 
 def _model_object(gw: Gateway, name: str) -> dict[str, object]:

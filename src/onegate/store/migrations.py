@@ -9,15 +9,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from onegate.store.schema import metadata, schema_migrations
 
 Step = Callable[[Connection], None]
 
+
 # (version, name, step). Append only; never edit a step that has shipped.
+def _add_request_log_notes(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE request_logs ADD COLUMN notes TEXT"))
+
+
 STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
+    (2, "request_logs.notes", _add_request_log_notes),
 ]
 
 

@@ -73,6 +73,7 @@ request_logs = Table(
     Column("usage_estimated", Boolean, nullable=False, default=False),
     Column("config_hint", String(200), nullable=True),
     Column("attempts", Text, nullable=True),  # JSON list of upstream attempts
+    Column("notes", Text, nullable=True),  # what a translation dropped or changed
     Index("ix_request_logs_created_at", "created_at"),
     Index("ix_request_logs_key_created", "key_id", "created_at"),
 )
