@@ -8,6 +8,8 @@ import logging
 from typing import Any
 
 from onegate import errors
+from onegate.channels.book import ChannelBook
+from onegate.channels.health import ChannelHealth
 from onegate.context import RequestContext, new_request_id
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
@@ -45,6 +47,8 @@ class Gateway:
         self.engine = open_engine(settings.database_url)
         self.keys = KeyCache(self.engine)
         self.registry = ModelRegistry.from_settings(settings)
+        self.channels = ChannelBook.from_settings(settings)
+        self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         self.writer = LogWriter(
             self.engine, settings.data_dir / "spill" / "request_logs.jsonl", max_queue=settings.log_queue_size
         )
@@ -60,6 +64,7 @@ class Gateway:
     async def startup(self) -> None:
         await asyncio.to_thread(self.prepare)
         self._background.append(asyncio.create_task(self.keys.refresh_forever(self.settings.key_refresh_seconds)))
+        self._background.append(asyncio.create_task(self.health.run_forever()))
 
     async def shutdown(self) -> None:
         for task in self._background:
@@ -67,6 +72,8 @@ class Gateway:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.health.stop()
+        await self.channels.store.close()
         if self.registry.sessions is not None:
             await self.registry.sessions.close()
         await asyncio.to_thread(self.writer.close)

@@ -41,6 +41,8 @@ UPSTREAM_UNREACHABLE = _kind("upstream_unreachable", 502, "server_error", "api_e
 UPSTREAM_BAD_RESPONSE = _kind("upstream_bad_response", 502, "server_error", "api_error")
 UPSTREAM_AUTH_FAILED = _kind("upstream_auth_failed", 502, "server_error", "api_error")
 UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
+# Every channel of a known model is open, cooling, disabled or full: come back after Retry-After.
+ALL_CHANNELS_UNAVAILABLE = _kind("all_channels_unavailable", 503, "server_error", "overloaded_error")
 INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
 CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
 

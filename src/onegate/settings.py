@@ -32,15 +32,50 @@ class Timeouts(_Strict):
     keepalive: float = 15.0
 
 
+class ModelRoute(_Strict):
+    """One model a channel serves, when it needs more than its name (see ChannelConfig.models)."""
+
+    name: str  # public name
+    upstream: str | None = None  # the upstream's name for it; defaults to the public name
+    priority: int | None = None  # overrides the channel's, for this model only
+    weight: float | None = Field(default=None, gt=0)
+
+
 class ChannelConfig(_Strict):
+    """An upstream account. Several channels may serve one public model: the lowest `priority` tier is
+    tried first, and inside a tier channels are picked at random in proportion to `weight`.
+
+        models:
+          - gpt-4.1-mini                      # plain: this channel's priority and weight
+          - {name: gpt-4.1, priority: 1}      # this channel is only a fallback for gpt-4.1
+          - {name: fast, upstream: gpt-4.1-mini, weight: 3}
+    """
+
     name: str
     type: str = "openai"  # wire dialect the upstream speaks
     base_url: str
     api_key_env: str | None = None
-    models: list[str] = Field(default_factory=list)
+    models: list[str | ModelRoute] = Field(default_factory=list)
     aliases: dict[str, str] = Field(default_factory=dict)  # public name -> upstream model
     responses_api: bool = False  # the upstream serves /responses natively (OpenAI itself)
     timeouts: Timeouts = Field(default_factory=Timeouts)
+    priority: int = 0  # tier: 0 is tried first, then 1, …
+    weight: float = Field(default=1.0, gt=0)  # share of traffic inside its tier
+    max_concurrency: int | None = Field(default=None, ge=1)  # in-flight requests per onegate process
+
+    def routes(self) -> list[ServedModel]:
+        """Every public model this channel serves, with its upstream name, priority and weight settled."""
+        entries = [ModelRoute(name=m) if isinstance(m, str) else m for m in self.models]
+        entries += [ModelRoute(name=public, upstream=upstream) for public, upstream in self.aliases.items()]
+        return [
+            ServedModel(
+                e.name,
+                e.upstream or e.name,
+                self.priority if e.priority is None else e.priority,
+                e.weight or self.weight,
+            )
+            for e in entries
+        ]
 
     @field_validator("type")
     @classmethod
@@ -55,6 +90,14 @@ class ChannelConfig(_Strict):
         return value.rstrip("/")
 
 
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    name: str
+    upstream: str
+    priority: int
+    weight: float
+
+
 class PriceConfig(_Strict):
     """Prices in currency units per 1M tokens (and per request)."""
 
@@ -62,6 +105,31 @@ class PriceConfig(_Strict):
     cached_input: float | None = None  # defaults to the input price
     output: float = 0.0
     per_request: float = 0.0
+
+
+class BreakerConfig(_Strict):
+    """When a channel's circuit opens: `min_failures` failures AND `failure_ratio` of its attempts in the
+    last `window_seconds`. Open for `open_seconds`, doubling on each failed probe up to `max_open_seconds`."""
+
+    window_seconds: float = Field(default=60.0, gt=0)
+    min_failures: int = Field(default=5, ge=1)
+    failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    open_seconds: float = Field(default=30.0, gt=0)
+    max_open_seconds: float = Field(default=300.0, gt=0)
+    # Opens in a row without a single success before the channel is disabled (alert in the log); None: never.
+    disable_after_opens: int | None = Field(default=5, ge=1)
+
+
+class RoutingConfig(_Strict):
+    max_attempts: int = Field(default=3, ge=1)  # channels tried for one request, each at most once
+    total_timeout: float = Field(default=900.0, gt=0)  # one deadline for the whole request, every attempt
+    cooldown_seconds: float = Field(default=30.0, ge=0)  # after a 429 without Retry-After
+    max_cooldown_seconds: float = Field(default=600.0, ge=0)  # a Retry-After longer than this is capped
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    probe_seconds: float | None = Field(default=None, gt=0)  # probe every channel this often; None: off
+    recovery_probe_seconds: float = Field(default=60.0, gt=0)  # probe disabled channels this often
+    sync_seconds: float = Field(default=1.0, gt=0)  # state snapshot, Redis refresh, CLI commands
+    redis_prefix: str = "onegate:"
 
 
 class ServerConfig(_Strict):
@@ -78,6 +146,8 @@ class FileConfig(_Strict):
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
     log_queue_size: int = 50_000
     selftest_model: str = "onegate-selftest"
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    redis_url: str | None = None  # shared state (channel breakers, …) across instances; None: in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +165,8 @@ class Settings:
     config_path: Path | None = None
     key_refresh_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    redis_url: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -160,6 +232,8 @@ def load_settings(
         log_queue_size=file.log_queue_size,
         selftest_model=file.selftest_model,
         config_path=config_path,
+        routing=file.routing,
+        redis_url=os.environ.get("ONEGATE_REDIS_URL") or file.redis_url,
     )
 
 

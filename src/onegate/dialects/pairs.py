@@ -120,18 +120,23 @@ class Plan:
 def plan_exchange(
     inbound: str, upstream: str, body: dict[str, Any], upstream_model: str, stream: bool, created: int
 ) -> Plan:
-    """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`."""
+    """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`.
+
+    `body` is not changed, so forwarding can plan again for another channel when an attempt fails.
+    """
     client, server = codec(inbound), codec(upstream)
     if inbound == upstream:
-        original = dict(body)  # the relay needs what the client asked for (e.g. include_usage)
+        # Patch a copy: `body` stays what the client sent, for the relay (include_usage) and for a failover
+        # attempt on another channel. patch_for_upstream must copy any nested object it changes.
+        patched = dict(body)
         if isinstance(body.get("stream_options"), dict):
-            original["stream_options"] = dict(body["stream_options"])
-        payload = orjson.dumps(client.patch_for_upstream(body, upstream_model, stream))
+            patched["stream_options"] = dict(body["stream_options"])
+        payload = orjson.dumps(client.patch_for_upstream(patched, upstream_model, stream))
         return Plan(
             client.endpoint,
             payload,
             lambda raw: (raw, client.usage_of_body(raw)),
-            lambda: client.passthrough_relay(original),
+            lambda: client.passthrough_relay(body),
             [],
             client.keepalive,
         )

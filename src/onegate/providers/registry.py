@@ -22,6 +22,12 @@ class SessionPool(Protocol):
 class Target:
     provider: Provider
     upstream_model: str
+    priority: int = 0  # tier: lower is tried first
+    weight: float = 1.0  # share of traffic inside the tier
+
+    @property
+    def channel(self) -> str:
+        return self.provider.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +39,16 @@ class ModelEntry:
 
 
 class ModelRegistry:
-    def __init__(self, entries: dict[str, ModelEntry], sessions: SessionPool | None = None) -> None:
+    def __init__(
+        self,
+        entries: dict[str, ModelEntry],
+        sessions: SessionPool | None = None,
+        channels: dict[str, Target] | None = None,
+    ) -> None:
         self._entries = entries
         self.names = tuple(sorted(entries))
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
+        self.channels = channels or {}  # configured channel → its first model: what a health probe asks for
 
     def get(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)
@@ -46,6 +58,7 @@ class ModelRegistry:
         targets: dict[str, list[Target]] = {}
         owners: dict[str, str] = {}
         sessions = None
+        channels: dict[str, Target] = {}
         if settings.channels:
             # imported only when there are channels: keeps a bare start fast
             from onegate.providers.openai_compatible import OpenAICompatibleProvider, SessionFactory
@@ -53,10 +66,11 @@ class ModelRegistry:
             sessions = SessionFactory()
             for channel in settings.channels:
                 provider = OpenAICompatibleProvider(channel, sessions)
-                public = {m: m for m in channel.models} | dict(channel.aliases)
-                for name, upstream in public.items():
-                    targets.setdefault(name, []).append(Target(provider, upstream))
-                    owners.setdefault(name, channel.name)
+                for route in channel.routes():
+                    target = Target(provider, route.upstream, route.priority, route.weight)
+                    targets.setdefault(route.name, []).append(target)
+                    owners.setdefault(route.name, channel.name)
+                    channels.setdefault(channel.name, target)
         selftest = settings.selftest_model
         targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
         owners[selftest] = "onegate"
@@ -69,4 +83,4 @@ class ModelRegistry:
             )
             for name, found in targets.items()
         }
-        return cls(entries, sessions)
+        return cls(entries, sessions, channels)

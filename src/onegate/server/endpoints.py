@@ -15,7 +15,7 @@ from onegate.errors import GatewayError
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
-from onegate.pipeline.route import resolve_model
+from onegate.pipeline.route import plan_route, resolve_model
 from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ async def proxy(
     ctx.stream = stream
     entry = resolve_model(gw.registry, model, key)
     admit(key, model)
-    await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
+    route = plan_route(gw.channels, entry)
+    await forward(ctx, responder, receive, route, body, stream, forwarded_headers)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
