@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextvars
 import itertools
 import socket
 import struct
@@ -182,6 +183,7 @@ class FakeOpenAIUpstream:
         self.cut_stream_after = None  # send N data events, then end without [DONE]
         self.cut_stream_abort = False  # with cut_stream_after: drop the TCP connection instead of a clean EOF
         self.required_api_key = None
+        self._reset_faults()
         self._ids = itertools.count(1)  # response ids: chatcmpl-fake000000000001, ...
         self._req_ids = itertools.count(1)
         with self._lock:
@@ -259,7 +261,18 @@ class FakeOpenAIUpstream:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             qs = scope.get("query_string", b"").decode("latin-1")
             self.requests.append(RecordedRequest(method, path, qs, headers, body, parsed))
+            watch = _ClientWatch(self, receive, send, path)
+            send = watch.send
+            try:
+                return await self._serve(scope, send, parsed, watch)
+            finally:
+                watch.stop()
+        return await self._serve(scope, send, parsed, None)
 
+    async def _serve(self, scope: dict, send: Any, parsed: Any, watch: _ClientWatch | None) -> None:
+        method, path = scope["method"], scope["path"]
+        if watch is not None and self._take_hang():
+            return await watch.hang()
         if self.delay_before_headers > 0:
             await asyncio.sleep(self.delay_before_headers)
         failure = self._take_failure()
@@ -340,7 +353,10 @@ class FakeOpenAIUpstream:
                 # Poll rather than Event.wait(): blocking would freeze the whole event loop.
                 # reset() (which swaps the knob) and stop() also release it, so a forgotten
                 # Event can't leave a task spinning into the next test.
+                gone = _CLIENT_GONE.get()
                 while not hold.is_set() and not self._stopping and self.hold_after_first_chunk is hold:
+                    if gone is not None and gone.is_set():
+                        return
                     await asyncio.sleep(0.002)
             if i and delay > 0:
                 await asyncio.sleep(delay)
@@ -349,6 +365,47 @@ class FakeOpenAIUpstream:
         if cut is not None and self.cut_stream_abort:
             return  # returning mid-response makes uvicorn close the socket: a truncated chunked body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    # ---- faults on command (failover tests) --------------------------------
+    # Each fault is its own method; the disconnect watch runs only when requests are recorded (tests).
+
+    def _reset_faults(self) -> None:
+        self._hangs = 0
+        self.disconnects: list[str] = []  # paths whose client went away before the response was complete
+
+    def refuse_connections(self) -> None:
+        """Stop listening, so connections are refused, until accept_connections(); the port is kept."""
+        self.stop()
+
+    def accept_connections(self) -> None:
+        self.start()
+
+    def hang_next(self, times: int = 1) -> None:
+        """The next ``times`` requests get no headers at all until their client goes away."""
+        with self._lock:
+            self._hangs += times
+
+    def garbage_next(self, body: bytes = b"<html><body>502 Bad Gateway</body></html>", times: int = 1) -> None:
+        """Answer 200 with a body that is neither JSON nor an event stream (a proxy's error page)."""
+        self.fail_next(200, body, {"content-type": "text/html"}, times)
+
+    def wait_for_disconnects(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """True once ``count`` clients have gone away mid-response (the gateway cancelled upstream)."""
+        deadline = time.monotonic() + timeout
+        while len(self.disconnects) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _take_hang(self) -> bool:
+        if not self._hangs:
+            return False
+        with self._lock:
+            if not self._hangs:
+                return False
+            self._hangs -= 1
+            return True
 
     # ---- endpoints -------------------------------------------------------
 
@@ -426,6 +483,41 @@ class FakeOpenAIUpstream:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         resp = {"object": "list", "data": data, "model": body["model"], "usage": usage}
         await self._json(send, 200, resp)
+
+
+_CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("client_gone", default=None)
+
+
+class _ClientWatch:
+    """Notices a client that disconnects before its response is complete, and records it."""
+
+    def __init__(self, fake: FakeOpenAIUpstream, receive: Any, send: Any, path: str) -> None:
+        self._fake, self._send, self._path = fake, send, path
+        self.complete = False
+        self.gone = asyncio.Event()
+        _CLIENT_GONE.set(self.gone)
+        self._task = asyncio.ensure_future(self._watch(receive))
+
+    async def _watch(self, receive: Any) -> None:
+        # After the body, receive() returns only when the connection is lost or the response is complete.
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not self.complete:
+            self._fake.disconnects.append(self._path)
+            self.gone.set()
+
+    async def send(self, message: dict) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            self.complete = True
+        await self._send(message)
+
+    async def hang(self) -> None:
+        fake = self._fake
+        while not self.gone.is_set() and not fake._stopping:
+            await asyncio.sleep(0.005)
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 def main(argv: list[str] | None = None) -> None:

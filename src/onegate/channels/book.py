@@ -136,6 +136,10 @@ class ChannelBook:
         if self.store.shared:
             self._marks = await self.store.load_marks()
 
+    def restore(self, marks: dict[str, Marks]) -> None:
+        """Marks saved by an earlier run of this process (single instance, no Redis)."""
+        self._marks.update({name: m for name, m in marks.items() if name in self.known})
+
     async def reports(self, channels: Iterable[str]) -> list[ChannelReport]:
         names = list(channels)
         now = time.time()

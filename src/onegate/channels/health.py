@@ -17,7 +17,8 @@ from pathlib import Path
 
 from onegate.channels.book import ChannelBook
 from onegate.channels.probe import ProbeResult, probe
-from onegate.channels.snapshot import take_commands, write_snapshot
+from onegate.channels.snapshot import read_snapshot, take_commands, write_snapshot
+from onegate.channels.state import Marks
 from onegate.providers.registry import Target
 from onegate.settings import RoutingConfig
 
@@ -34,6 +35,10 @@ class ChannelHealth:
         self._probes: set[asyncio.Task[None]] = set()
 
     async def run_forever(self) -> None:
+        if not self.book.store.shared:  # a restart keeps what it knew: disabled channels stay disabled
+            snapshot = await asyncio.to_thread(read_snapshot, self.data_dir)
+            if snapshot:
+                self.book.restore({row["name"]: Marks.from_dict(row) for row in snapshot.get("channels", [])})
         while True:
             try:
                 await self.tick()
