@@ -190,7 +190,7 @@ def test_hang_mid_stream_ends_at_the_idle_timeout_and_cancels_the_upstream(route
 
 def test_slow_drip_within_the_idle_timeout_completes(routed, vendors):
     a, _, _ = vendors
-    a.chunk_delay = 0.15
+    a.chunk_delay = 0.08  # steady, under both the idle timeout and the keep-alive interval
     raw = _chat(routed, stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
     assert text == REPLY_TEXT
