@@ -31,7 +31,7 @@ def _json(obj: object) -> bytes:
 class Target:
     """A server under test: where it listens and how to authenticate to it."""
 
-    name: str  # "upstream", "onegate", "litellm"
+    name: str  # "upstream", "onegate", "onegate-3ch", "litellm"
     base_url: str  # scheme://host:port, no path
     headers: dict[str, str] = field(default_factory=dict)  # auth
     pid: int | None = None  # for RSS; None when not ours to measure
@@ -61,6 +61,7 @@ class Lane:
 OPENAI_PATHS = {
     "upstream": "/v1/chat/completions",
     "onegate": "/api/v1/chat/completions",
+    "onegate-3ch": "/api/v1/chat/completions",  # BENCH_THREE_CHANNELS=1: the same model over three channels
     "litellm": "/v1/chat/completions",
 }
 

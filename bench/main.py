@@ -8,6 +8,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_LANES=chat,...    only these workloads (see lanes.py)
   BENCH_SKIP_LITELLM=1    leave LiteLLM out (no install, no start)
   BENCH_STARTUP_RUNS=3    fresh `onegate serve` spawns for the start-to-first-request time
+  BENCH_THREE_CHANNELS=1  also run onegate with the model on three channels (routing cost vs one channel)
   BENCH_GATEWAY_CPU=0     core the gateways are pinned to
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
 """
@@ -47,6 +48,7 @@ CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split
 ONLY = {w.strip() for w in os.environ.get("BENCH_LANES", "").split(",") if w.strip()} or None
 SKIP_LITELLM = os.environ.get("BENCH_SKIP_LITELLM", "") not in ("", "0", "false", "no")
 STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
+THREE_CHANNELS = os.environ.get("BENCH_THREE_CHANNELS", "") not in ("", "0", "false", "no")
 GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
 LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
 
@@ -78,14 +80,19 @@ def start_upstream() -> tuple[procs.Proc, Target]:
     return p, Target("upstream", base, {"Authorization": f"Bearer {UPSTREAM_KEY}"}, p.pid)
 
 
-def onegate_config(path: Path, upstream_base: str) -> Path:
+def onegate_config(path: Path, upstream_base: str, channels: int = 1) -> Path:
+    """`channels` > 1: the model on that many channels in one tier (to the same upstream), so every
+    request goes through the weighted pick, the breaker checks and the concurrency slots of several."""
     path.write_text(
         "channels:\n"
-        "  - name: fake-upstream\n"
-        "    type: openai\n"
-        f"    base_url: {upstream_base}/v1\n"
-        f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
-        f"    models: [{MODEL}]\n"
+        + "".join(
+            f"  - name: fake-upstream{'' if i == 0 else f'-{i + 1}'}\n"
+            "    type: openai\n"
+            f"    base_url: {upstream_base}/v1\n"
+            f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
+            f"    models: [{MODEL}]\n"
+            for i in range(channels)
+        )
     )
     return path
 
@@ -323,6 +330,13 @@ def build_report(
             f" (c={hi}), {fmt(ratio(rps('onegate', w, lo), rps('upstream', w, lo)), '.1%')} (c={lo}); "
             f"LiteLLM: {fmt(ratio(rps('litellm', w, hi), rps('upstream', w, hi)), '.1%')} (c={hi})"
         )
+    if "onegate-3ch" in targets:
+        for w in workloads:
+            lines.append(
+                f"- {w}: three channels vs one: p50 at c={lo} "
+                f"{fmt(diff(p50('onegate-3ch', w, lo), p50('onegate', w, lo)), '+.3f', ' ms')}, "
+                f"rps at c={hi} {fmt(ratio(rps('onegate-3ch', w, hi), rps('onegate', w, hi)), '.1%')} of one channel's"
+            )
     for name, m in memory.items():
         lines.append(
             f"- {name} RSS: {m.get('after_start', 0) / 1024:.1f} MiB after start, "
@@ -409,6 +423,17 @@ def main() -> int:
             wait_chat_ok(og, og_target, "/api/v1/chat/completions", timeout=30)
             targets.append(og_target)
 
+            if THREE_CHANNELS:
+                config3 = onegate_config(work / "onegate-3ch.yaml", up_target.base_url, channels=3)
+                data_dir3 = work / "onegate-3ch-data"
+                key3 = create_onegate_key(data_dir3, config3)
+                og3, og3_base = start_onegate("onegate-3ch", data_dir3, config3)
+                started.append(og3)
+                og3_target = Target("onegate-3ch", og3_base, {"Authorization": f"Bearer {key3}"}, og3.pid)
+                procs.wait_http_ok(og3, "GET", og3_base + "/healthz", timeout=60)
+                wait_chat_ok(og3, og3_target, "/api/v1/chat/completions", timeout=30)
+                targets.append(og3_target)
+
             if not SKIP_LITELLM:
                 say("starting LiteLLM proxy")
                 ll, ll_target = start_litellm(litellm_config(work / "litellm.yaml", up_target.base_url), work)
@@ -459,7 +484,7 @@ def main() -> int:
     workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
     target_names = [
         t
-        for t in ("upstream", "onegate", "litellm")
+        for t in ("upstream", "onegate", "onegate-3ch", "litellm")
         if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
     ]
     report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)

@@ -31,9 +31,9 @@ async def store(request) -> AsyncIterator[ChannelStateStore]:
 
 
 async def test_outcomes_add_up_in_the_window_and_fall_out_of_it(store):
-    await store.add_outcome("a", True, 100.0, 1000.0)
-    await store.add_outcome("a", True, 50.0, 1000.5)
-    assert await store.add_outcome("a", False, 0.0, 1001.0) == Window(2, 1, 150.0)
+    await store.add_success("a", 100.0, 1000.0)
+    await store.add_success("a", 50.0, 1000.5)
+    assert await store.add_failure("a", 1001.0) == Window(2, 1, 150.0)
     windows = await store.windows(["a", "b"], 1001.0)
     assert windows == {"a": Window(2, 1, 150.0), "b": Window()}
     assert (await store.windows(["a"], 1012.2))["a"] == Window(0, 1, 0.0)  # the first slice has passed

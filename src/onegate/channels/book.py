@@ -20,6 +20,8 @@ from onegate.channels.state import ChannelStateStore, Marks, State, Window
 from onegate.settings import RoutingConfig, Settings
 
 log = logging.getLogger("onegate.channels")
+_HEALTHY = Marks()
+_ROUTABLE = frozenset({"healthy", "half_open"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ class ChannelBook:
 
     # reads: local, synchronous -------------------------------------------------------------------
     def marks(self, channel: str) -> Marks:
-        return self._marks.get(channel) or Marks()
+        return self._marks.get(channel) or _HEALTHY
 
     def state(self, channel: str, now: float) -> State:
         marks = self._marks.get(channel)
@@ -79,7 +81,10 @@ class ChannelBook:
 
     def may_try(self, channel: str, now: float) -> bool:
         """Worth a place in the route: healthy, or half-open (a probe may be granted), with a free slot."""
-        return self.state(channel, now) in ("healthy", "half_open") and not self.at_cap(channel)
+        marks = self._marks.get(channel)
+        if marks is not None and marks.state(now) not in _ROUTABLE:
+            return False
+        return not self.at_cap(channel)
 
     def retry_after(self, channels: Iterable[str], now: float) -> int:
         """Whole seconds until the first of `channels` takes traffic again (1 when it is a matter of slots)."""
@@ -103,15 +108,16 @@ class ChannelBook:
 
     async def succeeded(self, channel: str, latency_ms: float) -> None:
         now = time.time()
-        await self.store.add_outcome(channel, True, latency_ms, now)
-        changed = breaker.after_success(self.marks(channel), now)
+        await self.store.add_success(channel, latency_ms, now)
+        marks = self._marks.get(channel)
+        changed = breaker.after_success(marks, now) if marks is not None else None
         if changed is not None:
             await self.store.clear_window(channel)  # the failures that opened it are history now
             await self._save(channel, changed, "breaker closed: an attempt succeeded")
 
     async def failed(self, channel: str, error: str) -> None:
         now = time.time()
-        window = await self.store.add_outcome(channel, False, 0.0, now)
+        window = await self.store.add_failure(channel, now)
         changed = breaker.after_failure(self.marks(channel), window, now, self.routing.breaker, error)
         if changed is not None:
             if changed.open_until or changed.disabled:

@@ -12,15 +12,21 @@ BUCKETS = 12  # a window is kept as this many time slices; older slices fall off
 
 
 class SlidingWindow:
-    """Outcome counts over the last `seconds`, in fixed time slices (cheap, and exact enough for a breaker)."""
+    """Outcome counts over the last `seconds`, in fixed time slices (cheap, and exact enough for a breaker).
 
-    __slots__ = ("_width", "_slices")
+    Running totals are kept, so adding an outcome and reading the window are O(1) apart from expiry.
+    """
+
+    __slots__ = ("_width", "_slices", "_ok", "_failed", "_latency")
 
     def __init__(self, seconds: float) -> None:
         self._width = seconds / BUCKETS
         self._slices: deque[list[float]] = deque()  # [slice number, successes, failures, latency sum]
+        self._ok = self._failed = 0
+        self._latency = 0.0
 
     def add(self, ok: bool, latency_ms: float, now: float) -> None:
+        self._expire(now)
         number = now // self._width
         if not self._slices or self._slices[-1][0] != number:
             self._slices.append([number, 0, 0, 0.0])
@@ -28,16 +34,26 @@ class SlidingWindow:
         if ok:
             current[1] += 1
             current[3] += latency_ms
+            self._ok += 1
+            self._latency += latency_ms
         else:
             current[2] += 1
+            self._failed += 1
 
     def total(self, now: float) -> Window:
+        self._expire(now)
+        return Window(self._ok, self._failed, self._latency)
+
+    def _expire(self, now: float) -> None:
         oldest = now // self._width - BUCKETS + 1
-        while self._slices and self._slices[0][0] < oldest:
-            self._slices.popleft()
-        return Window(
-            int(sum(s[1] for s in self._slices)), int(sum(s[2] for s in self._slices)), sum(s[3] for s in self._slices)
-        )
+        slices = self._slices
+        while slices and slices[0][0] < oldest:
+            _, ok, failed, latency = slices.popleft()
+            self._ok -= int(ok)
+            self._failed -= int(failed)
+            self._latency -= latency
+        if not slices:
+            self._latency = 0.0  # no float drift survives an empty window
 
 
 class MemoryChannelStore:
@@ -55,9 +71,12 @@ class MemoryChannelStore:
             window = self._windows[channel] = SlidingWindow(self._window_seconds)
         return window
 
-    async def add_outcome(self, channel: str, ok: bool, latency_ms: float, now: float) -> Window:
+    async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
+        self._window(channel).add(True, latency_ms, now)
+
+    async def add_failure(self, channel: str, now: float) -> Window:
         window = self._window(channel)
-        window.add(ok, latency_ms, now)
+        window.add(False, 0.0, now)
         return window.total(now)
 
     async def windows(self, channels: Iterable[str], now: float) -> dict[str, Window]:

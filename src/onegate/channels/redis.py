@@ -46,20 +46,29 @@ class RedisChannelStore:
             self._warned_at = now
             log.warning("channel state: Redis is unavailable (%s); routing on this instance's view", exc)
 
-    async def add_outcome(self, channel: str, ok: bool, latency_ms: float, now: float) -> Window:
+    async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
         key, number = self._window_key(channel), int(now // self._width)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(key, f"{number}:{'s' if ok else 'f'}", 1)
-                if ok:
-                    pipe.hincrbyfloat(key, f"{number}:l", latency_ms)
+                pipe.hincrby(key, f"{number}:s", 1)
+                pipe.hincrbyfloat(key, f"{number}:l", latency_ms)
+                pipe.pexpire(key, self._ttl_ms)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def add_failure(self, channel: str, now: float) -> Window:
+        key, number = self._window_key(channel), int(now // self._width)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(key, f"{number}:f", 1)
                 pipe.pexpire(key, self._ttl_ms)
                 pipe.hgetall(key)
                 raw = (await pipe.execute())[-1]
             return await self._total(key, raw, now)
         except (RedisError, OSError) as exc:
             self._warn(exc)
-            return Window(int(ok), int(not ok), latency_ms if ok else 0.0)
+            return Window(failures=1)
 
     async def windows(self, channels: Iterable[str], now: float) -> dict[str, Window]:
         names = list(channels)

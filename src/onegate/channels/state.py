@@ -92,8 +92,10 @@ class ChannelStateStore(Protocol):
 
     shared: bool  # other processes see the same state (then the book refreshes its view periodically)
 
-    async def add_outcome(self, channel: str, ok: bool, latency_ms: float, now: float) -> Window:
-        """Count one attempt's outcome; returns the channel's window including it."""
+    async def add_success(self, channel: str, latency_ms: float, now: float) -> None: ...
+
+    async def add_failure(self, channel: str, now: float) -> Window:
+        """Count a failure; returns the channel's window including it (the breaker decides on it)."""
         ...
 
     async def windows(self, channels: Iterable[str], now: float) -> dict[str, Window]: ...
