@@ -123,6 +123,17 @@ def start_onegate(name: str, data_dir: Path, config: Path) -> tuple[procs.Proc, 
     return p, f"http://127.0.0.1:{port}"
 
 
+def start_onegate_target(name: str, work: Path, config: Path) -> tuple[procs.Proc, Target]:
+    """A keyed `onegate serve` with its own data dir, checked to serve the lane's model."""
+    data_dir = work / f"{name}-data"
+    key = create_onegate_key(data_dir, config)
+    p, base = start_onegate(name, data_dir, config)
+    target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
+    procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
+    wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
+    return p, target
+
+
 def litellm_config(path: Path, upstream_base: str) -> Path:
     path.write_text(
         "model_list:\n"
@@ -414,24 +425,14 @@ def main() -> int:
                 startup = {}
 
             targets = [up_target]
-            data_dir = work / "onegate-data"
-            key = create_onegate_key(data_dir, config)
-            og, og_base = start_onegate("onegate", data_dir, config)
+            og, og_target = start_onegate_target("onegate", work, config)
             started.append(og)
-            og_target = Target("onegate", og_base, {"Authorization": f"Bearer {key}"}, og.pid)
-            procs.wait_http_ok(og, "GET", og_base + "/healthz", timeout=60)
-            wait_chat_ok(og, og_target, "/api/v1/chat/completions", timeout=30)
             targets.append(og_target)
 
             if THREE_CHANNELS:
                 config3 = onegate_config(work / "onegate-3ch.yaml", up_target.base_url, channels=3)
-                data_dir3 = work / "onegate-3ch-data"
-                key3 = create_onegate_key(data_dir3, config3)
-                og3, og3_base = start_onegate("onegate-3ch", data_dir3, config3)
+                og3, og3_target = start_onegate_target("onegate-3ch", work, config3)
                 started.append(og3)
-                og3_target = Target("onegate-3ch", og3_base, {"Authorization": f"Bearer {key3}"}, og3.pid)
-                procs.wait_http_ok(og3, "GET", og3_base + "/healthz", timeout=60)
-                wait_chat_ok(og3, og3_target, "/api/v1/chat/completions", timeout=30)
                 targets.append(og3_target)
 
             if not SKIP_LITELLM:

@@ -198,3 +198,18 @@ def raw_request(
     result = RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     conn.close()
     return result
+
+
+def open_raw_post(root: str, path: str, body: dict, key: str) -> socket.socket:
+    """Send a POST on a plain socket and return it unread: a test can then drop the connection at will."""
+    import orjson
+
+    payload = orjson.dumps(body)
+    host, port = root.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+        + f"Authorization: Bearer {key}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
+    return sock

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.channels.conftest import MESSAGES, MODEL, attempts, tiered_config
-from tests.conftest import raw_request
+from tests.conftest import open_raw_post, raw_request
 from tests.fakes.openai_upstream import REPLY_TEXT
 
 OVERLOADED = {"error": {"message": "overloaded", "type": "server_error", "code": None}}
@@ -210,15 +210,7 @@ def test_slow_drip_past_the_total_deadline_ends_the_stream_with_an_error(start_g
 
 
 def _open_stream(gw) -> socket.socket:
-    body = orjson.dumps({**CHAT, "stream": True})
-    host, port = gw.root.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall(
-        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {gw.key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    return sock
+    return open_raw_post(gw.root, "/api/v1/chat/completions", {**CHAT, "stream": True}, gw.key)
 
 
 def _row_with_status(gw, status: int) -> dict:

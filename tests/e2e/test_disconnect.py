@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
-import orjson
-
 from onegate.store.logs import query_logs
+from tests.conftest import open_raw_post
 
 
 def test_client_disconnect_mid_stream_is_logged_with_usage_so_far(proxied, upstream):
     release = threading.Event()
     upstream.hold_after_first_chunk = release
-    body = orjson.dumps({"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-    host, port = proxied.root.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall(
-        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {proxied.key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    body = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    sock = open_raw_post(proxied.root, "/api/v1/chat/completions", body, proxied.key)
     received = b""
     while b"data: " not in received:
         received += sock.recv(65536)
@@ -39,4 +31,5 @@ def test_client_disconnect_mid_stream_is_logged_with_usage_so_far(proxied, upstr
     assert row["error_code"] == "client_disconnected" and row["stream"]
     assert row["input_tokens"] > 0 and row["usage_estimated"]
     assert "client disconnected" in row["attempts"]
+    assert upstream.wait_for_disconnects(1), "the upstream request was left running"
     release.set()
