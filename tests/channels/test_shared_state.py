@@ -70,3 +70,20 @@ def test_redis_shares_an_open_breaker_across_instances(start_gateway, vendors, r
     raw = two.client().chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
     assert attempts(two, raw.headers["x-request-id"]) == [("b", 200)]  # instance two never touched a
     assert len(a.requests) == 2
+    for _ in range(5):  # the outcome goes to Redis after the response is complete: it must neither be lost
+        raw = two.client().chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES, stream=True)
+        raw.http_response.read()  # nor turn the finished request into a 499
+        row = two.log(raw.headers["x-request-id"])
+        assert (row["status"], row["error_code"]) == (200, None)
+    shared = asyncio.run(_windows(redis_prefix, ["b"]))
+    assert shared["b"].successes == 2 + 1 + 5  # both instances' successes, in the one shared window
+
+
+async def _windows(prefix: str, channels: list[str]) -> dict[str, Window]:
+    from onegate.channels.redis import RedisChannelStore
+
+    store = RedisChannelStore(REDIS_URL, prefix, window_seconds=60.0)
+    try:
+        return await store.windows(channels, time.time())
+    finally:
+        await store.close()

@@ -42,6 +42,10 @@ async def forward(
     failover = Failover(ctx, responder, route, body, stream, forwarded_headers or {})
     if await run_until_disconnect(failover.run(), receive):
         failover.client_went_away()
+    else:
+        # Outside the disconnect watch: once the response is complete, the watcher reports the client as
+        # gone, which would cancel a report still awaiting a shared store.
+        await failover.report_answer()
 
 
 class Failover:
@@ -61,6 +65,7 @@ class Failover:
         self.stream = stream
         self.forwarded_headers = forwarded_headers
         self.exchange: Exchange | None = None
+        self.answered: Exchange | None = None  # the attempt whose answer reached the client
 
     async def run(self) -> None:
         book, routing = self.route.book, self.route.book.routing
@@ -93,10 +98,7 @@ class Failover:
             finally:
                 book.release(target.channel)
             self.ctx.notes.extend(plan.notes)
-            if exchange.broken:
-                await book.failed(target.channel, exchange.broken)
-            else:
-                await book.succeeded(target.channel, exchange.latency_ms)
+            self.answered = exchange
             return
         if failures:
             raise exhausted(failures, len(self.ctx.attempts), time.perf_counter() >= deadline)
@@ -109,6 +111,16 @@ class Failover:
         provider = target.provider
         dialect = self.ctx.dialect if self.ctx.dialect in provider.native_dialects else provider.dialect
         return plan_exchange(self.ctx.dialect, dialect, self.body, target.upstream_model, self.stream, int(time.time()))
+
+    async def report_answer(self) -> None:
+        """The answering channel's outcome, for its breaker: a success, or a stream broken midway."""
+        exchange = self.answered
+        if exchange is None:
+            return
+        if exchange.broken:
+            await self.route.book.failed(exchange.target.channel, exchange.broken)
+        else:
+            await self.route.book.succeeded(exchange.target.channel, exchange.latency_ms)
 
     async def _report_failure(self, target: Target, failure: AttemptFailed) -> None:
         book, reason = self.route.book, failure.error.message
