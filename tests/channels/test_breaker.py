@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from onegate.channels.snapshot import queue_command
+from onegate.channels.state import Window
 from tests.channels.conftest import MESSAGES, MODEL, attempts, tiered_config
 from tests.conftest import raw_request
 
@@ -188,3 +189,17 @@ def test_open_channel_states_are_in_the_error_for_each_channel(start_gateway, ve
         gw.client().chat.completions.create(model=MODEL, messages=MESSAGES)
     assert info.value.code == "all_channels_unavailable"
     assert "a: circuit open" in info.value.message and "b: circuit open" in info.value.message
+
+
+def test_periodic_probes_keep_health_fresh_without_traffic(start_gateway, vendors):
+    a, b, _ = vendors
+    b.fail_next(503, BOOM, times=100)
+    gw = start_gateway(_config(vendors, probe_seconds=0.1, breaker={"min_failures": 2}))
+    book = gw.gateway.channels
+
+    def windows():
+        return {n: book.store._windows[n].total(time.time()) for n in ("a", "b") if n in book.store._windows}
+
+    assert _wait_for(lambda: windows().get("a", Window()).successes >= 2)
+    assert _wait_for(lambda: _state(gw, "b") == "open"), "failing probes did not open b's breaker"
+    assert all(r.json["max_tokens"] == 1 for r in a.requests)  # only probes: no request was ever sent

@@ -149,13 +149,29 @@ class Exchange:
             if not events and seen > _MAX_UNFRAMED:
                 raise self._bad(f"Upstream channel '{channel}' answered with something that is not a stream.", 200)
             if events and not self.relay.events:
-                _check_first_event(events[0], self)
+                self._check_first_event(events[0])
             try:
                 out = [e for e in map(self.relay.feed, events) if e]
             except UpstreamStreamError as exc:
                 raise self._bad(f"Upstream channel '{channel}' reported an error: {exc}.", 200) from None
             if out:
                 return out[0] if len(out) == 1 else b"".join(out)
+
+    def _check_first_event(self, event: bytes) -> None:
+        """The first event must be SSE, and not an error the upstream sent with a 200."""
+        channel = self.attempt.channel
+        line = event.lstrip(b"\r\n")
+        if not line.startswith(_SSE_FIELDS):
+            raise self._bad(f"Upstream channel '{channel}' answered with something that is not an event stream.", 200)
+        if b'"error"' not in event:
+            return
+        data = b"".join(part[5:].strip() for part in line.splitlines() if part.startswith(b"data:"))
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(payload, dict) and payload.get("error"):
+            raise self._bad(f"Upstream channel '{channel}' reported an error: {parse_upstream_error(data)[0]}.", 200)
 
     def _bad(self, message: str, status: int) -> AttemptFailed:
         return self._refuse(status, GatewayError(errors.UPSTREAM_BAD_RESPONSE, message), message)
@@ -259,24 +275,6 @@ def upstream_error(channel: str, status: int, body: bytes) -> GatewayError:
         f"Upstream channel '{channel}' answered {status}: {message}",
         from_upstream=True,
     )
-
-
-def _check_first_event(event: bytes, exchange: Exchange) -> None:
-    """The first event must be SSE, and not an error the upstream sent with a 200."""
-    line = event.lstrip(b"\r\n")
-    if not line.startswith(_SSE_FIELDS):
-        raise exchange._bad(
-            f"Upstream channel '{exchange.attempt.channel}' answered with something that is not an event stream.", 200
-        )
-    if b'"error"' in event:
-        data = b"".join(part[5:].strip() for part in line.splitlines() if part.startswith(b"data:"))
-        try:
-            payload = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(payload, dict) and payload.get("error"):
-            message, _ = parse_upstream_error(data)
-            raise exchange._bad(f"Upstream channel '{exchange.attempt.channel}' reported an error: {message}.", 200)
 
 
 def _is_json_object(body: bytes) -> bool:
