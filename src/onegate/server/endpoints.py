@@ -39,8 +39,8 @@ async def proxy(
     ctx.model_requested = model = check(body)
     stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
     ctx.stream = stream
-    entry = resolve_model(gw.registry, model, key)
-    admit(key, model)
+    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
+    admit(key, entry.name)
     await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
 
 
@@ -71,7 +71,7 @@ async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, rece
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     ctx.model_requested = name
-    resolve_model(gw.registry, name, key)
+    resolve_model(gw.registry, name, key, ctx)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
     await responder.send_body(200, orjson.dumps(_model_object(gw, name)))
