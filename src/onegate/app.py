@@ -133,6 +133,7 @@ class Gateway:
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
         ctx.error_message = err.message
+        ctx.config_hint = ctx.config_hint or err.hint
         if responder.started:
             return
         ctx.status = err.status

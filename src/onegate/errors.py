@@ -70,6 +70,7 @@ class GatewayError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
         from_upstream: bool = False,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -77,6 +78,7 @@ class GatewayError(Exception):
         self.param = param
         self.headers = headers or {}
         self.from_upstream = from_upstream
+        self.hint = hint  # a diagnosis code (body.*) for the request log's config_hint
 
     @property
     def status(self) -> int:

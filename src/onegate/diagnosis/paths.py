@@ -163,7 +163,7 @@ def _anthropic_view(client: ClientInfo) -> ClientInfo:
 
 
 def _fix(code: str, family: str, client: ClientInfo, root: str, lang: str) -> str:
-    if code.startswith("path.gemini"):
+    if code.startswith("path.gemini_"):
         return text("fix.gemini", lang, gemini_base=f"{root}/api", openai_base=f"{root}/api/v1")
     if code == "path.chatbox_claude_needs_v1":
         return set_base_instruction(client, root, lang, claude_mode=True)
