@@ -68,4 +68,4 @@ async def setup_guide(gw: Gateway, ctx: RequestContext, responder: Responder, re
         guide = build_guide(client, guide_input)
     except UnknownClient as exc:
         raise GatewayError(errors.UNKNOWN_PATH, str(exc)) from None
-    await responder.send_body(200, as_html(guide, lang), HTML)
+    await responder.send_body(200, as_html(guide), HTML)

@@ -65,6 +65,7 @@ class Snippet:
 @dataclass(frozen=True, slots=True)
 class Guide:
     client: str
+    lang: str
     title: str
     intro: str
     base_url: str  # the value this client's base-URL field takes
@@ -142,6 +143,7 @@ def _guide(
 ) -> Guide:
     return Guide(
         client=client,
+        lang=g.lang,
         title=text(f"setup.{client}.title", g.lang),
         intro=text(f"setup.{client}.intro", g.lang),
         base_url=base,

@@ -18,7 +18,8 @@ def _width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
-def as_text(guide: Guide, lang: str) -> str:
+def as_text(guide: Guide) -> str:
+    lang = guide.lang
     lines = [guide.title, "=" * len(guide.title), guide.intro, "", text("setup.heading.fields", lang) + ":"]
     width = max((_width(f.label) for f in guide.fields), default=0)
     lines += [f"  {f.label}{' ' * (width - _width(f.label))}  {f.value or EMPTY}" for f in guide.fields]
@@ -57,7 +58,8 @@ def guide_links(lang: str) -> str:
     return f"<h2>{escape(text('setup.heading.guides', lang))}</h2><nav>{links}</nav>"
 
 
-def as_html(guide: Guide, lang: str) -> bytes:
+def as_html(guide: Guide) -> bytes:
+    lang = guide.lang
     other, other_name = ("zh", "中文") if lang == "en" else ("en", "English")
     rows = "".join(f"<tr><td>{escape(f.label)}</td><td><code>{escape(f.value)}</code></td></tr>" for f in guide.fields)
     parts = [
