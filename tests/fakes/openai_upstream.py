@@ -152,6 +152,7 @@ class FakeOpenAIUpstream:
     cut_stream_after: int | None
     cut_stream_abort: bool
     required_api_key: str | None
+    buffer_stream: bool
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, record: bool = True) -> None:
         self.host = host
@@ -182,6 +183,7 @@ class FakeOpenAIUpstream:
         self.cut_stream_after = None  # send N data events, then end without [DONE]
         self.cut_stream_abort = False  # with cut_stream_after: drop the TCP connection instead of a clean EOF
         self.required_api_key = None
+        self.buffer_stream = False  # behave like a buffering proxy: see _stream_buffered
         self._ids = itertools.count(1)  # response ids: chatcmpl-fake000000000001, ...
         self._req_ids = itertools.count(1)
         with self._lock:
@@ -333,6 +335,8 @@ class FakeOpenAIUpstream:
     async def _stream(self, send: Any, events: list[bytes]) -> None:
         # Knobs are sampled once so a test flipping them mid-stream can't tear a response.
         hold, delay, cut = self.hold_after_first_chunk, self.chunk_delay, self.cut_stream_after
+        if self.buffer_stream:
+            return await self._stream_buffered(send, events, delay)
         await send({"type": "http.response.start", "status": 200, "headers": [_SSE, self._request_id()]})
         events = events[:cut] if cut is not None else [*events, DONE]
         for i, event in enumerate(events):
@@ -349,6 +353,15 @@ class FakeOpenAIUpstream:
         if cut is not None and self.cut_stream_abort:
             return  # returning mid-response makes uvicorn close the socket: a truncated chunked body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    # ---- misbehaving proxies (for `onegate doctor` tests) ---------------
+
+    async def _stream_buffered(self, send: Any, events: list[bytes], delay: float) -> None:
+        """What a buffering proxy (nginx with proxy_buffering on, some CDNs) does to a stream: the events are
+        generated at the usual pace but the client gets nothing until the end, then everything at once."""
+        await asyncio.sleep(delay * max(len(events) - 1, 0))
+        await send({"type": "http.response.start", "status": 200, "headers": [_SSE, self._request_id()]})
+        await send({"type": "http.response.body", "body": b"".join([*events, DONE])})
 
     # ---- endpoints -------------------------------------------------------
 
