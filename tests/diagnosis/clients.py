@@ -7,27 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-STAINLESS_PY = {
-    "x-stainless-lang": "python",
-    "x-stainless-package-version": "3.57.0",
-    "x-stainless-os": "Linux",
-    "x-stainless-arch": "x64",
-    "x-stainless-runtime": "CPython",
-    "x-stainless-runtime-version": "3.11.7",
-    "x-stainless-async": "false",
-    "x-stainless-retry-count": "0",
-}
-STAINLESS_JS = {
-    "x-stainless-lang": "js",
-    "x-stainless-package-version": "6.49.0",
-    "x-stainless-runtime": "node",
-    "x-stainless-runtime-version": "v20.20.2",
-    "x-stainless-retry-count": "0",
-}
-ELECTRON = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
-    " {app} Chrome/134.0.6998.205 Electron/35.6.0 Safari/537.36"
-)
+from tests.server.test_clients import ELECTRON, STAINLESS_JS, STAINLESS_PY
+
 _BASE: dict[str, dict[str, str]] = {
     "openai-python": {"user-agent": "OpenAI/Python 3.57.0", "accept": "application/json", **STAINLESS_PY},
     "openai-node": {"user-agent": "OpenAI/JS 6.49.0", "accept": "application/json", **STAINLESS_JS},

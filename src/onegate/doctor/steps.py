@@ -7,6 +7,7 @@ OpenAI-compatible gateway: only `/models` and `/chat/completions` are called.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,14 @@ def url_step(d: DoctorInput) -> Step:
     return Step("url", worst.level, " ".join(lines), fix)
 
 
+def _answered(name: str, status: str, reply: Reply, summary: str, fix: str = "", error: str | None = None) -> Step:
+    """A step's result with the evidence of the answer it got: status, time, request id."""
+    return Step(name, status, summary, fix, reply.status, reply.ms, error, reply.request_id)
+
+
+_KNOWN_REFUSALS = {f"doctor.http.{s}" for s in ("html", "model_not_found", "401", "402", "403", "404", "429")}
+
+
 def _refused(name: str, reply: Reply, d: DoctorInput) -> Step:
     """A step whose request did not get the answer it needed: say what came back and what to change."""
     if reply.status is None:
@@ -73,22 +82,12 @@ def _refused(name: str, reply: Reply, d: DoctorInput) -> Step:
             name, "fail", text("doctor.net", d.lang, error=reply.error), text("doctor.net.fix", d.lang), ms=reply.ms
         )
     data = reply.json()
-    code = data.get("error", {}).get("code") if isinstance(data, dict) and isinstance(data.get("error"), dict) else None
+    error = data.get("error") if isinstance(data, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
     why = "html" if reply.looks_like_html else ("model_not_found" if code == "model_not_found" else str(reply.status))
-    message_id = f"doctor.http.{why}" if f"doctor.http.{why}" in _KNOWN_STATUSES else "doctor.http.other"
-    return Step(
-        name,
-        "fail",
-        text(message_id, d.lang, status=str(reply.status)),
-        text(f"{message_id}.fix", d.lang, root=d.root),
-        reply.status,
-        reply.ms,
-        reply.error_text(),
-        reply.request_id,
-    )
-
-
-_KNOWN_STATUSES = {f"doctor.http.{s}" for s in ("html", "model_not_found", "401", "402", "403", "404", "429")}
+    message_id = f"doctor.http.{why}" if f"doctor.http.{why}" in _KNOWN_REFUSALS else "doctor.http.other"
+    summary = text(message_id, d.lang, status=str(reply.status))
+    return _answered(name, "fail", reply, summary, text(f"{message_id}.fix", d.lang, root=d.root), reply.error_text())
 
 
 def flagged(step: Step, reply: Reply, d: DoctorInput) -> Step:
@@ -107,25 +106,16 @@ def models_step(d: DoctorInput) -> Step:
     if data is None:
         return _refused("models", reply, d)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        return Step(
-            "models",
-            "fail",
-            text("doctor.models.shape", d.lang),
-            text("doctor.models.shape.fix", d.lang),
-            200,
-            reply.ms,
+        return _answered(
+            "models", "fail", reply, text("doctor.models.shape", d.lang), text("doctor.not_openai", d.lang)
         )
     ids = [str(m.get("id")) for m in data["data"] if isinstance(m, dict)]
-    step = Step("models", "pass", "", "", 200, reply.ms, None, reply.request_id)
     if d.model in ids:
-        step.summary = text("doctor.models.ok", d.lang, count=str(len(ids)), model=d.model)
-        return flagged(step, reply, d)
-    finding = diagnose_model(d.model, ids)
-    step.status = "fail"
-    step.summary = text("doctor.models.absent", d.lang, count=str(len(ids)), model=d.model)
-    names = ", ".join(finding.suggestions) or ", ".join(ids[:5]) or "-"
-    step.fix = text("doctor.models.absent.fix", d.lang, names=names)
-    return step
+        summary = text("doctor.models.ok", d.lang, count=str(len(ids)), model=d.model)
+        return flagged(_answered("models", "pass", reply, summary), reply, d)
+    names = ", ".join(diagnose_model(d.model, ids).suggestions) or ", ".join(ids[:5]) or "-"
+    summary = text("doctor.models.absent", d.lang, count=str(len(ids)), model=d.model)
+    return _answered("models", "fail", reply, summary, text("doctor.models.absent.fix", d.lang, names=names))
 
 
 def chat_body(d: DoctorInput, prompt: str, max_tokens: int, stream_: bool) -> dict[str, Any]:
@@ -141,22 +131,14 @@ def chat_body(d: DoctorInput, prompt: str, max_tokens: int, stream_: bool) -> di
 
 def chat_step(d: DoctorInput) -> Step:
     reply = request("POST", d.root + "/chat/completions", d.headers(), chat_body(d, PLAIN_PROMPT, 16, False), d.timeout)
-    data = reply.json() if reply.status == 200 else None
-    try:
-        content = data["choices"][0]["message"].get("content") or ""  # type: ignore[index]
-    except (TypeError, KeyError, IndexError, AttributeError):
-        if reply.status == 200 and not reply.looks_like_html:
-            return Step(
-                "chat",
-                "fail",
-                text("doctor.chat.shape", d.lang),
-                text("doctor.models.shape.fix", d.lang),
-                200,
-                reply.ms,
-            )
+    if reply.status != 200 or reply.looks_like_html:
         return _refused("chat", reply, d)
+    try:
+        content = str(reply.json()["choices"][0]["message"].get("content") or "")
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return _answered("chat", "fail", reply, text("doctor.chat.shape", d.lang), text("doctor.not_openai", d.lang))
     summary = text("doctor.chat.ok", d.lang, ms=f"{reply.ms:.0f}", reply=content.strip()[:40])
-    return flagged(Step("chat", "pass", summary, "", 200, reply.ms, None, reply.request_id), reply, d)
+    return flagged(_answered("chat", "pass", reply, summary), reply, d)
 
 
 def _stream_problem(name: str, reply: StreamReply, d: DoctorInput) -> Step | None:
@@ -164,63 +146,48 @@ def _stream_problem(name: str, reply: StreamReply, d: DoctorInput) -> Step | Non
     if reply.status != 200:
         return _refused(name, reply, d)
     if "text/event-stream" not in reply.headers.get("content-type", ""):
-        kind = reply.headers.get("content-type", "-")
-        return Step(
-            name,
-            "fail",
-            text("doctor.stream.not_sse", d.lang, type=kind),
-            text("doctor.stream.not_sse.fix", d.lang),
-            200,
-            reply.ms,
-        )
+        summary = text("doctor.stream.not_sse", d.lang, type=reply.headers.get("content-type", "-"))
+        return _answered(name, "fail", reply, summary, text("doctor.stream.not_sse.fix", d.lang))
     for _, payload in reply.events:
         if payload.startswith(b'{"error"'):
             error = json.loads(payload).get("error")
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            step = Step(
-                name, "fail", text("doctor.stream.error_event", d.lang), text("doctor.stream.error_event.fix", d.lang)
-            )
-            step.http_status, step.ms, step.error_text, step.request_id = 200, reply.ms, str(message), reply.request_id
-            return step
+            message = str(error.get("message") if isinstance(error, dict) else error)
+            summary, fix = text("doctor.stream.error_event", d.lang), text("doctor.stream.error_event.fix", d.lang)
+            return _answered(name, "fail", reply, summary, fix, message)
     if not reply.done:
-        step = Step(
-            name,
-            "fail",
-            text("doctor.stream.cut", d.lang, seconds=f"{reply.ms / 1000:.1f}", events=str(len(reply.events))),
-        )
-        step.fix, step.http_status, step.ms = text("doctor.stream.cut.fix", d.lang), 200, reply.ms
-        step.error_text, step.request_id = reply.error, reply.request_id
-        return step
+        params = {"seconds": f"{reply.ms / 1000:.1f}", "events": str(len(reply.events))}
+        summary, fix = text("doctor.stream.cut", d.lang, **params), text("doctor.stream.cut.fix", d.lang)
+        return _answered(name, "fail", reply, summary, fix, reply.error)
     return None
 
 
 def stream_step(d: DoctorInput) -> Step:
+    """A short stream: do its events arrive spread out, or all at once after the whole reply (buffering)?"""
     reply = stream(d.root + "/chat/completions", d.headers(), chat_body(d, PLAIN_PROMPT, 16, True), d.timeout)
     problem = _stream_problem("stream", reply, d)
     if problem is not None:
         return problem
-    times = [t for t, _ in reply.events]
-    first, last, count = (times[0], times[-1], len(times)) if times else (0.0, 0.0, 0)
+    times = [t for t, _ in reply.events] or [0.0]
+    first, last = times[0], times[-1]
     spread = last - first
-    params = {"events": str(count), "first": f"{first:.2f}", "spread": f"{spread:.2f}"}
-    step = Step("stream", "pass", "", "", 200, reply.ms, None, reply.request_id)
-    if count >= 3 and last >= BUFFERED_MIN_TOTAL and spread < max(0.05, 0.1 * last):
-        step.status, step.summary = "fail", text("doctor.stream.buffered", d.lang, **params)
-        step.fix = text("doctor.stream.buffered.fix", d.lang)
-    elif last < BUFFERED_MIN_TOTAL:
-        step.summary = text("doctor.stream.too_quick", d.lang, **params)
-    else:
-        step.summary = text("doctor.stream.ok", d.lang, **params)
-    return step
+    params = {"events": str(len(reply.events)), "first": f"{first:.2f}", "spread": f"{spread:.2f}"}
+    if len(reply.events) >= 3 and last >= BUFFERED_MIN_TOTAL and spread < max(0.05, 0.1 * last):
+        summary, fix = text("doctor.stream.buffered", d.lang, **params), text("doctor.stream.buffered.fix", d.lang)
+        return _answered("stream", "fail", reply, summary, fix)
+    quick = last < BUFFERED_MIN_TOTAL
+    return _answered(
+        "stream", "pass", reply, text("doctor.stream.too_quick" if quick else "doctor.stream.ok", d.lang, **params)
+    )
 
 
 def long_step(d: DoctorInput) -> Step:
+    """A long reply: does it finish, or does something cut it (a proxy's read timeout) or leave long silences?"""
     reply = stream(d.root + "/chat/completions", d.headers(), chat_body(d, LONG_PROMPT, 1200, True), d.timeout)
     problem = _stream_problem("long", reply, d)
     if problem is not None:
         return problem
     times = [0.0] + [t for t, _ in reply.events]
-    gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+    gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
     chars = sum(len(_delta_text(p)) for _, p in reply.events)
     params = {
         "seconds": f"{reply.ms / 1000:.1f}",
@@ -229,17 +196,10 @@ def long_step(d: DoctorInput) -> Step:
         "gap": f"{gap:.1f}",
     }
     if gap >= IDLE_WARNING:
-        return Step(
-            "long",
-            "warn",
-            text("doctor.long.gap", d.lang, **params),
-            text("doctor.long.gap.fix", d.lang),
-            200,
-            reply.ms,
-            None,
-            reply.request_id,
+        return _answered(
+            "long", "warn", reply, text("doctor.long.gap", d.lang, **params), text("doctor.long.gap.fix", d.lang)
         )
-    return Step("long", "pass", text("doctor.long.ok", d.lang, **params), "", 200, reply.ms, None, reply.request_id)
+    return _answered("long", "pass", reply, text("doctor.long.ok", d.lang, **params))
 
 
 def _delta_text(payload: bytes) -> str:

@@ -282,6 +282,17 @@ def codex(g: GuideInput) -> Guide:
     )
 
 
+def _sdk(g: GuideInput, client: str, code: str, language: str, filename: str, test: str, fields: list[str]) -> Guide:
+    """An OpenAI SDK guide: a code file, the environment variables the SDK reads, a one-line run."""
+    env = [("OPENAI_BASE_URL", g.base), ("OPENAI_API_KEY", key_value(g))]
+    snippets = [
+        Snippet(text("setup.snippet.code", g.lang), language, code, filename),
+        Snippet(text("setup.snippet.env", g.lang), "shell", export_lines(env)),
+    ]
+    settings = [SettingField(fields[0], g.base), SettingField(fields[1], key_label(g))]
+    return _guide(g, client, g.base, pick_model(g.models), fields=settings, snippets=snippets, test_command=test)
+
+
 def openai_python(g: GuideInput) -> Guide:
     model = pick_model(g.models)
     code = (
@@ -292,19 +303,12 @@ def openai_python(g: GuideInput) -> Guide:
         ")\n"
         "print(reply.choices[0].message.content)\n"
     )
-    env = [("OPENAI_BASE_URL", g.base), ("OPENAI_API_KEY", key_value(g))]
-    t = g.lang
-    snippets = [
-        Snippet(text("setup.snippet.code", t), "python", code, "hello.py"),
-        Snippet(text("setup.snippet.env", t), "shell", export_lines(env)),
-    ]
     test = (
         'python -c "from openai import OpenAI; '
         f"print(OpenAI().chat.completions.create(model='{model}', "
         "messages=[{'role': 'user', 'content': 'hi'}]).choices[0].message.content)\""
     )
-    fields = [SettingField("base_url", g.base), SettingField("api_key", key_label(g))]
-    return _guide(g, "openai-python", g.base, model, fields=fields, snippets=snippets, test_command=test)
+    return _sdk(g, "openai-python", code, "python", "hello.py", test, ["base_url", "api_key"])
 
 
 def openai_node(g: GuideInput) -> Guide:
@@ -318,19 +322,12 @@ def openai_node(g: GuideInput) -> Guide:
         "});\n"
         "console.log(reply.choices[0].message.content);\n"
     )
-    env = [("OPENAI_BASE_URL", g.base), ("OPENAI_API_KEY", key_value(g))]
-    t = g.lang
-    snippets = [
-        Snippet(text("setup.snippet.code", t), "javascript", code, "hello.mjs"),
-        Snippet(text("setup.snippet.env", t), "shell", export_lines(env)),
-    ]
     test = (
         "node -e \"const { OpenAI } = require('openai'); new OpenAI().chat.completions.create("
         f"{{ model: '{model}', messages: [{{ role: 'user', content: 'hi' }}] }})"
         '.then((r) => console.log(r.choices[0].message.content))"'
     )
-    fields = [SettingField("baseURL", g.base), SettingField("apiKey", key_label(g))]
-    return _guide(g, "openai-node", g.base, model, fields=fields, snippets=snippets, test_command=test)
+    return _sdk(g, "openai-node", code, "javascript", "hello.mjs", test, ["baseURL", "apiKey"])
 
 
 def curl(g: GuideInput) -> Guide:
