@@ -35,6 +35,13 @@ def setup(
             typer.secho(f"no key with id {key_id} (onegate keys list shows them)", fg="red", err=True)
             raise typer.Exit(1)
     root = public_url or settings.root_url
+    if not public_url and not settings.public_url:
+        typer.secho(
+            f"note: no public URL is configured, so the guide uses {root}; pass --public-url https://HOST "
+            "(or set server.public_url / ONEGATE_PUBLIC_URL) for the address your users reach.",
+            fg="yellow",
+            err=True,
+        )
     names = ModelRegistry.from_settings(settings).names
     served = frozenset(suffix for _, suffix in API_ROUTES)
     try:

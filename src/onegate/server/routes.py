@@ -38,6 +38,8 @@ API_ROUTES: dict[tuple[str, str], Route] = {
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
     ("GET", "/"): Route(pages.home, "page", logged=False),
+    ("HEAD", "/"): Route(pages.head_ok, "page", logged=False),
+    ("HEAD", "/api"): Route(pages.head_ok, "page", logged=False),
 }
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
 PREFIX_ROUTES: tuple[tuple[str, str, Route], ...] = (
