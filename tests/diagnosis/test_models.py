@@ -55,7 +55,7 @@ def test_each_cause_is_named_with_the_closest_real_names(asked, code, first, res
 
 
 def test_nonsense_has_no_suggestions():
-    assert diagnose_model("zzzz", NAMES).suggestions == []
+    assert diagnose_model("zzzz", NAMES).suggestions == ()
 
 
 def test_suggestions_only_come_from_the_names_given():

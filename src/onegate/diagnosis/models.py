@@ -14,6 +14,7 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SEPARATORS = re.compile(r"[\s_.@:-]+")
 _DATE = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{4}|latest)$")
@@ -27,7 +28,7 @@ RESOLVABLE = frozenset(
 @dataclass(frozen=True, slots=True)
 class ModelFinding:
     code: str  # stable: model.case, model.spacing, model.vendor_prefix, model.dated, model.undated, …
-    suggestions: list[str]  # closest names the key may use, best first
+    suggestions: tuple[str, ...]  # closest names the key may use, best first
     resolved: str | None  # the one name meant, when unambiguous and safe to serve
 
 
@@ -36,71 +37,83 @@ def _fold(name: str) -> str:
     return _SEPARATORS.sub("-", name.strip().lower()).strip("-")
 
 
-def _squash(name: str) -> str:
-    return _fold(name).replace("-", "")
+@dataclass(frozen=True, slots=True)
+class _Forms:
+    """The comparable forms of one name, computed once per diagnosis."""
+
+    lower: str
+    vendor: bool  # `openai/…`
+    folded: str  # without the vendor prefix
+    squashed: str  # folded, hyphens removed
+    undated: str  # folded, date suffix removed
+    undated_squashed: str
+    dated: bool
+    tokens: tuple[str, ...]  # words of `undated`, sorted: word order does not matter
+
+    @classmethod
+    def of(cls, name: str) -> _Forms:
+        folded = _fold(name.rsplit("/", 1)[-1])
+        undated = _DATE.sub("", folded)
+        return cls(
+            name.strip().lower(),
+            "/" in name,
+            folded,
+            folded.replace("-", ""),
+            undated,
+            undated.replace("-", ""),
+            undated != folded,
+            tuple(sorted(undated.split("-"))),
+        )
 
 
-def _undated(name: str) -> str:
-    return _DATE.sub("", _fold(name))
-
-
-def _tokens(name: str) -> tuple[str, ...]:
-    return tuple(sorted(_undated(name).split("-")))
-
-
-def _without_vendor(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
-
-
-# (code, test of a requested name against a real one), in the order causes are tried.
-_RULES: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
-    ("model.case", lambda asked, real: asked.lower() == real.lower()),
-    ("model.spacing", lambda asked, real: _squash(asked) == _squash(real)),
-    ("model.vendor_prefix", lambda asked, real: "/" in asked and _squash(_without_vendor(asked)) == _squash(real)),
-    ("model.dated", lambda asked, real: _squash(_undated(_without_vendor(asked))) == _squash(real)),
-    ("model.undated", lambda asked, real: _squash(_without_vendor(asked)) == _squash(_undated(real))),
-    (
-        "model.other_snapshot",
-        lambda asked, real: (
-            _DATE.search(_fold(asked)) is not None and _undated(_without_vendor(asked)) == _undated(real)
-        ),
-    ),
-    ("model.marketing_name", lambda asked, real: _tokens(_without_vendor(asked)) == _tokens(real)),
-    (
-        "model.family_alias",
-        lambda asked, real: _fold(asked) in _FAMILIES and _fold(asked) in _fold(real).split("-"),
-    ),
+# (code, test of a requested name's forms against a real name's), in the order causes are tried.
+_RULES: tuple[tuple[str, Callable[[_Forms, _Forms], bool]], ...] = (
+    ("model.case", lambda a, r: a.lower == r.lower),
+    ("model.spacing", lambda a, r: not a.vendor and a.squashed == r.squashed),
+    ("model.vendor_prefix", lambda a, r: a.vendor and a.squashed == r.squashed),
+    ("model.dated", lambda a, r: a.dated and a.undated_squashed == r.squashed),
+    ("model.undated", lambda a, r: a.squashed == r.undated_squashed),
+    ("model.other_snapshot", lambda a, r: a.dated and a.undated == r.undated),
+    ("model.marketing_name", lambda a, r: a.tokens == r.tokens),
+    ("model.family_alias", lambda a, r: a.folded in _FAMILIES and a.folded in r.folded.split("-")),
 )
 
 
 def diagnose_model(model: str, usable: Sequence[str], limit: int = 3) -> ModelFinding:
     """Why `model` matched nothing among `usable` (the names the key may use), and what it probably meant."""
+    return _diagnose(model, tuple(usable), limit)
+
+
+@lru_cache(maxsize=1024)  # a misconfigured client repeats the same wrong name; fuzzy matching is the costly part
+def _diagnose(model: str, usable: tuple[str, ...], limit: int) -> ModelFinding:
+    asked = _Forms.of(model)
+    real = [(name, _Forms.of(name)) for name in usable]
     for code, fits in _RULES:
-        found = [name for name in usable if fits(model, name)]
+        found = [name for name, forms in real if fits(asked, forms)]
         if found:
             if " " in model.strip() and model != model.lower():  # a product name as people write it
                 code = "model.marketing_name"
             resolved = found[0] if len(found) == 1 and code in RESOLVABLE else None
-            return ModelFinding(code, _fill(found, model, usable, limit), resolved)
-    return ModelFinding("model.unknown", _similar(model, usable, limit), None)
+            return ModelFinding(code, tuple(_fill(found, asked, real, limit)), resolved)
+    return ModelFinding("model.unknown", tuple(_similar(asked, real, limit)), None)
 
 
 def close_matches(model: str, names: Sequence[str], limit: int = 3) -> list[str]:
     """Up to `limit` real names close to `model`, best first."""
-    return diagnose_model(model, names, limit).suggestions
+    return list(diagnose_model(model, names, limit).suggestions)
 
 
-def _fill(found: list[str], model: str, usable: Sequence[str], limit: int) -> list[str]:
+def _fill(found: list[str], asked: _Forms, real: list[tuple[str, _Forms]], limit: int) -> list[str]:
     names = list(found)
-    for name in _similar(model, usable, limit):
+    for name in _similar(asked, real, limit):
         if name not in names:
             names.append(name)
     return names[:limit]
 
 
-def _similar(model: str, usable: Sequence[str], limit: int) -> list[str]:
-    wanted = _fold(_without_vendor(model))
-    folded = {_fold(n): n for n in usable}
+def _similar(asked: _Forms, real: list[tuple[str, _Forms]], limit: int) -> list[str]:
+    wanted = asked.folded
+    folded = {forms.folded: name for name, forms in real}
     prefixed = [n for k, n in folded.items() if k.startswith(wanted) or wanted.startswith(k)]
     similar = [folded[k] for k in difflib.get_close_matches(wanted, list(folded), n=limit, cutoff=0.5)]
     names: list[str] = []

@@ -38,17 +38,20 @@ class FailurePenalty:
     def record_failure(self, address: str, now: float | None = None) -> float:
         """Count one failure from `address`; returns how long to wait before answering it."""
         now = time.monotonic() if now is None else now
-        streak = self._streaks.get(address)
+        streak = self._streaks.pop(address, None)  # re-inserted below: the dict stays ordered by last failure
         if streak is None or now - streak.last > self.forget_after:
-            if len(self._streaks) >= self.max_addresses:
-                self._forget_quiet(now)
-            streak = self._streaks[address] = _Streak(0, now)
+            streak = _Streak(0, now)
         streak.failures += 1
         streak.last = now
+        self._streaks[address] = streak
+        self._forget_oldest(now)
         over = streak.failures - self.free
         return 0.0 if over <= 0 else min(self.max_delay, self.base_delay * 2 ** (over - 1))
 
-    def _forget_quiet(self, now: float) -> None:
-        self._streaks = {a: s for a, s in self._streaks.items() if now - s.last <= self.forget_after}
-        while len(self._streaks) >= self.max_addresses:  # all busy: drop the longest-known address
-            del self._streaks[next(iter(self._streaks))]
+    def _forget_oldest(self, now: float) -> None:
+        """Drop quiet addresses, and the least recent ones beyond the cap: O(1) per failure on average."""
+        while self._streaks:
+            oldest = next(iter(self._streaks))
+            if len(self._streaks) <= self.max_addresses and now - self._streaks[oldest].last <= self.forget_after:
+                return
+            del self._streaks[oldest]
