@@ -20,6 +20,25 @@ from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
+    from onegate.providers.registry import ModelEntry
+
+
+async def read_admitted(
+    gw: Gateway, ctx: RequestContext, receive: Receive, check: Callable[[dict[str, Any]], str]
+) -> tuple[dict[str, Any], ModelEntry]:
+    """authenticate → read → admit → route: the body and the model entry that will serve it.
+
+    `check` validates the body in the endpoint's dialect and returns the requested model.
+    """
+    key = await authenticate(ctx, gw.keys)
+    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+    ctx.model_requested = model = check(body)
+    ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
+    entry = resolve_model(gw.registry, model, key)
+    if entry.name != model:
+        ctx.notes.append(f"model_map: {model} served as {entry.name}")
+    admit(key, entry.name)
+    return body, entry
 
 
 async def proxy(
@@ -30,18 +49,9 @@ async def proxy(
     check: Callable[[dict[str, Any]], str],
     forwarded_headers: dict[str, str] | None = None,
 ) -> None:
-    """The hot path for every model endpoint: authenticate → read → admit → route → forward.
-
-    `check` validates the body in the endpoint's dialect and returns the requested model.
-    """
-    key = await authenticate(ctx, gw.keys)
-    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
-    ctx.model_requested = model = check(body)
-    stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
-    ctx.stream = stream
-    entry = resolve_model(gw.registry, model, key)
-    admit(key, model)
-    await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
+    """The hot path for every model endpoint: authenticate → read → admit → route → forward."""
+    body, entry = await read_admitted(gw, ctx, receive, check)
+    await forward(ctx, responder, receive, entry, body, ctx.stream, forwarded_headers)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:

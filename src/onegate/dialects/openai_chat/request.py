@@ -261,6 +261,9 @@ def from_canonical(req: c.CanonicalRequest, model: str) -> dict[str, Any]:
             }
         else:
             body["response_format"] = {"type": "json_object"}
+    if req.reasoning is not None:
+        # `reasoning_effort` is refused by most non-reasoning Chat models, and Claude Code asks for thinking on all
+        req.notes.append("thinking/reasoning settings were not sent (Chat Completions upstreams differ on them)")
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
