@@ -277,6 +277,8 @@ def _messages(req: c.CanonicalRequest, system: list[dict[str, Any]], notes: list
         if message.role == "system":
             system.extend(b for b in blocks if b["type"] == "text")
             notes.append("a system message inside the conversation was moved to the system prompt")
+        elif len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
+            out.append({"role": message.role, "content": blocks[0]["text"]})
         elif blocks:
             out.append({"role": message.role, "content": blocks})
     return out

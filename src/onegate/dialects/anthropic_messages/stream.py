@@ -158,7 +158,9 @@ class MessagesStreamDecoder:
         if index in self._skipped or known is None:
             return []  # citations_delta and the like have no neutral form
         kind, field = known
-        return [c.BlockDelta(index, kind, str(delta.get(field, "")))]  # type: ignore[arg-type]
+        value = str(delta.get(field) or "")
+        # Anthropic opens every tool input with an empty partial_json; an empty delta carries nothing
+        return [c.BlockDelta(index, kind, value)] if value else []  # type: ignore[arg-type]
 
     def finish(self) -> list[c.StreamEvent]:
         if self.done:
