@@ -24,7 +24,7 @@ THINKING_TEXT = "The user greets me; I should greet back."
 SIGNATURE = "EqQBCkYIBxgCKkBfakesignature=="
 TOOL_INPUT = {"query": "fake"}
 TOOL_OUTPUT_TOKENS = 11
-MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
+MODELS = ("claude-sonnet-4-6", "claude-haiku-4-5")
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 

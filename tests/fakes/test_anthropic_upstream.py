@@ -23,39 +23,26 @@ TOOLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAnthropicUpstream]:
-    with FakeAnthropicUpstream() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeAnthropicUpstream) -> Iterator[FakeAnthropicUpstream]:
-    server.reset()
-    yield server
-    server.reset()
-
-
-@pytest.fixture
-def client(fake: FakeAnthropicUpstream) -> Iterator[anthropic.Anthropic]:
-    base = fake.base_url.removesuffix("/v1")
+def client(anthropic_upstream: FakeAnthropicUpstream) -> Iterator[anthropic.Anthropic]:
+    base = anthropic_upstream.base_url.removesuffix("/v1")
     with anthropic.Anthropic(base_url=base, api_key="sk-ant-test", max_retries=0, timeout=10) as c:
         yield c
 
 
-def test_message_non_stream_with_cache_usage(fake, client):
-    fake.cache_read_tokens, fake.cache_creation_tokens = 40, 3
+def test_message_non_stream_with_cache_usage(anthropic_upstream, client):
+    anthropic_upstream.cache_read_tokens, anthropic_upstream.cache_creation_tokens = 40, 3
     message = client.messages.create(model="claude-x", max_tokens=100, messages=MESSAGES)
     assert message.id.startswith("msg_fake") and message.type == "message" and message.model == "claude-x"
     assert message.content[0].text == REPLY_TEXT and message.stop_reason == "end_turn"
     assert (message.usage.input_tokens, message.usage.output_tokens) == (8, 7)
     assert (message.usage.cache_read_input_tokens, message.usage.cache_creation_input_tokens) == (40, 3)
-    [request] = fake.requests
+    [request] = anthropic_upstream.requests
     assert request.path == "/v1/messages" and request.headers["anthropic-version"]
 
 
-def test_stream_helper_accumulates_thinking_and_parallel_tools(fake, client):
-    fake.parallel_tools = True
+def test_stream_helper_accumulates_thinking_and_parallel_tools(anthropic_upstream, client):
+    anthropic_upstream.parallel_tools = True
     with client.messages.stream(
         model="claude-x",
         max_tokens=2000,
@@ -71,10 +58,10 @@ def test_stream_helper_accumulates_thinking_and_parallel_tools(fake, client):
     assert final.stop_reason == "tool_use" and final.usage.output_tokens == 11
 
 
-def test_stream_wire_has_named_events_and_a_ping(fake):
+def test_stream_wire_has_named_events_and_a_ping(anthropic_upstream):
     response = raw_request(
         "POST",
-        fake.base_url + "/messages",
+        anthropic_upstream.base_url + "/messages",
         {"model": "m", "max_tokens": 10, "messages": MESSAGES, "stream": True},
         {"anthropic-version": "2023-06-01", "content-type": "application/json"},
     )
@@ -83,23 +70,25 @@ def test_stream_wire_has_named_events_and_a_ping(fake):
     assert "ping" in names and names.count("content_block_delta") == 4
 
 
-def test_forced_stop_reason_and_error_after(fake, client):
-    fake.stop_reason = "max_tokens"
+def test_forced_stop_reason_and_error_after(anthropic_upstream, client):
+    anthropic_upstream.stop_reason = "max_tokens"
     assert client.messages.create(model="m", max_tokens=5, messages=MESSAGES).stop_reason == "max_tokens"
-    fake.error_after = 2
+    anthropic_upstream.error_after = 2
     with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
         list(client.messages.create(model="m", max_tokens=5, messages=MESSAGES, stream=True))
 
 
-def test_auth_version_and_count_tokens(fake, client):
-    fake.required_api_key = "sk-ant-right"
+def test_auth_version_and_count_tokens(anthropic_upstream, client):
+    anthropic_upstream.required_api_key = "sk-ant-right"
     with pytest.raises(anthropic.AuthenticationError):  # the 2.x SDK sends Bearer, Anthropic wants x-api-key
         client.messages.create(model="m", max_tokens=5, messages=MESSAGES)
     headers = {"x-api-key": "sk-ant-right", "content-type": "application/json"}
-    missing_version = raw_request("POST", fake.base_url + "/messages/count_tokens", {"model": "m"}, headers)
+    missing_version = raw_request(
+        "POST", anthropic_upstream.base_url + "/messages/count_tokens", {"model": "m"}, headers
+    )
     assert missing_version.status == 400 and missing_version.json()["error"]["type"] == "invalid_request_error"
     headers["anthropic-version"] = "2023-06-01"
     counted = raw_request(
-        "POST", fake.base_url + "/messages/count_tokens", {"model": "m", "messages": MESSAGES}, headers
+        "POST", anthropic_upstream.base_url + "/messages/count_tokens", {"model": "m", "messages": MESSAGES}, headers
     )
     assert counted.json() == {"input_tokens": 8}

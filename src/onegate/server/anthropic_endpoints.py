@@ -13,15 +13,12 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from onegate import errors
 from onegate.context import RequestContext
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens, require_fields
-from onegate.errors import GatewayError
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
-from onegate.pipeline.route import resolve_model
 from onegate.providers.anthropic import forwarded_headers
-from onegate.server.endpoints import proxy, read_admitted
+from onegate.server.endpoints import model_in_path, proxy, read_admitted
 from onegate.server.http import Receive, Responder
 
 if TYPE_CHECKING:
@@ -72,12 +69,7 @@ async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, re
 
 async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     ctx.dialect = "anthropic_models"
-    key = await authenticate(ctx, gw.keys)
-    name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
-    ctx.model_requested = name
-    resolve_model(gw.registry, name, key)
-    if not key.allows(name):
-        raise GatewayError(errors.MODEL_NOT_FOUND, f"model: {name}")
+    name = await model_in_path(gw, ctx)
     await responder.send_body(200, orjson.dumps(_model_info(name)))
 
 

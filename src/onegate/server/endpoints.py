@@ -77,13 +77,19 @@ async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await responder.send_body(200, orjson.dumps({"object": "list", "data": data}))
 
 
-async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
+    """`GET /models/{id}`: the id, once the caller is known and may see it (else a 404 in their dialect)."""
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     ctx.model_requested = name
     resolve_model(gw.registry, name, key)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
+    return name
+
+
+async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    name = await model_in_path(gw, ctx)
     await responder.send_body(200, orjson.dumps(_model_object(gw, name)))
 
 
