@@ -107,8 +107,8 @@ def test_upstream_overloaded_is_openai_shaped(claude_gateway, anthropic_upstream
     assert info.value.code == "overloaded_error" and "Overloaded" in info.value.message
 
 
-def test_wrong_channel_secret_is_reported_as_a_gateway_problem(claude_gateway, anthropic_upstream, monkeypatch):
-    monkeypatch.setenv("ONEGATE_TEST_ANTHROPIC_KEY", "sk-ant-wrong")
+def test_wrong_channel_secret_is_reported_as_a_gateway_problem(claude_gateway, anthropic_upstream):
+    anthropic_upstream.required_api_key = "sk-ant-rotated-upstream"  # the channel's secret is now stale
     with pytest.raises(openai.APIStatusError) as info:
         claude_gateway.client().chat.completions.create(model="claude-sonnet-4-6", messages=MESSAGES)
     assert info.value.status_code == 502 and "invalid x-api-key" in info.value.message

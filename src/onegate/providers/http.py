@@ -56,7 +56,10 @@ class SessionFactory:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            # No cookie jar: upstream APIs set no cookies we want, and the jar costs time on every response.
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._session
 
     async def close(self) -> None:
@@ -75,29 +78,42 @@ class HttpChannel:
         self.timeouts: Timeouts = channel.timeouts
         self._base_url = channel.base_url
         self._session_factory = session_factory
-        self._api_key_env = channel.api_key_env
+        # The secret comes from the environment at start; it is never logged or shown.
+        secret = os.environ.get(channel.api_key_env, "") if channel.api_key_env else ""
+        # Built once: the hot path only picks the dict for stream or not.
+        self._headers = {stream: self._base_headers(stream, secret) for stream in (False, True)}
         self._timeout = aiohttp.ClientTimeout(
             total=channel.timeouts.total,
             sock_connect=channel.timeouts.connect,
             sock_read=max(channel.timeouts.idle, channel.timeouts.first_byte),
         )
 
-    def secret(self) -> str:
-        """The channel's key, read at request time so a rotated secret needs no restart; never logged."""
-        return os.environ.get(self._api_key_env, "") if self._api_key_env else ""
+    def auth_headers(self, secret: str) -> dict[str, str]:
+        """The vendor's credential headers (and any other fixed ones it requires)."""
+        raise NotImplementedError
 
-    def headers(self, request: UpstreamRequest) -> dict[str, str]:
-        return {
+    def _base_headers(self, stream: bool, secret: str) -> dict[str, str]:
+        headers = {
             "Content-Type": "application/json",
-            "Accept": "text/event-stream" if request.stream else "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
             "User-Agent": USER_AGENT,
         }
+        if secret:
+            headers.update(self.auth_headers(secret))
+        return headers
+
+    def headers_for(self, request: UpstreamRequest) -> dict[str, str]:
+        """The fixed headers, plus the client headers the forwarding step passes on purpose (they win)."""
+        headers = self._headers[request.stream]
+        return {**headers, **request.headers} if request.headers else headers
 
     async def send(self, request: UpstreamRequest) -> AiohttpResponse:
         session = self._session_factory.session()
         url = self._base_url + request.endpoint
         try:
-            response = await session.post(url, data=request.body, headers=self.headers(request), timeout=self._timeout)
+            response = await session.post(
+                url, data=request.body, headers=self.headers_for(request), timeout=self._timeout
+            )
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamConnectError(f"cannot connect to {self._base_url}: {exc.os_error or exc}") from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:

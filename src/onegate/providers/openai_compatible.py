@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from onegate.providers.http import HttpChannel, SessionFactory
-from onegate.providers.protocol import UpstreamRequest
 from onegate.settings import ChannelConfig
 
 OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings"}
@@ -13,11 +12,8 @@ class OpenAICompatibleProvider(HttpChannel):
     dialect = "openai_chat"
 
     def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
-        super().__init__(channel, session_factory)
         self.native_dialects = frozenset(OPENAI_NATIVE | ({"openai_responses"} if channel.responses_api else set()))
+        super().__init__(channel, session_factory)
 
-    def headers(self, request: UpstreamRequest) -> dict[str, str]:
-        headers = super().headers(request)
-        if secret := self.secret():
-            headers["Authorization"] = f"Bearer {secret}"
-        return headers
+    def auth_headers(self, secret: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secret}"}
