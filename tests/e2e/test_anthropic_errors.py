@@ -99,6 +99,10 @@ def test_models_list_in_anthropic_shape_for_anthropic_clients(start_gateway):
     }
     openai_shape = raw_request("GET", gw.base_url + "/models", headers={"authorization": f"Bearer {gw.key}"})
     assert openai_shape.json()["object"] == "list"
+    cherry = raw_request(
+        "GET", gw.base_url + "/models", headers={"authorization": f"Bearer {gw.key}", "x-api-key": gw.key}
+    )
+    assert cherry.json()["object"] == "list"  # older Cherry Studio sends both and wants OpenAI's shape
     one = gw.anthropic_client().models.retrieve("onegate-selftest")
     assert (one.type, one.id) == ("model", "onegate-selftest")
     unauthenticated = raw_request("GET", gw.base_url + "/models", headers={"anthropic-version": "2023-06-01"})

@@ -179,4 +179,8 @@ def test_selftest_model_answers_messages_stream_non_stream_and_count_tokens(star
         assert stream.get_final_message().usage.output_tokens > 0
     with_tool = client.messages.create(model="onegate-selftest", max_tokens=50, messages=MESSAGES, tools=[WEATHER])
     assert with_tool.content[0].input == {"city": "test"} and with_tool.stop_reason == "tool_use"
+    result = {"type": "tool_result", "tool_use_id": with_tool.content[0].id, "content": "18°C"}
+    history = [*MESSAGES, {"role": "assistant", "content": with_tool.content}, {"role": "user", "content": [result]}]
+    answer = client.messages.create(model="onegate-selftest", max_tokens=50, messages=history, tools=[WEATHER])
+    assert answer.content[0].text == REPLY and answer.stop_reason == "end_turn"  # an agent's loop ends
     assert client.messages.count_tokens(model="onegate-selftest", messages=MESSAGES).input_tokens > 0

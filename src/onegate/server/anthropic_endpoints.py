@@ -29,8 +29,9 @@ EPOCH = "1970-01-01T00:00:00Z"  # Anthropic's own value for "release date unknow
 
 
 def speaks_anthropic(headers: dict[str, str]) -> bool:
-    """Anthropic's SDKs and Claude Code always send `anthropic-version`; `x-api-key` is theirs too."""
-    return "anthropic-version" in headers or "x-api-key" in headers
+    """Anthropic's SDKs and Claude Code always send `anthropic-version`; `x-api-key` alone counts too,
+    but not beside a Bearer token: older Cherry Studio sends both and reads OpenAI's list shape."""
+    return "anthropic-version" in headers or ("x-api-key" in headers and "authorization" not in headers)
 
 
 async def messages(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
