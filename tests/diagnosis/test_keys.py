@@ -38,7 +38,7 @@ CASES = [
     ("key-in-query", {}, "key=AIzaSyD-not-a-real-key-0000wxyz", "key.in_query", True, "?key=, which onegate"),
     ("not-provided", {"authorization": "Bearer not-provided"}, "", "key.placeholder", True, "'not-provided'"),
     ("your-api-key", {"authorization": "Bearer YOUR_API_KEY"}, "", "key.placeholder", True, "'YOUR_API_KEY'"),
-    ("sk-xxx", {"x-api-key": "sk-xxxxxxxx"}, "", "key.placeholder", True, "x-api-key header holds the placeholder"),
+    ("sk-xxx", {"x-api-key": "sk-xxxxxxxx"}, "", "key.placeholder", True, "onegate read it from the x-api-key header"),
     ("env-var", {"authorization": "Bearer $ONEGATE_API_KEY"}, "", "key.unexpanded_variable", True, "never filled in"),
     (
         "bearer-twice",

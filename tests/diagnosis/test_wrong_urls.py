@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from onegate.server.routes import API_ROUTES
-from onegate.store.logs import query_logs
 from tests.conftest import RawResponse, raw_request
 from tests.diagnosis.clients import CHAT, CLAUDE_CODE_BODY, GEMINI_BODY, headers
 
@@ -451,12 +450,3 @@ def test_an_api_shaped_request_never_gets_html_or_200(start_gateway, method, pat
     response = raw_request(method, gw.root + path, CHAT if method == "POST" else None, headers("openai-python", gw.key))
     assert response.status >= 400 and response.headers["content-type"] == "application/json"
     assert b"<html" not in response.body.lower()
-
-
-def test_claude_code_warm_up_head_on_its_base_is_a_quiet_200(start_gateway):
-    gw = start_gateway()
-    response = raw_request("HEAD", gw.root + "/api", None, {"user-agent": "Bun/1.4.0", "accept": "*/*"})
-    assert response.status == 200 and response.body == b""
-    follow = raw_request("GET", gw.base_url + "/models", None, headers("openai-python", gw.key))
-    gw.log(follow.headers["x-request-id"])
-    assert [r["method"] for r in query_logs(gw.gateway.engine)] == ["GET"]  # no log row for the warm-up

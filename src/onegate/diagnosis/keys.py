@@ -71,7 +71,6 @@ _UNREAD_HEADERS = (
     "proxy-authorization",
 )
 _QUERY_KEYS = ("key", "api_key", "apikey", "api-key", "access_token", "token")
-_HEADER_SHOWN = {"authorization": "Authorization: Bearer"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +108,9 @@ def diagnose_key(
 ) -> KeyFinding:
     """Why the key (`token`, read from `header`, or None) was refused; `headers` have lower-case names."""
     code, missing, params = _classify(headers, query, token, header, client)
-    shown_header = _HEADER_SHOWN.get(header or "", header or "")
-    problem = text(code, lang, header=shown_header, client=display_name(client, lang), **params)
+    problem = text(code, lang, client=display_name(client, lang), **params)
+    if header is not None:  # which header was read, so a client sending two can tell (CLIENTS.md §4.2)
+        problem += (" " if lang == "en" else "") + text("key.read_from", lang, header=header)
     return KeyFinding(code, missing, text("key.message", lang, problem=problem, fix=_fix(code, client, lang)))
 
 

@@ -23,8 +23,16 @@ def resolve_model(
     ctx: RequestContext | None = None,
     resolve_variants: bool = False,
 ) -> ModelEntry:
+    """The model's entry: by its public name, else through the config's `model_map` (`entry.name` then
+    differs from `model`: Claude Code's built-in claude-haiku-… served by a model the operator has), else,
+    when the operator allows it, the one real name an unambiguous variant means."""
     entry = registry.get(model)
     if entry is not None:
+        return entry
+    entry = registry.mapped(model)
+    if entry is not None:
+        if ctx is not None:
+            ctx.notes.append(f"model_map: {model} served as {entry.name}")
         return entry
     finding = diagnose_model(model, [name for name in registry.names if key.allows(name)])
     if ctx is not None:

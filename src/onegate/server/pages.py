@@ -58,11 +58,6 @@ async def home(gw: Gateway, ctx: RequestContext, responder: Responder, receive: 
     await responder.send_body(200, page("onegate", body, lang), HTML)
 
 
-async def head_ok(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    """Claude Code sends `HEAD /api` (its base URL) to warm up a connection: a quiet 200, no log row."""
-    await responder.send_body(200, b"", HTML)
-
-
 async def setup_guide(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     lang = request_lang(ctx)
     client = ctx.path.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
-from onegate.server import endpoints, pages
+from onegate.server import anthropic_endpoints, endpoints, pages
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
@@ -29,24 +29,36 @@ class Route:
     logged: bool = True  # health checks and pages are not request-log rows
 
 
+def by_caller(openai: Handler, anthropic: Handler) -> Handler:
+    """One path, two shapes: Anthropic's clients (see `speaks_anthropic`) get Anthropic's answer."""
+
+    async def handler(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+        chosen = anthropic if anthropic_endpoints.speaks_anthropic(ctx.headers) else openai
+        await chosen(gw, ctx, responder, receive)
+
+    return handler
+
+
 API_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
     ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
     ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
-    ("GET", "/models"): Route(endpoints.list_models, "openai_models"),
+    ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
+    ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
+    ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
+    # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
+    ("HEAD", "/api"): Route(anthropic_endpoints.warm_up, "ops", logged=False),
     ("GET", "/"): Route(pages.home, "page", logged=False),
-    ("HEAD", "/"): Route(pages.head_ok, "page", logged=False),
-    ("HEAD", "/api"): Route(pages.head_ok, "page", logged=False),
 }
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
 PREFIX_ROUTES: tuple[tuple[str, str, Route], ...] = (
     ("GET", "/setup/", Route(pages.setup_guide, "page", logged=False)),
     ("GET", "/admin/api/setup/", Route(admin_api.setup_guide, "admin", logged=False)),
 )
-MODEL_ROUTE = Route(endpoints.get_model, "openai_models")
+MODEL_ROUTE = Route(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
 API_PREFIXES = ("/api/v1", "/v1")
 _SLASHES = re.compile(r"/{2,}")
 
