@@ -450,3 +450,19 @@ def test_an_api_shaped_request_never_gets_html_or_200(start_gateway, method, pat
     response = raw_request(method, gw.root + path, CHAT if method == "POST" else None, headers("openai-python", gw.key))
     assert response.status >= 400 and response.headers["content-type"] == "application/json"
     assert b"<html" not in response.body.lower()
+
+
+def test_lenient_mode_serves_claude_codes_token_count_and_model_discovery_on_a_wrong_base(start_gateway):
+    gw = start_gateway()
+    sent = headers("claude-code", gw.key)
+    count = raw_request(
+        "POST",
+        gw.root + "/api/v1/v1/messages/count_tokens?beta=true",
+        {"model": "onegate-selftest", "messages": [{"role": "user", "content": "hi"}]},
+        sent,
+    )
+    assert count.status == 200 and "input_tokens" in count.json()
+    assert count.headers["x-onegate-hint"] == "path.anthropic_base_has_v1"
+    models = raw_request("GET", gw.root + "/api/v1/v1/models?limit=1000", None, sent)
+    assert models.status == 200 and models.json()["data"][0]["type"] == "model"  # Anthropic's list shape
+    assert models.headers["x-onegate-hint"] == "path.anthropic_base_has_v1"

@@ -123,7 +123,7 @@ def _read(method: str, path: str, headers: Mapping[str, str], client: ClientInfo
     if prefix == "/api":
         return "path.missing_v1", suffix, family
     if len(versions) >= 2 and segments[-2:] == ["v1", "v1"]:
-        return ("path.anthropic_base_has_v1" if anthropic else "path.doubled_v1"), suffix, family
+        return ("path.anthropic_base_has_v1" if family == "anthropic" else "path.doubled_v1"), suffix, family
     return "path.unexpected_prefix", suffix, family
 
 
@@ -150,7 +150,11 @@ def _family(suffix: str | None, headers: Mapping[str, str], client: ClientInfo) 
         # No endpoint says it: the caller's headers and fingerprint do (Claude Code's model discovery).
         if "x-goog-api-key" in headers or client.name == "gemini-cli":
             return "gemini"
-        if "anthropic-version" in headers or profile_of(client.name).style == "anthropic":
+        # the rule of server/anthropic_endpoints.speaks_anthropic (older Cherry Studio sends x-api-key beside Bearer)
+        anthropic_headers = "anthropic-version" in headers or (
+            "x-api-key" in headers and "authorization" not in headers
+        )
+        if anthropic_headers or profile_of(client.name).style == "anthropic":
             return "anthropic"
     return "openai"
 
