@@ -143,10 +143,11 @@ def test_a_real_stream_arrives_spread_out(proxied_slow):
     assert code == 0 and stream["status"] == "pass" and "spread over" in stream["summary"]
 
 
-def test_a_buffered_stream_is_caught(proxied_slow, upstream):
+@pytest.mark.parametrize(("client", "base"), [("openai-python", "/api/v1"), ("claude-code", "/api")])
+def test_a_buffered_stream_is_caught(proxied_slow, upstream, client, base):
     upstream.buffer_stream = True
     code, evidence, _ = doctor(
-        "--base-url", proxied_slow.base_url, "--key", proxied_slow.key, "--model", "gpt-4.1-mini"
+        "--base-url", proxied_slow.root + base, "--key", proxied_slow.key, "--model", "gpt-4.1-mini", "--client", client
     )
     stream = steps(evidence)["stream"]
     assert code == 1 and stream["status"] == "fail"
@@ -261,3 +262,17 @@ def test_a_key_in_the_query_string_never_reaches_the_log(start_gateway):
     row = gw.log(response.headers["x-request-id"])
     assert secret not in json.dumps(row) and row["path"] == "/api/v1/models?key=…wxyz"
     assert row["config_hint"] == "key.in_query"
+
+
+def test_claude_code_is_checked_on_the_messages_surface_it_uses(start_gateway):
+    gw = start_gateway()
+    code, evidence, lines = doctor(
+        "--base-url", gw.root + "/api", "--key", gw.key, "--model", "onegate-selftest", "--client", "claude-code"
+    )
+    assert code == 0, lines
+    assert [s["status"] for s in evidence["steps"]] == ["pass"] * 5
+    rows = [gw.log(s["request_id"]) for s in evidence["steps"][1:]]
+    assert [(r["method"], r["path"].split("?")[0]) for r in rows] == [("GET", "/api/v1/models")] + [
+        ("POST", "/api/v1/messages")
+    ] * 3
+    assert all(r["dialect"].startswith("anthropic") for r in rows)

@@ -59,7 +59,7 @@ class Reply:
 @dataclass
 class StreamReply(Reply):
     events: list[tuple[float, bytes]] = field(default_factory=list)  # (seconds since sent, data payload)
-    done: bool = False  # saw `data: [DONE]`
+    done: bool = False  # saw the end of the answer: `data: [DONE]` or Anthropic's `message_stop`
 
 
 def _connect(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
@@ -133,7 +133,10 @@ def _read_events(response: http.client.HTTPResponse, reply: StreamReply, started
         if not line.startswith(b"data:"):
             continue
         payload = line[5:].strip()
-        if payload == b"[DONE]":
+        if payload == b"[DONE]":  # OpenAI's end of stream
             reply.done = True
             return
         reply.events.append((time.monotonic() - started, payload))
+        if b"message_stop" in payload[:40]:  # Anthropic's end of stream: {"type": "message_stop"}
+            reply.done = True
+            return

@@ -2,7 +2,8 @@
 
 Each step returns a `Step` with pass/warn/fail, a one-line summary, the fix, and what evidence needs: the
 HTTP status, the time, the server's original error text and its request id. Works against any
-OpenAI-compatible gateway: only `/models` and `/chat/completions` are called.
+OpenAI-compatible gateway: only `/models` and `/chat/completions` are called. For an Anthropic-style client
+(Claude Code) the requests are the ones it makes: `/v1/models` and `/v1/messages` with `anthropic-version`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from onegate.diagnosis.models import diagnose_model
+from onegate.diagnosis.profiles import profile_of
 from onegate.doctor.http import Reply, StreamReply, request, stream
 from onegate.doctor.urlshape import check_url, request_root
 from onegate.i18n.catalog import text
@@ -22,6 +24,7 @@ from onegate.i18n.catalog import text
 PLAIN_PROMPT = "Reply with the single word: ok"
 LONG_PROMPT = "Count from 1 to 200, one number per line, and nothing else."
 BUFFERED_MIN_TOTAL = 0.3  # seconds: below this a stream is too quick to tell buffering from speed
+ANTHROPIC_VERSION = "2023-06-01"
 IDLE_WARNING = 30.0  # seconds without an event in a long reply: close to proxies' read timeouts
 
 
@@ -51,12 +54,23 @@ class DoctorInput:
     def root(self) -> str:
         return request_root(self.base_url, self.client)
 
+    @property
+    def anthropic(self) -> bool:
+        return profile_of(self.client).style == "anthropic"
+
+    @property
+    def endpoint(self) -> str:
+        return self.root + ("/messages" if self.anthropic else "/chat/completions")
+
     def headers(self) -> dict[str, str]:
-        return {
+        sent = {
             "authorization": f"Bearer {self.key}",
             "content-type": "application/json",
             "user-agent": self.user_agent,
         }
+        if self.anthropic:  # as Claude Code with ANTHROPIC_AUTH_TOKEN sends it
+            sent["anthropic-version"] = ANTHROPIC_VERSION
+        return sent
 
 
 def url_step(d: DoctorInput) -> Step:
@@ -130,11 +144,13 @@ def chat_body(d: DoctorInput, prompt: str, max_tokens: int, stream_: bool) -> di
 
 
 def chat_step(d: DoctorInput) -> Step:
-    reply = request("POST", d.root + "/chat/completions", d.headers(), chat_body(d, PLAIN_PROMPT, 16, False), d.timeout)
+    reply = request("POST", d.endpoint, d.headers(), chat_body(d, PLAIN_PROMPT, 16, False), d.timeout)
     if reply.status != 200 or reply.looks_like_html:
         return _refused("chat", reply, d)
     try:
-        content = str(reply.json()["choices"][0]["message"].get("content") or "")
+        data = reply.json()
+        message = data["content"][0] if d.anthropic else data["choices"][0]["message"]
+        content = str(message.get("text" if d.anthropic else "content") or "")
     except (TypeError, KeyError, IndexError, AttributeError):
         return _answered("chat", "fail", reply, text("doctor.chat.shape", d.lang), text("doctor.not_openai", d.lang))
     summary = text("doctor.chat.ok", d.lang, ms=f"{reply.ms:.0f}", reply=content.strip()[:40])
@@ -149,7 +165,7 @@ def _stream_problem(name: str, reply: StreamReply, d: DoctorInput) -> Step | Non
         summary = text("doctor.stream.not_sse", d.lang, type=reply.headers.get("content-type", "-"))
         return _answered(name, "fail", reply, summary, text("doctor.stream.not_sse.fix", d.lang))
     for _, payload in reply.events:
-        if payload.startswith(b'{"error"'):
+        if payload.startswith(b'{"error"') or payload[:20].replace(b" ", b"").startswith(b'{"type":"error"'):
             error = json.loads(payload).get("error")
             message = str(error.get("message") if isinstance(error, dict) else error)
             summary, fix = text("doctor.stream.error_event", d.lang), text("doctor.stream.error_event.fix", d.lang)
@@ -163,7 +179,7 @@ def _stream_problem(name: str, reply: StreamReply, d: DoctorInput) -> Step | Non
 
 def stream_step(d: DoctorInput) -> Step:
     """A short stream: do its events arrive spread out, or all at once after the whole reply (buffering)?"""
-    reply = stream(d.root + "/chat/completions", d.headers(), chat_body(d, PLAIN_PROMPT, 16, True), d.timeout)
+    reply = stream(d.endpoint, d.headers(), chat_body(d, PLAIN_PROMPT, 16, True), d.timeout)
     problem = _stream_problem("stream", reply, d)
     if problem is not None:
         return problem
@@ -182,7 +198,7 @@ def stream_step(d: DoctorInput) -> Step:
 
 def long_step(d: DoctorInput) -> Step:
     """A long reply: does it finish, or does something cut it (a proxy's read timeout) or leave long silences?"""
-    reply = stream(d.root + "/chat/completions", d.headers(), chat_body(d, LONG_PROMPT, 1200, True), d.timeout)
+    reply = stream(d.endpoint, d.headers(), chat_body(d, LONG_PROMPT, 1200, True), d.timeout)
     problem = _stream_problem("long", reply, d)
     if problem is not None:
         return problem
@@ -203,10 +219,12 @@ def long_step(d: DoctorInput) -> Step:
 
 
 def _delta_text(payload: bytes) -> str:
+    """The text an event adds: OpenAI's `choices[0].delta.content` or Anthropic's `delta.text`."""
     try:
-        choice = json.loads(payload)["choices"][0]
-        return choice.get("delta", {}).get("content") or ""
-    except (ValueError, KeyError, IndexError, TypeError):
+        event = json.loads(payload)
+        delta = event["delta"] if "delta" in event else event["choices"][0]["delta"]
+        return delta.get("text") or delta.get("content") or ""
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return ""
 
 
