@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MICROS = 1_000_000  # amounts are integer micro-units of the account currency
+CHANNEL_TYPES = ("openai", "anthropic")  # the wire an upstream speaks: OpenAI-compatible, or Anthropic's own
 
 
 class ConfigError(Exception):
@@ -52,7 +54,7 @@ class ChannelConfig(_Strict):
     """
 
     name: str
-    type: str = "openai"  # wire dialect the upstream speaks
+    type: str = "openai"  # wire dialect the upstream speaks: openai | anthropic
     base_url: str
     api_key_env: str | None = None
     models: list[str | ModelRoute] = Field(default_factory=list)
@@ -80,8 +82,8 @@ class ChannelConfig(_Strict):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in {"openai"}:
-            raise ValueError(f"unknown channel type {value!r}; expected 'openai'")
+        if value not in CHANNEL_TYPES:
+            raise ValueError(f"unknown channel type {value!r}; expected one of: {', '.join(CHANNEL_TYPES)}")
         return value
 
     @field_validator("base_url")
@@ -148,6 +150,13 @@ class FileConfig(_Strict):
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     redis_url: str | None = None  # shared state (channel breakers, …) across instances; None: in memory
+    # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
+    model_map: dict[str, str] = Field(default_factory=dict)
+    # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
+    # (lenient), or answer 404 with the fix (strict). See server/pathdoctor.py.
+    path_policy: Literal["lenient", "strict"] = "lenient"
+    # Serve `GPT-4.1-Mini` or `openai/gpt-4.1-mini` as `gpt-4.1-mini` when exactly one name fits (logged as a hint).
+    resolve_model_variants: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,24 +172,36 @@ class Settings:
     log_queue_size: int
     selftest_model: str
     config_path: Path | None = None
+    model_map: dict[str, str] = field(default_factory=dict)
     key_refresh_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     redis_url: str | None = None
+    path_policy: str = "lenient"
+    resolve_model_variants: bool = False
+    admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+
+    @property
+    def root_url(self) -> str:
+        """The server's public address, `https://HOST`, without the API path."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def base_url(self) -> str:
         """The base URL OpenAI-style clients should be given."""
-        root = self.public_url or f"http://{self.host}:{self.port}"
-        return root.rstrip("/") + "/api/v1"
+        return self.root_url + "/api/v1"
 
-    def public_base_url(self, headers: dict[str, str]) -> str:
-        """The base URL as the caller reached us (behind a proxy, via its forwarded headers)."""
+    def public_root(self, headers: dict[str, str]) -> str:
+        """The server's address as the caller reached us (behind a proxy, via its forwarded headers)."""
         if self.public_url or "host" not in headers:
-            return self.base_url
+            return self.root_url
         scheme = headers.get("x-forwarded-proto", "http")
         host = headers.get("x-forwarded-host") or headers["host"]
-        return f"{scheme}://{host}/api/v1"
+        return f"{scheme}://{host}"
+
+    def public_base_url(self, headers: dict[str, str]) -> str:
+        """The base URL as the caller reached us."""
+        return self.public_root(headers) + "/api/v1"
 
 
 def default_data_dir() -> Path:
@@ -220,6 +241,7 @@ def load_settings(
     data_dir = data_dir or default_data_dir()
     database_url = os.environ.get("ONEGATE_DATABASE_URL") or file.database_url or f"sqlite:///{data_dir / 'onegate.db'}"
     _check_channels(file)
+    _check_model_map(file)
     return Settings(
         data_dir=data_dir,
         host=host or file.server.host,
@@ -234,6 +256,10 @@ def load_settings(
         config_path=config_path,
         routing=file.routing,
         redis_url=os.environ.get("ONEGATE_REDIS_URL") or file.redis_url,
+        model_map=dict(file.model_map),
+        path_policy=file.path_policy,
+        resolve_model_variants=file.resolve_model_variants,
+        admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
     )
 
 
@@ -246,4 +272,16 @@ def _check_channels(file: FileConfig) -> None:
         if channel.api_key_env and channel.api_key_env.startswith(("sk-", "sk_")):
             raise ConfigError(
                 f"channel {channel.name}: api_key_env must name an environment variable, not hold the key"
+            )
+
+
+def _check_model_map(file: FileConfig) -> None:
+    public = {file.selftest_model}
+    for channel in file.channels:
+        public.update(channel.models, channel.aliases)
+    for pattern, target in file.model_map.items():
+        if target not in public:
+            raise ConfigError(
+                f"model_map: '{pattern}' points at '{target}', which no channel serves "
+                f"(known models: {', '.join(sorted(public))})"
             )

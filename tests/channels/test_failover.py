@@ -10,7 +10,7 @@ import openai
 import orjson
 import pytest
 
-from tests.channels.conftest import MESSAGES, MODEL, attempts, tiered_config
+from tests.channels.conftest import FAST, MESSAGES, MODEL, attempts, tiered_config
 from tests.conftest import open_raw_post, raw_request
 from tests.fakes.openai_upstream import REPLY_TEXT
 
@@ -256,3 +256,56 @@ def test_disconnect_while_waiting_for_headers_cancels_the_upstream_before_its_ti
     row = _row_with_status(routed, 499)
     assert attempts(routed, row["request_id"]) == [("a", 503), ("b", None)]
     assert row["output_tokens"] == 0
+
+
+def test_an_error_after_content_in_the_same_chunk_is_mid_stream_however_the_bytes_arrive(routed, vendors):
+    a, b, _ = vendors
+    content = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}],
+    }
+    error = {"error": {"message": "overloaded midway", "type": "server_error"}}
+    one_chunk = b"data: " + orjson.dumps(content) + b"\n\ndata: " + orjson.dumps(error) + b"\n\n"
+    a.fail_next(200, one_chunk, {"content-type": "text/event-stream"})
+    raw = _chat(routed, stream=True)
+    body = raw.http_response.read()
+    assert body.startswith(b"data: ") and b'"Hel"' in body and b"overloaded midway" in body
+    assert len(b.requests) == 0  # the first event had been committed: no failover
+    assert attempts(routed, raw.headers["x-request-id"]) == [("a", 200)]
+
+
+# Any dialect: each attempt plans again for its channel's dialect and model name -----------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_failover_crosses_dialects_with_a_fresh_plan_per_attempt(start_gateway, vendors, anthropic_upstream, stream):
+    from tests.conftest import anthropic_channel
+    from tests.fakes.anthropic_upstream import REPLY_TEXT as CLAUDE_TEXT
+
+    claude = anthropic_channel(anthropic_upstream, models=[{"name": "smart", "upstream": "claude-sonnet-4-6"}])
+    claude["timeouts"] = dict(FAST)
+    backup = {
+        "name": "openai-backup",
+        "base_url": vendors[0].base_url,
+        "priority": 1,
+        "timeouts": dict(FAST),
+        "models": [{"name": "smart", "upstream": MODEL}],
+    }
+    gw = start_gateway({"channels": [claude, backup]})
+    anthropic_upstream.fail_next(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    client = gw.client()
+    raw = client.chat.completions.with_raw_response.create(model="smart", messages=MESSAGES, stream=stream)
+    if stream:
+        text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    else:
+        text = raw.parse().choices[0].message.content
+    assert text == REPLY_TEXT and text != CLAUDE_TEXT
+    assert anthropic_upstream.requests[-1].path == "/v1/messages"  # attempt 1: translated to Messages
+    sent = vendors[0].requests[-1]
+    assert sent.path == "/v1/chat/completions" and sent.json["model"] == MODEL  # attempt 2: pass-through
+    assert sent.json["messages"] == MESSAGES and sent.json.get("stream", False) is stream
+    assert attempts(gw, raw.headers["x-request-id"]) == [("claude", 529), ("openai-backup", 200)]
+    assert gw.log(raw.headers["x-request-id"])["model_routed"] == MODEL

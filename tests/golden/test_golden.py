@@ -55,6 +55,8 @@ def test_golden_case(case: Path):
     if (case / "upstream_request.json").exists():
         assert orjson.loads(plan.body) == _json(case / "upstream_request.json")
         checked += 1
+    if "notes" in meta:  # what the translation says it dropped, as the request log will show it
+        assert plan.notes == meta["notes"]
     if (case / "upstream_response.json").exists():
         out, _usage = plan.translate_body((case / "upstream_response.json").read_bytes())
         assert orjson.loads(out) == _json(case / "client_response.json")
@@ -75,7 +77,7 @@ def test_golden_case(case: Path):
         checked += 1
     if (case / "client_error.json").exists():
         from onegate.dialects.render import render_error
-        from onegate.pipeline.forward import upstream_error
+        from onegate.pipeline.exchange import upstream_error
 
         error = upstream_error("golden", meta["upstream_status"], (case / "upstream_error.json").read_bytes())
         assert orjson.loads(render_error(meta["inbound"], error, "req_golden")) == _json(case / "client_error.json")

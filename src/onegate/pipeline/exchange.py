@@ -86,7 +86,7 @@ class Exchange:
     async def run(self) -> None:
         splitter = SSESplitter()
         try:
-            first = await self._until_first_output(splitter)
+            first, pending = await self._until_first_output(splitter)
         except BaseException:
             if self.response is not None:
                 self.response.close()  # a hung or refused attempt must stop upstream before the next one
@@ -97,12 +97,13 @@ class Exchange:
         if not self.request.stream:
             return await self._answer(response, first)
         try:
-            await self._relay_stream(first, splitter, response, self.target.provider.timeouts.idle)
+            await self._relay_stream(first, pending, splitter, response, self.target.provider.timeouts.idle)
         finally:
             response.close()
 
-    async def _until_first_output(self, splitter: SSESplitter) -> bytes:
-        """The upstream's whole body (non-stream) or the client's first stream bytes, within the timeout."""
+    async def _until_first_output(self, splitter: SSESplitter) -> tuple[bytes, list[bytes]]:
+        """The upstream's whole body (non-stream), or the client's first stream bytes and the events after
+        them already received; within the first-byte timeout."""
         wait = max(0.0, min(self.target.provider.timeouts.first_byte, self.deadline - time.perf_counter()))
         channel = self.attempt.channel
         try:
@@ -111,7 +112,7 @@ class Exchange:
                 if response.status >= 400:
                     raise self._upstream_refused(response, await response.read())
                 if not self.request.stream:
-                    return await response.read()
+                    return await response.read(), []
                 return await self._first_output(response, splitter)
         except TimeoutError:
             message = f"The upstream channel '{channel}' did not answer within {wait:g} s."
@@ -136,8 +137,12 @@ class Exchange:
         self._finish(status, reason)
         return error  # the caller's own request was refused: no other channel would do better
 
-    async def _first_output(self, response: UpstreamResponse, splitter: SSESplitter) -> bytes:
-        """Read until the first bytes for the client exist; anything wrong before that can fail over."""
+    async def _first_output(self, response: UpstreamResponse, splitter: SSESplitter) -> tuple[bytes, list[bytes]]:
+        """Read until the first event with output for the client; anything wrong before it can fail over.
+
+        The commit point is that event, not the chunk it came in: what follows it in the same chunk is
+        returned unread, so an error there is a mid-stream error however the network split the bytes.
+        """
         channel = self.attempt.channel
         seen = 0
         while True:
@@ -148,14 +153,15 @@ class Exchange:
             events = splitter.feed(chunk)
             if not events and seen > _MAX_UNFRAMED:
                 raise self._bad(f"Upstream channel '{channel}' answered with something that is not a stream.", 200)
-            if events and not self.relay.events:
-                self._check_first_event(events[0])
-            try:
-                out = [e for e in map(self.relay.feed, events) if e]
-            except UpstreamStreamError as exc:
-                raise self._bad(f"Upstream channel '{channel}' reported an error: {exc}.", 200) from None
-            if out:
-                return out[0] if len(out) == 1 else b"".join(out)
+            for i, event in enumerate(events):
+                if not self.relay.events:
+                    self._check_first_event(event)
+                try:
+                    out = self.relay.feed(event)
+                except UpstreamStreamError as exc:
+                    raise self._bad(f"Upstream channel '{channel}' reported an error: {exc}.", 200) from None
+                if out:
+                    return out, events[i + 1 :]
 
     def _check_first_event(self, event: bytes) -> None:
         """The first event must be SSE, and not an error the upstream sent with a 200."""
@@ -189,20 +195,23 @@ class Exchange:
         self.ctx.usage = usage or self._estimated_usage()
         await self.responder.send_body(response.status, out)
 
-    async def _relay_stream(self, first: bytes, splitter: SSESplitter, response: UpstreamResponse, idle: float) -> None:
+    async def _relay_stream(
+        self, first: bytes, pending: list[bytes], splitter: SSESplitter, response: UpstreamResponse, idle: float
+    ) -> None:
         relay = self.relay
         await self.responder.start_stream(200)
         await self.responder.stream_chunk(first)
+        events = pending
         try:
             while True:
-                chunk = await self._next_chunk(response, idle)
-                if chunk is None:
-                    break
-                events = splitter.feed(chunk)
                 if events:
                     out = [e for e in map(relay.feed, events) if e]
                     if out:
                         await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
+                chunk = await self._next_chunk(response, idle)
+                if chunk is None:
+                    break
+                events = splitter.feed(chunk)
         except (TimeoutError, UpstreamTimeout):
             if time.perf_counter() >= self.deadline:
                 return await self._fail_mid_stream("the request reached its total time limit")

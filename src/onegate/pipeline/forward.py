@@ -75,15 +75,19 @@ class Failover:
         for target in self.route.targets:
             if len(self.ctx.attempts) >= routing.max_attempts or time.perf_counter() >= deadline:
                 break
+            provider = target.provider
+            dialect = self.ctx.dialect if self.ctx.dialect in provider.native_dialects else provider.dialect
             try:
-                plan = self._plan(target)
+                plan = self._plan(target, dialect)
             except GatewayError as err:  # this channel's dialect cannot serve this endpoint; another may
                 unservable = err
                 continue
             if not await book.acquire(target.channel, lease=target.provider.timeouts.first_byte):
                 continue  # opened, cooled or filled up since the route was planned, or another probe runs
             self.ctx.channel, self.ctx.model_routed = target.channel, target.upstream_model
-            request = UpstreamRequest(plan.endpoint, plan.body, self.stream, self.forwarded_headers)
+            # The client's dialect headers (anthropic-beta …) mean something only to an upstream of that dialect.
+            headers = self.forwarded_headers if dialect == self.ctx.dialect else {}
+            request = UpstreamRequest(plan.endpoint, plan.body, self.stream, headers)
             self.exchange = exchange = Exchange(self.ctx, self.responder, target, plan, request, deadline)
             try:
                 await exchange.run()
@@ -106,10 +110,8 @@ class Failover:
             raise unservable
         raise channels_unavailable(book, self.route.entry, time.time())
 
-    def _plan(self, target: Target) -> Plan:
+    def _plan(self, target: Target, dialect: str) -> Plan:
         """A fresh plan per attempt: each channel may speak another dialect under another model name."""
-        provider = target.provider
-        dialect = self.ctx.dialect if self.ctx.dialect in provider.native_dialects else provider.dialect
         return plan_exchange(self.ctx.dialect, dialect, self.body, target.upstream_model, self.stream, int(time.time()))
 
     async def report_answer(self) -> None:
