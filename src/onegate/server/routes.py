@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from onegate.server import endpoints
+from onegate.server import endpoints, responses_endpoints
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
@@ -32,6 +32,7 @@ API_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
     ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
     ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
+    ("POST", "/responses"): Route(responses_endpoints.create_response, "openai_responses"),
     ("GET", "/models"): Route(endpoints.list_models, "openai_models"),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {

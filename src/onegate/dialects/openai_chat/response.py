@@ -65,7 +65,9 @@ def to_canonical(body: dict[str, Any]) -> c.CanonicalResponse:
     )
 
 
-def from_canonical(resp: c.CanonicalResponse, model: str, created: int) -> dict[str, Any]:
+def from_canonical(
+    resp: c.CanonicalResponse, model: str, created: int, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     calls = [p for p in resp.parts if isinstance(p, c.ToolCallPart)]
     message: dict[str, Any] = {"role": "assistant", "content": c.text_of(resp.parts) or None}
     thinking = "".join(p.text for p in resp.parts if isinstance(p, c.ThinkingPart))

@@ -16,6 +16,7 @@ from onegate.dialects.pairs import UpstreamStreamError
 from onegate.errors import GatewayError
 
 DONE = b"data: [DONE]"
+KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: every parser skips it, proxies see bytes flowing
 
 
 class ChatStreamRelay:
@@ -35,6 +36,9 @@ class ChatStreamRelay:
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
+
+    def keepalive(self) -> bytes:
+        return KEEPALIVE
 
     def feed(self, event: bytes) -> bytes | None:
         """Returns the event to forward, or None to drop it."""
@@ -235,6 +239,9 @@ class ChatStreamEncoder:
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
+
+    def keepalive(self) -> bytes:
+        return KEEPALIVE
 
 
 def _event(data: dict) -> bytes:
