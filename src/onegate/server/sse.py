@@ -1,6 +1,10 @@
-"""Split a byte stream into complete server-sent events without copying more than needed."""
+"""Split a byte stream into complete server-sent events without copying more than needed; read their JSON."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import orjson
 
 
 class SSESplitter:
@@ -39,3 +43,13 @@ def _boundary(buffer: bytes, start: int) -> tuple[int, int]:
     if crlf >= 0 and (lf < 0 or crlf < lf):
         return crlf, 4
     return lf, 2
+
+
+def event_json(event: bytes) -> dict[str, Any] | None:
+    """The JSON object in an event's `data:` lines; None for comments, `[DONE]` or anything not an object."""
+    data = b"".join(line[5:].lstrip() for line in event.splitlines() if line.startswith(b"data:"))
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

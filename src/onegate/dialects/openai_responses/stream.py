@@ -32,6 +32,7 @@ from onegate.dialects.openai_responses.response import (
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, flat_name
 from onegate.dialects.pairs import UpstreamStreamError
 from onegate.errors import GatewayError
+from onegate.server.sse import event_json
 
 _TERMINAL = (b"response.completed", b"response.incomplete", b"response.failed")
 
@@ -43,15 +44,6 @@ def sse(event_type: str, data: dict[str, Any]) -> bytes:
 def keepalive_event(sequence_number: int) -> bytes:
     # OpenAI sends this (undocumented) during long silences; Codex's idle timer only resets on a real event.
     return sse("keepalive", {"type": "keepalive", "sequence_number": sequence_number})
-
-
-def _data_of(event: bytes) -> dict[str, Any] | None:
-    data = b"".join(line[5:].lstrip() for line in event.splitlines() if line.startswith(b"data:"))
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _error_message(payload: dict[str, Any]) -> str:
@@ -80,7 +72,7 @@ class ResponsesStreamRelay:
     def feed(self, event: bytes) -> bytes | None:
         self.events += 1
         if self.events == 1 or any(name in event for name in _TERMINAL):
-            payload = _data_of(event) or {}
+            payload = event_json(event) or {}
             kind = payload.get("type")
             response = payload.get("response") if isinstance(payload.get("response"), dict) else {}
             self._response_id = self._response_id or str(response.get("id", ""))
@@ -95,7 +87,7 @@ class ResponsesStreamRelay:
         return event
 
     def _next_sequence(self) -> int:
-        payload = _data_of(self._last) if self._last else None
+        payload = event_json(self._last) if self._last else None
         number = payload.get("sequence_number") if payload else None
         return number + 1 if isinstance(number, int) else self.events
 
@@ -138,7 +130,7 @@ class ResponsesStreamDecoder:
 
     def feed(self, event: bytes) -> list[c.StreamEvent]:
         self.events += 1
-        payload = _data_of(event)
+        payload = event_json(event)
         if payload is None:
             return []
         kind = payload.get("type", "")
