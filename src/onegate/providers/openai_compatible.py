@@ -57,30 +57,35 @@ class OpenAICompatibleProvider:
         self._base_url = channel.base_url
         self._session_factory = session_factory
         self._api_key_env = channel.api_key_env
+        self._headers = {False: self._build_headers(False), True: self._build_headers(True)}
         self._timeout = aiohttp.ClientTimeout(
             total=channel.timeouts.total,
             sock_connect=channel.timeouts.connect,
             sock_read=max(channel.timeouts.idle, channel.timeouts.first_byte),
         )
 
-    def _headers(self, stream: bool) -> dict[str, str]:
+    def _build_headers(self, stream: bool) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             "User-Agent": _USER_AGENT,
         }
-        # Read at request time so a rotated secret needs no restart; never logged.
+        # The secret comes from the environment at start; it is never logged or shown.
         secret = os.environ.get(self._api_key_env, "") if self._api_key_env else ""
         if secret:
             headers["Authorization"] = f"Bearer {secret}"
         return headers
+
+    def _headers_for(self, request: UpstreamRequest) -> dict[str, str]:
+        headers = self._headers[request.stream]
+        return {**headers, **request.headers} if request.headers else headers
 
     async def send(self, request: UpstreamRequest) -> AiohttpResponse:
         session = self._session_factory.session()
         url = self._base_url + request.endpoint
         try:
             response = await session.post(
-                url, data=request.body, headers=self._headers(request.stream), timeout=self._timeout
+                url, data=request.body, headers=self._headers_for(request), timeout=self._timeout
             )
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamConnectError(f"cannot connect to {self._base_url}: {exc.os_error or exc}") from exc
@@ -100,7 +105,10 @@ class SessionFactory:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            # No cookie jar: upstream APIs set no cookies we want, and the jar costs time on every response.
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._session
 
     async def close(self) -> None:

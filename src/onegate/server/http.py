@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -107,23 +106,32 @@ class Responder:
 
 
 async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
-    """Run `work`; cancel it the moment the client disconnects. True when the client went away."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    """Run `work` in this task; cancel it the moment the client disconnects. True when the client went away.
+
+    One watcher task per request (not two): it cancels this task, and a flag tells that cancellation
+    apart from a server shutdown.
+    """
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await wait_for_disconnect(receive)
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        await work
     except asyncio.CancelledError:
-        task.cancel()
+        if not gone:
+            raise
+        current.uncancel()
+        return True
+    finally:
         watcher.cancel()
-        raise
-    if task.done():
-        watcher.cancel()
-        task.result()  # re-raise what the work raised
-        return False
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    return True
+    return False
 
 
 async def refuse_websocket(

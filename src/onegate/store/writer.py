@@ -1,4 +1,4 @@
-"""The request-log writer: a bounded queue drained in batches by one thread, off the request path.
+"""The request-log writer: a bounded buffer drained in batches by one thread, off the request path.
 
 Nothing is dropped: when the queue is full or the database fails, rows are appended to a spill file
 (JSON lines) and replayed into the database once it accepts writes again. `close()` flushes everything;
@@ -8,8 +8,8 @@ the server calls it on shutdown (SIGTERM included).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from onegate.store.logs import LogRow, insert_rows
 
 log = logging.getLogger("onegate.writer")
-_STOP = object()
 
 
 @dataclass(slots=True)
@@ -36,12 +35,16 @@ class LogWriter:
         engine: Engine,
         spill_path: Path,
         max_queue: int = 50_000,
-        batch_size: int = 500,
-        interval: float = 0.05,
+        batch_size: int = 1000,
+        interval: float = 0.1,
     ) -> None:
         self._engine = engine
         self._spill_path = spill_path
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
+        # A deque, not a queue.Queue: append is atomic under the GIL and wakes no thread, so handing a
+        # row over costs the request path about 100 ns. The writer polls it every `interval`.
+        self._rows: deque[LogRow] = deque()
+        self._max_queue = max_queue
+        self._stop = threading.Event()
         self._batch_size = batch_size
         self._interval = interval
         self._spill_lock = threading.Lock()
@@ -54,53 +57,35 @@ class LogWriter:
 
     def submit(self, row: LogRow) -> None:
         """Hand a row over without waiting; never loses it."""
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
+        if len(self._rows) < self._max_queue:
+            self._rows.append(row)
+        else:
             self._spill([row])
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return len(self._rows)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write every queued row, then stop the thread."""
         if not self._thread.is_alive():
             return
-        self._queue.put(_STOP)
+        self._stop.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[LogRow] = []
-            try:
-                item = self._queue.get(timeout=self._interval)
-            except queue.Empty:
-                continue
-            while True:
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)  # type: ignore[arg-type]
-                if len(batch) >= self._batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            self._write(batch)
-            if stopping:
-                # rows submitted after the stop marker (late finishers) are drained too
-                rest: list[LogRow] = []
-                while True:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is not _STOP:
-                        rest.append(item)  # type: ignore[arg-type]
-                self._write(rest)
+        while not self._stop.wait(self._interval):
+            while self._rows:
+                self._write(self._take(self._batch_size))
+        while self._rows:  # stopping: everything submitted so far, late finishers included
+            self._write(self._take(self._batch_size))
+
+    def _take(self, limit: int) -> list[LogRow]:
+        batch: list[LogRow] = []
+        rows = self._rows
+        while rows and len(batch) < limit:
+            batch.append(rows.popleft())
+        return batch
 
     def _write(self, batch: list[LogRow]) -> None:
         if not batch:

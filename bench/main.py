@@ -1,0 +1,477 @@
+"""The benchmark: start the fake upstream, onegate and LiteLLM, load each lane with wrk, print a table.
+
+Run it as ``bench/run``. Environment knobs (all optional):
+
+  BENCH_SECONDS=10        measured seconds per (lane, concurrency)
+  BENCH_WARMUP=2          warm-up seconds per lane (at the highest concurrency, discarded)
+  BENCH_CONCURRENCY=1,64  connections to test
+  BENCH_LANES=chat,...    only these workloads (see lanes.py)
+  BENCH_SKIP_LITELLM=1    leave LiteLLM out (no install, no start)
+  BENCH_STARTUP_RUNS=3    fresh `onegate serve` spawns for the start-to-first-request time
+  BENCH_GATEWAY_CPU=0     core the gateways are pinned to
+  BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import install
+import loadgen
+import procs
+from lanes import MODEL, Lane, Target, build_lanes
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+LOGS = RESULTS / "logs"
+ONEGATE = ROOT / ".venv" / "bin" / "onegate"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+LITELLM_VENV = BENCH / ".venv-litellm"
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP = float(os.environ.get("BENCH_WARMUP", "2"))
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split(",") if c.strip()]
+ONLY = {w.strip() for w in os.environ.get("BENCH_LANES", "").split(",") if w.strip()} or None
+SKIP_LITELLM = os.environ.get("BENCH_SKIP_LITELLM", "") not in ("", "0", "false", "no")
+STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
+GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
+LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
+
+UPSTREAM_KEY_ENV = "BENCH_UPSTREAM_KEY"
+UPSTREAM_KEY = "sk-fake-upstream-bench"
+LITELLM_MASTER_KEY = "sk-litellm-bench-master"
+KEY_RE = re.compile(r"sk-og-[A-Za-z0-9_-]+")
+SELFTEST_BODY = json.dumps({"model": "onegate-selftest", "messages": [{"role": "user", "content": "hi"}]}).encode()
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def start_upstream() -> tuple[procs.Proc, Target]:
+    port = procs.free_port()
+    p = procs.start(
+        "upstream",
+        [str(PYTHON), "-m", "tests.fakes.openai_upstream", "--port", str(port)],
+        cpu=LOAD_CPU,
+        log_dir=LOGS,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    procs.wait_http_ok(p, "GET", base + "/v1/models", timeout=60)
+    return p, Target("upstream", base, {"Authorization": f"Bearer {UPSTREAM_KEY}"}, p.pid)
+
+
+def onegate_config(path: Path, upstream_base: str) -> Path:
+    path.write_text(
+        "channels:\n"
+        "  - name: fake-upstream\n"
+        "    type: openai\n"
+        f"    base_url: {upstream_base}/v1\n"
+        f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
+        f"    models: [{MODEL}]\n"
+    )
+    return path
+
+
+def create_onegate_key(data_dir: Path, config: Path) -> str:
+    out = subprocess.run(
+        [str(ONEGATE), "keys", "create", "--name", "bench", "--data-dir", str(data_dir), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, UPSTREAM_KEY_ENV: UPSTREAM_KEY},
+    )
+    key = out.stdout.strip()
+    if not key.startswith("sk-"):
+        raise RuntimeError(f"onegate keys create printed no key: {out.stdout!r} {out.stderr!r}")
+    return key
+
+
+def start_onegate(name: str, data_dir: Path, config: Path) -> tuple[procs.Proc, str]:
+    port = procs.free_port()
+    p = procs.start(
+        name,
+        [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)],
+        cpu=GATEWAY_CPU,
+        log_dir=LOGS,
+        env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1"},
+    )
+    return p, f"http://127.0.0.1:{port}"
+
+
+def litellm_config(path: Path, upstream_base: str) -> Path:
+    path.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: {upstream_base}/v1\n"
+        f"      api_key: os.environ/{UPSTREAM_KEY_ENV}\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+        "  set_verbose: false\n"
+        "  json_logs: false\n"
+        "  cache: false\n"
+        "  callbacks: []\n"
+        "  success_callback: []\n"
+        "  failure_callback: []\n"
+        "  turn_off_message_logging: true\n"
+        "general_settings:\n"
+        f"  master_key: {LITELLM_MASTER_KEY}\n"
+        "  disable_spend_logs: true\n"
+        "  disable_error_logs: true\n"
+        "  disable_adding_master_key_hash_to_db: true\n"
+        "  allow_requests_on_db_unavailable: true\n"
+        "  disable_reset_budget: true\n"
+        "  background_health_checks: false\n"
+    )
+    return path
+
+
+def start_litellm(config: Path, workdir: Path) -> tuple[procs.Proc, Target]:
+    port = procs.free_port()
+    exe = install.ensure_litellm(LITELLM_VENV)
+    env: dict[str, str | None] = {**install.LITELLM_ENV, UPSTREAM_KEY_ENV: UPSTREAM_KEY}
+    for var in ("DATABASE_URL", "REDIS_URL", "REDIS_HOST", "STORE_MODEL_IN_DB"):  # no DB, no cache
+        env[var] = None
+    p = procs.start(
+        "litellm",
+        [
+            str(exe),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+            "--telemetry",
+            "False",
+        ],
+        cpu=GATEWAY_CPU,
+        log_dir=LOGS,
+        env=env,
+        cwd=workdir,
+    )
+    base = f"http://127.0.0.1:{port}"
+    return p, Target("litellm", base, {"Authorization": f"Bearer {LITELLM_MASTER_KEY}"}, p.pid)
+
+
+def wait_chat_ok(p: procs.Proc, target: Target, path: str, timeout: float = 180) -> None:
+    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    headers = {"Content-Type": "application/json", **target.headers}
+    procs.wait_http_ok(p, "POST", target.base_url + path, body, headers, timeout=timeout, interval=0.2)
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def measure_startup(workdir: Path, config: Path, runs: int) -> dict[str, list[float]]:
+    """ms from spawning `onegate serve` to /healthz answering and to a served selftest chat request.
+
+    ``cold``: an empty data dir (the database is created, the first key is printed and read from stdout);
+    ``warm``: an existing data dir and a key made beforehand.
+    """
+    out: dict[str, list[float]] = {"cold_healthz": [], "cold_chat": [], "warm_healthz": [], "warm_chat": []}
+    warm_dir = workdir / "startup-warm"
+    warm_key = create_onegate_key(warm_dir, config)
+    for i in range(runs):
+        for kind in ("cold", "warm"):
+            data_dir = workdir / f"startup-cold-{i}" if kind == "cold" else warm_dir
+            p, base = start_onegate(f"onegate-startup-{kind}-{i}", data_dir, config)
+            state: dict[str, object] = {"key": warm_key if kind == "warm" else None, "healthz": None}
+
+            def probe(p=p, base=base, state=state) -> bool:
+                if state["key"] is None:
+                    found = KEY_RE.search(p.log_text())
+                    if found is None:
+                        return False
+                    state["key"] = found.group(0)
+                if state["healthz"] is None:
+                    if procs.http("GET", base + "/healthz", timeout=2)[0] != 200:
+                        return False
+                    state["healthz"] = time.perf_counter() - p.started_at
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {state['key']}"}
+                return procs.http("POST", base + "/api/v1/chat/completions", SELFTEST_BODY, headers, 5)[0] == 200
+
+            try:
+                chat_s = procs.wait_until(p, probe, timeout=60, interval=0.002)
+                out[f"{kind}_healthz"].append(float(state["healthz"]) * 1000)  # type: ignore[arg-type]
+                out[f"{kind}_chat"].append(chat_s * 1000)
+            finally:
+                p.stop()
+    return out
+
+
+def settle(pids: list[int], lane: Lane) -> None:
+    """Let the target finish requests a previous wrk run abandoned, so they do not weigh on the next row."""
+    for pid in pids:
+        waited = procs.wait_idle(pid)
+        if waited > 2:
+            say(f"{lane.target} kept working {waited:.1f} s after the previous load stopped")
+
+
+def check_lane(lane: Lane) -> str | None:
+    """One request before the load: None if the response is 200 and looks right, else what is wrong."""
+    try:
+        status, body = procs.http("POST", lane.url, lane.body, lane.headers, timeout=30)
+    except OSError as e:
+        return f"request failed: {e}"
+    if status != 200:
+        return f"HTTP {status}: {body[:300]!r}"
+    if lane.expect and lane.expect not in body:
+        return f"200 but {lane.expect!r} missing from {body[:300]!r}"
+    return None
+
+
+def log_findings(proc: procs.Proc, limit: int = 8) -> list[str]:
+    """Lines of a process log that look like errors or warnings (first ``limit``), plus a count."""
+    keys = ("Traceback", "ERROR", "Error", "error", "WARNING", "Exception", "exception")
+    hits = [ln.strip() for ln in proc.log_text().splitlines() if any(k in ln for k in keys)]
+    if not hits:
+        return []
+    return [f"{proc.name} log ({proc.log_path.relative_to(ROOT)}): {len(hits)} error/warning line(s), first:"] + [
+        f"    {h[:240]}" for h in hits[:limit]
+    ]
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
+    return "n/a" if x is None else f"{x:{spec}}{suffix}"
+
+
+def build_report(
+    results: dict[tuple[str, str, int], loadgen.Result],
+    lane_errors: dict[tuple[str, str], str],
+    memory: dict[str, dict[str, int]],
+    startup: dict[str, list[float]],
+    meta: dict[str, str],
+    workloads: list[str],
+    targets: list[str],
+) -> str:
+    lines = ["# onegate benchmark", ""]
+    lines += [f"- {k}: {v}" for k, v in meta.items()]
+    lines += [
+        "",
+        "| target | lane | c | rps | p50 ms | p99 ms | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for w in workloads:
+        for c in CONCURRENCY:
+            for t in targets:
+                if (w, t) in lane_errors:
+                    if c == CONCURRENCY[0]:
+                        lines.append(f"| {t} | {w} | - | failed | | | {lane_errors[(w, t)][:80]} |")
+                    continue
+                r = results.get((w, t, c))
+                if r is None:
+                    continue
+                if r.requests == 0:  # nothing completed within the run: latency unknown, above the run length
+                    lines.append(
+                        f"| {t} | {w} | {c} | 0 | > {r.seconds * 1000:.0f} | > {r.seconds * 1000:.0f} | {r.errors} |"
+                    )
+                    continue
+                lines.append(f"| {t} | {w} | {c} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+
+    def p50(t: str, w: str, c: int) -> float | None:
+        r = results.get((w, t, c))
+        return r.p50_ms if r else None
+
+    def rps(t: str, w: str, c: int) -> float | None:
+        r = results.get((w, t, c))
+        return r.rps if r and r.rps else None
+
+    def diff(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return None if a is None or not b else a / b
+
+    lo, hi = min(CONCURRENCY), max(CONCURRENCY)
+    lines += ["", "## Derived", ""]
+    for w in workloads:
+        lines.append(
+            f"- {w}: onegate added p50 at c={lo} vs direct upstream: "
+            f"{fmt(diff(p50('onegate', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}; "
+            f"LiteLLM added p50: {fmt(diff(p50('litellm', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}"
+        )
+    for w in workloads:
+        lines.append(
+            f"- {w}: onegate/LiteLLM rps at c={hi}: "
+            f"{fmt(ratio(rps('onegate', w, hi), rps('litellm', w, hi)), '.2f', 'x')}; "
+            f"onegate rps as % of upstream: {fmt(ratio(rps('onegate', w, hi), rps('upstream', w, hi)), '.1%')}"
+            f" (c={hi}), {fmt(ratio(rps('onegate', w, lo), rps('upstream', w, lo)), '.1%')} (c={lo}); "
+            f"LiteLLM: {fmt(ratio(rps('litellm', w, hi), rps('upstream', w, hi)), '.1%')} (c={hi})"
+        )
+    for name, m in memory.items():
+        lines.append(
+            f"- {name} RSS: {m.get('after_start', 0) / 1024:.1f} MiB after start, "
+            f"{m.get('after_load', 0) / 1024:.1f} MiB after the load"
+        )
+
+    def med(key: str) -> str:
+        vals = startup.get(key) or []
+        return f"{statistics.median(vals):.0f} ms (min {min(vals):.0f})" if vals else "n/a"
+
+    if startup:
+        n = len(startup.get("warm_chat") or [])
+        lines.append(
+            f"- onegate start to first served request (median of {n}, `onegate-selftest` chat 200): "
+            f"{med('warm_chat')} with an existing data dir, {med('cold_chat')} with an empty one; "
+            f"/healthz first answered at {med('warm_healthz')} / {med('cold_healthz')}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def git_rev() -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    ).stdout.strip()
+    return (out.stdout.strip() or "?") + (" (src has uncommitted changes)" if dirty else "")
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    if not ONEGATE.exists():
+        raise SystemExit(f"bench: {ONEGATE} missing; run scripts/setup first")
+    install.ensure_wrk()
+    if not SKIP_LITELLM:
+        install.ensure_litellm(LITELLM_VENV)
+    if shutil.which("taskset") is None:
+        raise SystemExit("bench: taskset missing (util-linux)")
+    if LOGS.exists():
+        shutil.rmtree(LOGS)
+    LOGS.mkdir(parents=True)
+    meta = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "onegate commit": git_rev(),
+        "machine": f"{os.cpu_count()} cores, {cpu_model()}",
+        "pinning": f"gateway under test on core {GATEWAY_CPU}; fake upstream and wrk on core {LOAD_CPU}",
+        "load": f"{install.wrk_version()}, 1 thread, closed loop, {SECONDS:g} s per row after {WARMUP:g} s warm-up",
+        "litellm": "skipped" if SKIP_LITELLM else install.litellm_version(LITELLM_VENV) + " (1 worker, no DB)",
+    }
+    started: list[procs.Proc] = []
+    results: dict[tuple[str, str, int], loadgen.Result] = {}
+    lane_errors: dict[tuple[str, str], str] = {}
+    memory: dict[str, dict[str, int]] = {}
+    findings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="onegate-bench-") as tmp:
+        work = Path(tmp)
+        try:
+            upstream, up_target = start_upstream()
+            started.append(upstream)
+            config = onegate_config(work / "onegate.yaml", up_target.base_url)
+
+            if STARTUP_RUNS > 0:
+                say(f"measuring onegate start to first served request ({STARTUP_RUNS} cold + warm spawns)")
+                startup = measure_startup(work, config, STARTUP_RUNS)
+            else:
+                startup = {}
+
+            targets = [up_target]
+            data_dir = work / "onegate-data"
+            key = create_onegate_key(data_dir, config)
+            og, og_base = start_onegate("onegate", data_dir, config)
+            started.append(og)
+            og_target = Target("onegate", og_base, {"Authorization": f"Bearer {key}"}, og.pid)
+            procs.wait_http_ok(og, "GET", og_base + "/healthz", timeout=60)
+            wait_chat_ok(og, og_target, "/api/v1/chat/completions", timeout=30)
+            targets.append(og_target)
+
+            if not SKIP_LITELLM:
+                say("starting LiteLLM proxy")
+                ll, ll_target = start_litellm(litellm_config(work / "litellm.yaml", up_target.base_url), work)
+                started.append(ll)
+                procs.wait_http_ok(ll, "GET", ll_target.base_url + "/health/liveliness", timeout=240, interval=0.2)
+                wait_chat_ok(ll, ll_target, "/v1/chat/completions", timeout=60)
+                targets.append(ll_target)
+
+            time.sleep(1)
+            for t in targets:
+                if t.name != "upstream" and t.pid:
+                    memory[t.name] = {"after_start": procs.rss_kib(t.pid)}
+
+            lanes = build_lanes(targets, ONLY)
+            for lane in lanes:
+                problem = check_lane(lane)
+                if problem:
+                    say(f"{lane.workload} @ {lane.target}: {problem}")
+                    lane_errors[(lane.workload, lane.target)] = problem
+                    continue
+                pids = [t.pid for t in targets if t.name == lane.target and t.pid]
+                if WARMUP > 0:
+                    loadgen.run(lane, max(CONCURRENCY), WARMUP, cpu=LOAD_CPU)
+                for c in CONCURRENCY:
+                    settle(pids, lane)
+                    r = loadgen.run(lane, c, SECONDS, cpu=LOAD_CPU)
+                    results[(lane.workload, lane.target, c)] = r
+                    say(
+                        f"{lane.workload:<12} {lane.target:<9} c={c:<3} {r.rps:9,.0f} rps  p50 {r.p50_ms:7.2f} ms  "
+                        f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}"
+                    )
+                    if r.errors:
+                        problem = check_lane(lane)
+                        say(f"  errors seen; a single request now gives: {problem or 'OK'}")
+
+            for t in targets:
+                if t.name in memory and t.pid:
+                    memory[t.name]["after_load"] = procs.rss_kib(t.pid)
+            for p in started:
+                if not p.alive():
+                    findings.append(f"{p.name} exited during the run with code {p.popen.returncode}")
+        finally:
+            for p in reversed(started):
+                p.stop()
+        for p in started:
+            findings += log_findings(p)
+
+    workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
+    target_names = [
+        t
+        for t in ("upstream", "onegate", "litellm")
+        if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
+    ]
+    report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)
+    if findings:
+        report += "\n## Process log findings\n\n```\n" + "\n".join(findings) + "\n```\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{stamp}.md").write_text(report)
+    print(report)
+    return 1 if lane_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Start, pin, probe and stop the processes under test.
+
+Every process is started in its own session (process group) with ``taskset -c CPU`` in front, its
+stdout/stderr go to a log file, and it is stopped by signalling exactly that group — never by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+    started_at: float  # time.perf_counter() just before spawn
+    _log: object = field(repr=False, default=None)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        if self._log is not None:
+            self._log.close()  # type: ignore[attr-defined]
+            self._log = None
+
+
+def start(
+    name: str,
+    argv: list[str],
+    *,
+    cpu: int | None,
+    log_dir: Path,
+    env: dict[str, str | None] | None = None,  # None removes a variable
+    cwd: Path | None = None,
+) -> Proc:
+    """Spawn ``argv`` pinned to ``cpu`` (``taskset`` execs, so the pid is the program's own)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in Proc.stop
+    full = (["taskset", "-c", str(cpu)] if cpu is not None else []) + argv
+    t0 = time.perf_counter()
+    popen = subprocess.Popen(
+        full,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
+        cwd=cwd,
+        start_new_session=True,
+    )
+    return Proc(name, popen, log_path, t0, log)
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 5.0
+) -> tuple[int, bytes]:
+    """One request; (status, body). Connection errors raise OSError."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until(proc: Proc, probe, timeout: float = 120.0, interval: float = 0.005) -> float:
+    """Poll ``probe()`` (True = ready) until it succeeds; returns seconds since spawn."""
+    deadline = time.perf_counter() + timeout
+    last_err: Exception | None = None
+    while time.perf_counter() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; log:\n{proc.log_text()[-3000:]}")
+        try:
+            if probe():
+                return time.perf_counter() - proc.started_at
+        except (OSError, ValueError) as e:  # not listening yet / reset / timeout
+            last_err = e
+        time.sleep(interval)
+    raise TimeoutError(f"{proc.name} not ready after {timeout}s ({last_err}); log:\n{proc.log_text()[-3000:]}")
+
+
+def wait_http_ok(
+    proc: Proc,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 120.0,
+    interval: float = 0.005,
+) -> float:
+    last: list[tuple[int, bytes]] = []
+
+    def probe() -> bool:
+        last[:] = [http(method, url, body, headers, timeout=5)]
+        return last[0][0] == 200
+
+    try:
+        return wait_until(proc, probe, timeout, interval)
+    except TimeoutError as e:
+        if last:
+            raise TimeoutError(f"{e}\nlast answer from {url}: HTTP {last[0][0]} {last[0][1][:500]!r}") from None
+        raise
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` and all its descendants, in KiB (from /proc/PID/status VmRSS)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+        todo.extend(_children(p))
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants so far (from /proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        todo.extend(_children(p))
+    return total
+
+
+def wait_idle(pid: int, busy_below: float = 0.05, window: float = 0.25, max_wait: float = 60.0) -> float:
+    """Wait until ``pid`` uses under ``busy_below`` of a core over ``window`` seconds (e.g. after a load
+    generator has gone, a slow server may still be working through abandoned requests). Returns seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < busy_below * window:
+            break
+    return time.perf_counter() - t0
