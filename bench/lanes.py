@@ -77,6 +77,15 @@ WORKLOADS: list[Workload] = [
         paths=OPENAI_PATHS,
         expect=b"data: [DONE]",
     ),
+    # Responses in, Chat Completions upstream (translated both ways, streamed): what Codex CLI does. The
+    # direct row is the fake's own /v1/responses stream, the floor for a Responses answer. No LiteLLM row:
+    # its `openai/` deployment would call the upstream's /v1/responses, a pass-through, not this lane.
+    Workload(
+        name="responses-stream",
+        body=_json({"model": MODEL, "input": "Say hello in five words.", "stream": True}),
+        paths={"upstream": "/v1/responses", "onegate": "/api/v1/responses"},
+        expect=b"event: response.completed",
+    ),
 ]
 
 

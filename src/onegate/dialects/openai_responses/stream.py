@@ -278,8 +278,9 @@ class ResponsesStreamEncoder:
     def _start(self, upstream_id: str) -> bytes:
         self._started = True
         self._id = response_id(upstream_id, self.created)
-        return self._event("response.created", response=self._response("in_progress")) + self._event(
-            "response.in_progress", response=self._response("in_progress")
+        response = self._response("in_progress")
+        return self._event("response.created", response=response) + self._event(
+            "response.in_progress", response=response
         )
 
     def encode(self, event: c.StreamEvent) -> bytes:
