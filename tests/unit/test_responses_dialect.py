@@ -154,3 +154,34 @@ def test_passthrough_relay_reads_usage_only_from_real_terminal_events():
     )
     assert relay.done
     assert (relay.usage.input_tokens, relay.usage.cached_tokens, relay.usage.reasoning_tokens) == (5, 2, 1)
+
+
+def test_anthropic_thinking_signature_round_trips_through_encrypted_content():
+    body = {"model": "m", "input": "hi", "include": ["reasoning.encrypted_content"]}
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, body)
+    raw = encoder.encode(c.StreamStart("msg_1", "m")) + encoder.encode(c.BlockStart(0, c.ThinkingPart("")))
+    raw += encoder.encode(c.BlockDelta(0, "thinking", "Let me think."))
+    raw += encoder.encode(c.BlockDelta(0, "signature", "EqQBsig=="))
+    raw += encoder.encode(c.BlockStop(0)) + encoder.encode(c.StreamEnd("end_turn", None))
+    item = next(e["item"] for e in _data(raw) if e["type"] == "response.output_item.done")
+    assert item["encrypted_content"] == "onegate.thinking-signature:EqQBsig=="
+    # the client sends the item back with its history: the Messages upstream gets its signed thinking
+    history = {"model": "m", "input": [{"role": "user", "content": "hi"}, item, {"role": "user", "content": "go on"}]}
+    request_back = request.to_canonical(history)
+    assert request_back.messages[1].parts == [c.ThinkingPart("Let me think.", signature="EqQBsig==")]
+    assert not request_back.notes
+
+
+def test_signatures_stay_out_unless_encrypted_reasoning_is_asked_for():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    raw = encoder.encode(c.BlockStart(0, c.ThinkingPart(""))) + encoder.encode(c.BlockDelta(0, "signature", "sig"))
+    item = next(
+        e["item"] for e in _data(raw + encoder.encode(c.BlockStop(0))) if e["type"] == "response.output_item.done"
+    )
+    assert "encrypted_content" not in item
+    foreign = {"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gAAAA"}
+    request_back = request.to_canonical({"model": "m", "input": [{"role": "user", "content": "hi"}, foreign]})
+    assert (
+        request_back.messages[1].parts == [c.ThinkingPart("t")]
+        and "encrypted reasoning dropped" in request_back.notes[0]
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from onegate import errors
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_chat.request import image_from_url, image_to_url
+from onegate.dialects.openai_responses.response import thinking_from_encrypted
 from onegate.dialects.openai_responses.tools import custom_arguments, flat_name, tools_to_canonical
 from onegate.errors import GatewayError
 
@@ -125,11 +126,15 @@ def _read_items(items: list[dict[str, Any]], req: c.CanonicalRequest) -> None:
             output = content_to_canonical(item.get("output"), req.model)
             _results(messages).parts.append(c.ToolResultPart(item.get("call_id", ""), output))
         elif kind == "reasoning":
-            if item.get("encrypted_content"):
-                req.notes.append("encrypted reasoning dropped (only OpenAI's Responses API can read it)")
             text = _reasoning_text(item)
-            if text:
-                _assistant(messages).parts.append(c.ThinkingPart(text))
+            encrypted = item.get("encrypted_content")
+            part = thinking_from_encrypted(text, encrypted) if isinstance(encrypted, str) else None
+            if part is None and encrypted:
+                req.notes.append("encrypted reasoning dropped (only OpenAI's Responses API can read it)")
+            if part is None and text:
+                part = c.ThinkingPart(text)
+            if part is not None:
+                _assistant(messages).parts.append(part)
         elif kind == "item_reference":
             raise _stateful("item_reference", req.model)
         else:  # web_search_call and other hosted-tool records: nothing a translated upstream can use

@@ -75,9 +75,40 @@ def message_item(id_: str, text: str | None, status: str = "completed") -> dict[
     return {"id": id_, "type": "message", "status": status, "role": "assistant", "content": content}
 
 
-def reasoning_item(id_: str, text: str | None) -> dict[str, Any]:
-    summary = [] if text is None else [{"type": "summary_text", "text": text}]
-    return {"id": id_, "type": "reasoning", "summary": summary}
+def reasoning_item(id_: str, text: str | None, encrypted: str | None = None) -> dict[str, Any]:
+    summary = [] if not text else [{"type": "summary_text", "text": text}]
+    item: dict[str, Any] = {"id": id_, "type": "reasoning", "summary": summary}
+    if encrypted:
+        item["encrypted_content"] = encrypted
+    return item
+
+
+# Anthropic's thinking signature (or its redacted thinking) rides in `encrypted_content`, the field a
+# Responses client already keeps and sends back with its history (Codex asks for it), so a Messages
+# upstream gets its signed thinking back on the next turn, as it requires around tool use. The prefixes
+# tell these apart from OpenAI's own encrypted reasoning, which only OpenAI can read.
+SIGNATURE_PREFIX = "onegate.thinking-signature:"
+REDACTED_PREFIX = "onegate.redacted-thinking:"
+
+
+def wants_encrypted(body: dict[str, Any]) -> bool:
+    include = body.get("include")
+    return isinstance(include, list) and "reasoning.encrypted_content" in include
+
+
+def encrypted_of(signature: str | None, redacted: str | None) -> str | None:
+    if redacted:
+        return REDACTED_PREFIX + redacted
+    return SIGNATURE_PREFIX + signature if signature else None
+
+
+def thinking_from_encrypted(text: str, encrypted: str) -> c.ThinkingPart | None:
+    """The signed (or redacted) thinking onegate put in `encrypted_content`; None for anyone else's."""
+    if encrypted.startswith(SIGNATURE_PREFIX):
+        return c.ThinkingPart(text, signature=encrypted[len(SIGNATURE_PREFIX) :])
+    if encrypted.startswith(REDACTED_PREFIX):
+        return c.ThinkingPart("", redacted_data=encrypted[len(REDACTED_PREFIX) :])
+    return None
 
 
 def call_item(id_: str, call_id: str, target: CallTarget, arguments: str, status: str = "completed") -> dict[str, Any]:
@@ -142,6 +173,7 @@ INCOMPLETE_REASONS: dict[str, str] = {"max_tokens": "max_output_tokens", "refusa
 def from_canonical(resp: c.CanonicalResponse, model: str, created: int, body: dict[str, Any]) -> dict[str, Any]:
     resp_id = response_id(resp.id, created)
     targets = CallTargets(body.get("tools"))
+    keep_signatures = wants_encrypted(body)
     output: list[dict[str, Any]] = []
     texts: list[str] = []
 
@@ -153,9 +185,10 @@ def from_canonical(resp: c.CanonicalResponse, model: str, created: int, body: di
     for part in resp.parts:
         if isinstance(part, c.TextPart):
             texts.append(part.text)
-        elif isinstance(part, c.ThinkingPart) and part.text:
+        elif isinstance(part, c.ThinkingPart) and (part.text or part.redacted_data):
             flush_text()
-            output.append(reasoning_item(item_id("rs", resp_id, len(output)), part.text))
+            encrypted = encrypted_of(part.signature, part.redacted_data) if keep_signatures else None
+            output.append(reasoning_item(item_id("rs", resp_id, len(output)), part.text, encrypted))
         elif isinstance(part, c.ToolCallPart):
             flush_text()
             target = targets.target(part.name)

@@ -20,6 +20,7 @@ from onegate.dialects.openai_responses.errors import failure_of
 from onegate.dialects.openai_responses.response import (
     INCOMPLETE_REASONS,
     call_item,
+    encrypted_of,
     item_id,
     message_item,
     reasoning_item,
@@ -28,6 +29,7 @@ from onegate.dialects.openai_responses.response import (
     stop_reason_of,
     text_part,
     usage_from_responses,
+    wants_encrypted,
 )
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, flat_name
 from onegate.dialects.pairs import UpstreamStreamError
@@ -250,6 +252,8 @@ class _Item:
     content: str = ""  # text, reasoning or call arguments so far
     call_id: str = ""
     target: CallTarget | None = None
+    signature: str = ""  # of a thinking block (Anthropic), kept in encrypted_content when asked for
+    redacted: str | None = None
 
 
 class ResponsesStreamEncoder:
@@ -260,6 +264,7 @@ class ResponsesStreamEncoder:
         self.created = created
         self.body = body
         self._targets = CallTargets(body.get("tools"))
+        self._keep_signatures = wants_encrypted(body)
         self._sequence = 0
         self._id = response_id("", created)
         self._started = False
@@ -313,6 +318,7 @@ class ResponsesStreamEncoder:
             return self._event("response.output_item.added", output_index=index, item=added)
         if isinstance(part, c.ThinkingPart):
             item = self._items[event.index] = _Item(index, item_id("rs", self._id, index), "thinking")
+            item.redacted = part.redacted_data
             return self._event(
                 "response.output_item.added", output_index=index, item=reasoning_item(item.id, None)
             ) + self._event(
@@ -331,8 +337,11 @@ class ResponsesStreamEncoder:
 
     def _block_delta(self, event: c.BlockDelta) -> bytes:
         item = self._items.get(event.index)
-        if item is None or event.kind == "signature":
-            return b""  # signatures are Anthropic's; Responses has no field for them
+        if item is None:
+            return b""
+        if event.kind == "signature":
+            item.signature += event.value
+            return b""
         item.content += event.value
         where = {"item_id": item.id, "output_index": item.output_index}
         if item.kind == "text":
@@ -353,7 +362,8 @@ class ResponsesStreamEncoder:
             out = self._event("response.output_text.done", **where, content_index=0, text=item.content, logprobs=[])
             out += self._event("response.content_part.done", **where, content_index=0, part=text_part(item.content))
         elif item.kind == "thinking":
-            done = reasoning_item(item.id, item.content)
+            encrypted = encrypted_of(item.signature, item.redacted) if self._keep_signatures else None
+            done = reasoning_item(item.id, item.content, encrypted)
             part = {"type": "summary_text", "text": item.content}
             out = self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.content)
             out += self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
