@@ -2,16 +2,8 @@
 
 A *lane* is one (workload, target) pair: a name, a path, a body, headers and the target's base URL.
 To add a lane, add a :class:`Workload` to ``WORKLOADS`` with the path it uses on each target that
-supports it; targets without a path for it are simply skipped. For example an Anthropic
-Messages-in → OpenAI-upstream translation lane would be::
-
-    Workload(
-        name="messages", body=_json({"model": MODEL, "max_tokens": 64, "messages": USER_HI}),
-        paths={"onegate": "/api/v1/messages", "litellm": "/v1/messages"},
-        headers={"anthropic-version": "2023-06-01"}, expect=b'"type":"message"',
-    )
-
-(`upstream` gets no path because the fake upstream only speaks OpenAI.)
+supports it; targets without a path for it are simply skipped. The ``messages-stream`` lane below is
+served by onegate alone (the fake upstream only speaks OpenAI; see the comment there for LiteLLM).
 """
 
 from __future__ import annotations
@@ -46,6 +38,7 @@ class Workload:
     paths: dict[str, str]  # target name -> request path
     headers: dict[str, str] = field(default_factory=dict)
     expect: bytes = b""  # a substring every correct response contains (checked once before the load)
+    baseline: str | None = None  # a workload to report this one's added latency against, on the same target
 
 
 @dataclass(frozen=True)
@@ -77,14 +70,26 @@ WORKLOADS: list[Workload] = [
         paths=OPENAI_PATHS,
         expect=b"data: [DONE]",
     ),
-    # Responses in, Chat Completions upstream (translated both ways, streamed): what Codex CLI does. The
-    # direct row is the fake's own /v1/responses stream, the floor for a Responses answer. No LiteLLM row:
-    # its `openai/` deployment would call the upstream's /v1/responses, a pass-through, not this lane.
+    # Anthropic Messages in, OpenAI-compatible upstream out (Claude Code on DeepSeek/GPT): onegate translates
+    # the request, and the stream event by event; reported beside the chat-stream pass-through. No LiteLLM
+    # path: its /v1/messages sends OpenAI models to the upstream's /v1/responses, a different lane.
+    Workload(
+        name="messages-stream",
+        body=_json({"model": MODEL, "max_tokens": 64, "messages": USER_HI, "stream": True}),
+        paths={"onegate": "/api/v1/messages"},
+        headers={"anthropic-version": "2023-06-01"},
+        expect=b"event: message_stop",
+        baseline="chat-stream",
+    ),
+    # Responses in, Chat Completions upstream out (Codex CLI on DeepSeek/GPT): translated both ways, streamed;
+    # reported beside the chat-stream pass-through like messages-stream. No LiteLLM path: its `openai/`
+    # deployment would send this to the upstream's own /v1/responses, a pass-through, not this lane.
     Workload(
         name="responses-stream",
         body=_json({"model": MODEL, "input": "Say hello in five words.", "stream": True}),
-        paths={"upstream": "/v1/responses", "onegate": "/api/v1/responses"},
+        paths={"onegate": "/api/v1/responses"},
         expect=b"event: response.completed",
+        baseline="chat-stream",
     ),
 ]
 

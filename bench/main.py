@@ -31,7 +31,7 @@ from pathlib import Path
 import install
 import loadgen
 import procs
-from lanes import MODEL, Lane, Target, build_lanes
+from lanes import MODEL, WORKLOADS, Lane, Target, build_lanes
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -315,6 +315,14 @@ def build_report(
             f"{fmt(diff(p50('onegate', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}; "
             f"LiteLLM added p50: {fmt(diff(p50('litellm', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}"
         )
+    baselines = {w.name: w.baseline for w in WORKLOADS if w.baseline}
+    for w in workloads:
+        if (base := baselines.get(w)) in workloads:
+            lines.append(
+                f"- {w}: added p50 at c={lo} vs {base} on the same gateway (translation vs pass-through): "
+                f"onegate {fmt(diff(p50('onegate', w, lo), p50('onegate', base, lo)), '+.2f', ' ms')}, "
+                f"LiteLLM {fmt(diff(p50('litellm', w, lo), p50('litellm', base, lo)), '+.2f', ' ms')}"
+            )
     for w in workloads:
         lines.append(
             f"- {w}: onegate/LiteLLM rps at c={hi}: "

@@ -53,7 +53,8 @@ def upstream_kind(status: int, code: str | None) -> ErrorKind:
     elif status == 429:
         openai_type, anthropic_type = "rate_limit_error", "rate_limit_error"
     else:
-        openai_type, anthropic_type = "invalid_request_error", "invalid_request_error"
+        openai_type = "invalid_request_error"
+        anthropic_type = {404: "not_found_error", 413: "request_too_large"}.get(status, "invalid_request_error")
     return ErrorKind(code or "upstream_error", status, openai_type, anthropic_type)
 
 

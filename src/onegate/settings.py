@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MICROS = 1_000_000  # amounts are integer micro-units of the account currency
+CHANNEL_TYPES = ("openai", "anthropic")  # the wire an upstream speaks: OpenAI-compatible, or Anthropic's own
 
 
 class ConfigError(Exception):
@@ -34,7 +35,7 @@ class Timeouts(_Strict):
 
 class ChannelConfig(_Strict):
     name: str
-    type: str = "openai"  # wire dialect the upstream speaks
+    type: str = "openai"  # wire dialect the upstream speaks: openai | anthropic
     base_url: str
     api_key_env: str | None = None
     models: list[str] = Field(default_factory=list)
@@ -45,8 +46,8 @@ class ChannelConfig(_Strict):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in {"openai"}:
-            raise ValueError(f"unknown channel type {value!r}; expected 'openai'")
+        if value not in CHANNEL_TYPES:
+            raise ValueError(f"unknown channel type {value!r}; expected one of: {', '.join(CHANNEL_TYPES)}")
         return value
 
     @field_validator("base_url")
@@ -78,6 +79,8 @@ class FileConfig(_Strict):
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
     log_queue_size: int = 50_000
     selftest_model: str = "onegate-selftest"
+    # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
+    model_map: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ class Settings:
     log_queue_size: int
     selftest_model: str
     config_path: Path | None = None
+    model_map: dict[str, str] = field(default_factory=dict)
     key_refresh_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -148,6 +152,7 @@ def load_settings(
     data_dir = data_dir or default_data_dir()
     database_url = os.environ.get("ONEGATE_DATABASE_URL") or file.database_url or f"sqlite:///{data_dir / 'onegate.db'}"
     _check_channels(file)
+    _check_model_map(file)
     return Settings(
         data_dir=data_dir,
         host=host or file.server.host,
@@ -160,6 +165,7 @@ def load_settings(
         log_queue_size=file.log_queue_size,
         selftest_model=file.selftest_model,
         config_path=config_path,
+        model_map=dict(file.model_map),
     )
 
 
@@ -172,4 +178,16 @@ def _check_channels(file: FileConfig) -> None:
         if channel.api_key_env and channel.api_key_env.startswith(("sk-", "sk_")):
             raise ConfigError(
                 f"channel {channel.name}: api_key_env must name an environment variable, not hold the key"
+            )
+
+
+def _check_model_map(file: FileConfig) -> None:
+    public = {file.selftest_model}
+    for channel in file.channels:
+        public.update(channel.models, channel.aliases)
+    for pattern, target in file.model_map.items():
+        if target not in public:
+            raise ConfigError(
+                f"model_map: '{pattern}' points at '{target}', which no channel serves "
+                f"(known models: {', '.join(sorted(public))})"
             )

@@ -55,6 +55,8 @@ def test_golden_case(case: Path):
     if (case / "upstream_request.json").exists():
         assert orjson.loads(plan.body) == _json(case / "upstream_request.json")
         checked += 1
+    if "notes" in meta:  # what the translation says it dropped, as the request log will show it
+        assert plan.notes == meta["notes"]
     if (case / "upstream_response.json").exists():
         out, _usage = plan.translate_body((case / "upstream_response.json").read_bytes())
         assert orjson.loads(out) == _json(case / "client_response.json")

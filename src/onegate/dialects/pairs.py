@@ -111,6 +111,7 @@ def known(name: str) -> bool:
 
 def _load_builtin() -> None:
     # Each dialect package registers its codec on import.
+    from onegate.dialects.anthropic_messages import codec as _messages  # noqa: F401
     from onegate.dialects.openai_chat import codec as _chat  # noqa: F401
     from onegate.dialects.openai_chat import passthrough_codecs as _legacy  # noqa: F401
     from onegate.dialects.openai_responses import codec as _responses  # noqa: F401

@@ -50,7 +50,9 @@ async def forward(
     upstream_dialect = ctx.dialect if ctx.dialect in provider.native_dialects else provider.dialect
     plan = plan_exchange(ctx.dialect, upstream_dialect, body, target.upstream_model, stream, int(time.time()))
     ctx.notes.extend(plan.notes)
-    request = UpstreamRequest(plan.endpoint, plan.body, stream, forwarded_headers or {})
+    # The client's dialect headers (anthropic-beta …) mean something only to an upstream of that dialect.
+    headers = forwarded_headers if forwarded_headers and upstream_dialect == ctx.dialect else {}
+    request = UpstreamRequest(plan.endpoint, plan.body, stream, headers)
     exchange = Exchange(ctx, responder, target, request, plan)
     disconnected = await run_until_disconnect(exchange.run(), receive)
     if disconnected:

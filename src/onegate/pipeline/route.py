@@ -11,7 +11,9 @@ from onegate.providers.registry import ModelEntry, ModelRegistry
 
 
 def resolve_model(registry: ModelRegistry, model: str, key: KeyRecord) -> ModelEntry:
-    entry = registry.get(model)
+    """The model's entry: by its public name, else through the config's `model_map` (`entry.name` then
+    differs from `model`: Claude Code's built-in claude-haiku-… served by a model the operator has)."""
+    entry = registry.get(model) or registry.mapped(model)
     if entry is not None:
         return entry
     usable = [name for name in registry.names if key.allows(name)]

@@ -5,6 +5,8 @@ Built once from the settings and held in memory; the hot path only does dictiona
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,13 +35,30 @@ class ModelEntry:
 
 
 class ModelRegistry:
-    def __init__(self, entries: dict[str, ModelEntry], sessions: SessionPool | None = None) -> None:
+    def __init__(
+        self,
+        entries: dict[str, ModelEntry],
+        sessions: SessionPool | None = None,
+        model_map: dict[str, str] | None = None,
+    ) -> None:
         self._entries = entries
         self.names = tuple(sorted(entries))
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
+        # glob → public model, in config order; case-insensitive like the names clients type
+        self._patterns = [
+            (re.compile(fnmatch.translate(pattern), re.IGNORECASE), target)
+            for pattern, target in (model_map or {}).items()
+        ]
 
     def get(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)
+
+    def mapped(self, name: str) -> ModelEntry | None:
+        """The entry `model_map` sends `name` to (first matching pattern), or None."""
+        for pattern, target in self._patterns:
+            if pattern.match(name):
+                return self._entries.get(target)
+        return None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:
@@ -48,11 +67,14 @@ class ModelRegistry:
         sessions = None
         if settings.channels:
             # imported only when there are channels: keeps a bare start fast
-            from onegate.providers.openai_compatible import OpenAICompatibleProvider, SessionFactory
+            from onegate.providers.anthropic import AnthropicProvider
+            from onegate.providers.http import SessionFactory
+            from onegate.providers.openai_compatible import OpenAICompatibleProvider
 
+            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
             sessions = SessionFactory()
             for channel in settings.channels:
-                provider = OpenAICompatibleProvider(channel, sessions)
+                provider = kinds[channel.type](channel, sessions)
                 public = {m: m for m in channel.models} | dict(channel.aliases)
                 for name, upstream in public.items():
                     targets.setdefault(name, []).append(Target(provider, upstream))
@@ -69,4 +91,4 @@ class ModelRegistry:
             )
             for name, found in targets.items()
         }
-        return cls(entries, sessions)
+        return cls(entries, sessions, settings.model_map)

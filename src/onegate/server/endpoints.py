@@ -22,6 +22,25 @@ from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
+    from onegate.providers.registry import ModelEntry
+
+
+async def read_admitted(
+    gw: Gateway, ctx: RequestContext, receive: Receive, check: Callable[[dict[str, Any]], str]
+) -> tuple[dict[str, Any], ModelEntry]:
+    """authenticate → read → admit → route: the body and the model entry that will serve it.
+
+    `check` validates the body in the endpoint's dialect and returns the requested model.
+    """
+    key = await authenticate(ctx, gw.keys)
+    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+    ctx.model_requested = model = check(body)
+    ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
+    entry = resolve_model(gw.registry, model, key)
+    if entry.name != model:
+        ctx.notes.append(f"model_map: {model} served as {entry.name}")
+    admit(key, entry.name)
+    return body, entry
 
 
 async def proxy(
@@ -32,18 +51,9 @@ async def proxy(
     check: Callable[[dict[str, Any]], str],
     forwarded_headers: dict[str, str] | None = None,
 ) -> None:
-    """The hot path for every model endpoint: authenticate → read → admit → route → forward.
-
-    `check` validates the body in the endpoint's dialect and returns the requested model.
-    """
-    key = await authenticate(ctx, gw.keys)
-    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
-    ctx.model_requested = model = check(body)
-    stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
-    ctx.stream = stream
-    entry = resolve_model(gw.registry, model, key)
-    admit(key, model)
-    await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
+    """The hot path for every model endpoint: authenticate → read → admit → route → forward."""
+    body, entry = await read_admitted(gw, ctx, receive, check)
+    await forward(ctx, responder, receive, entry, body, ctx.stream, forwarded_headers)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
@@ -78,13 +88,19 @@ async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await responder.send_body(200, orjson.dumps({"object": "list", "data": data}))
 
 
-async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
+    """`GET /models/{id}`: the id, once the caller is known and may see it (else a 404 in their dialect)."""
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     ctx.model_requested = name
     resolve_model(gw.registry, name, key)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
+    return name
+
+
+async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    name = await model_in_path(gw, ctx)
     await responder.send_body(200, orjson.dumps(_model_object(gw, name)))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from onegate.server import endpoints, responses_endpoints
+from onegate.server import anthropic_endpoints, endpoints, responses_endpoints
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
@@ -28,17 +28,31 @@ class Route:
     logged: bool = True  # health checks are not request-log rows
 
 
+def by_caller(openai: Handler, anthropic: Handler) -> Handler:
+    """One path, two shapes: Anthropic's clients (see `speaks_anthropic`) get Anthropic's answer."""
+
+    async def handler(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+        chosen = anthropic if anthropic_endpoints.speaks_anthropic(ctx.headers) else openai
+        await chosen(gw, ctx, responder, receive)
+
+    return handler
+
+
 API_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
     ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
     ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
     ("POST", "/responses"): Route(responses_endpoints.create_response, "openai_responses"),
-    ("GET", "/models"): Route(endpoints.list_models, "openai_models"),
+    ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
+    ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
+    ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
+    # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
+    ("HEAD", "/api"): Route(anthropic_endpoints.warm_up, "ops", logged=False),
 }
-MODEL_ROUTE = Route(endpoints.get_model, "openai_models")
+MODEL_ROUTE = Route(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
 API_PREFIXES = ("/api/v1", "/v1")
 _SLASHES = re.compile(r"/{2,}")
 

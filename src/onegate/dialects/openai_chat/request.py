@@ -173,9 +173,14 @@ def _response_format_to_canonical(value: Any) -> dict[str, Any] | None:
     return None
 
 
+def _text(parts: list[c.Part]) -> str:
+    """Text blocks of one input message (Claude Code sends several) as one string, kept apart by a blank line."""
+    return "\n\n".join(p.text for p in parts if isinstance(p, c.TextPart) and p.text)
+
+
 def _user_content(parts: list[c.Part]) -> str | list[dict[str, Any]]:
     if all(isinstance(p, c.TextPart) for p in parts):
-        return "".join(p.text for p in parts if isinstance(p, c.TextPart))
+        return _text(parts)
     out: list[dict[str, Any]] = []
     for p in parts:
         if isinstance(p, c.TextPart):
@@ -188,13 +193,13 @@ def _user_content(parts: list[c.Part]) -> str | list[dict[str, Any]]:
 def _messages_from_canonical(req: c.CanonicalRequest) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if req.system:
-        out.append({"role": "system", "content": c.text_of(list(req.system))})
+        out.append({"role": "system", "content": _text(list(req.system))})
     for message in req.messages:
         if message.role == "system":
-            out.append({"role": "system", "content": c.text_of(message.parts)})
+            out.append({"role": "system", "content": _text(message.parts)})
             continue
         if message.role == "assistant":
-            entry: dict[str, Any] = {"role": "assistant", "content": c.text_of(message.parts) or None}
+            entry: dict[str, Any] = {"role": "assistant", "content": _text(message.parts) or None}
             calls = [p for p in message.parts if isinstance(p, c.ToolCallPart)]
             if calls:
                 entry["tool_calls"] = [
@@ -261,6 +266,9 @@ def from_canonical(req: c.CanonicalRequest, model: str) -> dict[str, Any]:
             }
         else:
             body["response_format"] = {"type": "json_object"}
+    if req.reasoning is not None:
+        # `reasoning_effort` is refused by most non-reasoning Chat models, and Claude Code asks for thinking on all
+        req.notes.append("thinking/reasoning settings were not sent (Chat Completions upstreams differ on them)")
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
