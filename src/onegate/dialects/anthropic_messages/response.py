@@ -118,7 +118,9 @@ def message_id(upstream_id: str) -> str:
     return upstream_id if upstream_id.startswith("msg_") else f"msg_{upstream_id or 'onegate'}"
 
 
-def from_canonical(resp: c.CanonicalResponse, model: str, created: int) -> dict[str, Any]:
+def from_canonical(
+    resp: c.CanonicalResponse, model: str, created: int, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": message_id(resp.id),
         "type": "message",
