@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from onegate.accounting.usage import Usage
+from onegate.accounting.usage import Usage, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, custom_arguments, custom_input, flat_name
 
@@ -43,11 +41,7 @@ def usage_to_responses(usage: Usage) -> dict[str, Any]:
 
 
 def usage_of_body(body: bytes) -> Usage | None:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return usage_from_responses(data.get("usage")) if isinstance(data, dict) else None
+    return usage_in_body(body, usage_from_responses)
 
 
 # Output items ----------------------------------------------------------------------------------------
