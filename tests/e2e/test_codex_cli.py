@@ -16,6 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from onegate.providers.selftest import REPLY
+from tests.conftest import ANTHROPIC_SECRET, anthropic_channel
+from tests.fakes.anthropic_upstream import REPLY_TEXT as ANTHROPIC_REPLY
+from tests.fakes.anthropic_upstream import SIGNATURE, THINKING_TEXT
 
 CODEX = os.environ.get("ONEGATE_CODEX_BIN") or shutil.which("codex")
 pytestmark = pytest.mark.skipif(not CODEX, reason="the Codex CLI is not installed (set ONEGATE_CODEX_BIN)")
@@ -65,3 +68,26 @@ def test_codex_builtin_provider_falls_back_from_websocket_at_once(start_gateway,
     assert done.returncode == 0, done.stderr[-2000:]
     assert REPLY in done.stdout and time.monotonic() - started < 20
     assert _rows(gw)[0] == ("GET", 426, "websocket_not_supported")  # one refused upgrade, then HTTPS
+
+
+def test_codex_on_claude_keeps_signed_thinking_across_the_tool_turn(
+    start_gateway, anthropic_upstream, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ONEGATE_TEST_ANTHROPIC_KEY", ANTHROPIC_SECRET)
+    anthropic_upstream.required_api_key = ANTHROPIC_SECRET
+    gw = start_gateway({"channels": [anthropic_channel(anthropic_upstream)]})
+    home = tmp_path / "codex"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "claude-sonnet-4-6"\nmodel_reasoning_effort = "low"\nmodel_reasoning_summary = "auto"\n'
+        'model_provider = "onegate"\n[model_providers.onegate]\nname = "onegate"\n'
+        f'base_url = "{gw.base_url}"\nenv_key = "GATEWAY_KEY"\nwire_api = "responses"\n'
+        "request_max_retries = 0\nstream_max_retries = 0\n"
+    )
+    done = _codex(home, tmp_path, gw.key)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ANTHROPIC_REPLY in done.stdout and THINKING_TEXT in done.stderr  # Codex shows the reasoning summary
+    first, second = (r.json for r in anthropic_upstream.requests)
+    assert first["thinking"]["type"] == "enabled"
+    turn = second["messages"][-2]["content"]  # Codex's history, sent back: signed thinking, then the call
+    assert [b["type"] for b in turn] == ["thinking", "tool_use"] and turn[0]["signature"] == SIGNATURE
