@@ -17,6 +17,7 @@ from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
 from onegate.server.clients import identify_client
 from onegate.server.http import Receive, Responder, Send, refuse_websocket
+from onegate.server.pathdoctor import route_misconfigured
 from onegate.server.routes import match
 from onegate.settings import Settings
 from onegate.store.db import open_engine
@@ -110,7 +111,8 @@ class Gateway:
         responder = Responder(send, ctx)
         try:
             if route is None:
-                raise _unknown_route(method, scope["path"], path_known, self.settings.public_base_url(ctx.headers))
+                query = (scope.get("query_string") or b"").decode("latin-1")
+                route = route_misconfigured(ctx, self.settings, scope["path"], query, path_known)
             await route.handler(self, ctx, responder, receive)
         except GatewayError as err:
             await self._fail(ctx, responder, err)
@@ -118,7 +120,7 @@ class Gateway:
             log.exception("unhandled error in %s %s (%s)", method, scope["path"], ctx.request_id)
             await self._fail(ctx, responder, GatewayError(errors.INTERNAL_ERROR, "Internal error in onegate."))
         finally:
-            if route is None or route.logged:
+            if route is None or route.logged or ctx.config_hint:
                 record(ctx, self.writer)
 
     async def refuse_websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -140,6 +142,7 @@ class Gateway:
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
         ctx.error_message = err.message
+        ctx.config_hint = ctx.config_hint or err.hint
         if responder.started:
             return
         ctx.status = err.status
@@ -162,16 +165,7 @@ def _new_context(scope: dict[str, Any], method: str, dialect: str) -> RequestCon
         headers=headers,
         client=identify_client(headers),
         dialect=dialect,
-    )
-
-
-def _unknown_route(method: str, path: str, path_known: bool, base_url: str) -> GatewayError:
-    if path_known:
-        return GatewayError(errors.METHOD_NOT_ALLOWED, f"{method} is not allowed on {path}.")
-    return GatewayError(
-        errors.UNKNOWN_PATH,
-        f"Invalid URL ({method} {path}). Set your client's base URL to {base_url} "
-        "(OpenAI-style clients append /chat/completions, /models … to it).",
+        peer=(scope.get("client") or ("",))[0],
     )
 
 

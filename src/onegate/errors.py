@@ -44,6 +44,9 @@ UPSTREAM_AUTH_FAILED = _kind("upstream_auth_failed", 502, "server_error", "api_e
 UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
 INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
 CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
+ADMIN_AUTH_REQUIRED = _kind("admin_auth_required", 401, "invalid_request_error", "authentication_error")
+ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_error")
+NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
 
 
 def upstream_kind(status: int, code: str | None) -> ErrorKind:
@@ -69,6 +72,7 @@ class GatewayError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
         from_upstream: bool = False,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -76,6 +80,7 @@ class GatewayError(Exception):
         self.param = param
         self.headers = headers or {}
         self.from_upstream = from_upstream
+        self.hint = hint  # a diagnosis code (body.*) for the request log's config_hint
 
     @property
     def status(self) -> int:

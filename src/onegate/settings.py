@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -81,6 +82,11 @@ class FileConfig(_Strict):
     selftest_model: str = "onegate-selftest"
     # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
     model_map: dict[str, str] = Field(default_factory=dict)
+    # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
+    # (lenient), or answer 404 with the fix (strict). See server/pathdoctor.py.
+    path_policy: Literal["lenient", "strict"] = "lenient"
+    # Serve `GPT-4.1-Mini` or `openai/gpt-4.1-mini` as `gpt-4.1-mini` when exactly one name fits (logged as a hint).
+    resolve_model_variants: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,20 +105,31 @@ class Settings:
     model_map: dict[str, str] = field(default_factory=dict)
     key_refresh_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
+    path_policy: str = "lenient"
+    resolve_model_variants: bool = False
+    admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+
+    @property
+    def root_url(self) -> str:
+        """The server's public address, `https://HOST`, without the API path."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def base_url(self) -> str:
         """The base URL OpenAI-style clients should be given."""
-        root = self.public_url or f"http://{self.host}:{self.port}"
-        return root.rstrip("/") + "/api/v1"
+        return self.root_url + "/api/v1"
 
-    def public_base_url(self, headers: dict[str, str]) -> str:
-        """The base URL as the caller reached us (behind a proxy, via its forwarded headers)."""
+    def public_root(self, headers: dict[str, str]) -> str:
+        """The server's address as the caller reached us (behind a proxy, via its forwarded headers)."""
         if self.public_url or "host" not in headers:
-            return self.base_url
+            return self.root_url
         scheme = headers.get("x-forwarded-proto", "http")
         host = headers.get("x-forwarded-host") or headers["host"]
-        return f"{scheme}://{host}/api/v1"
+        return f"{scheme}://{host}"
+
+    def public_base_url(self, headers: dict[str, str]) -> str:
+        """The base URL as the caller reached us."""
+        return self.public_root(headers) + "/api/v1"
 
 
 def default_data_dir() -> Path:
@@ -166,6 +183,9 @@ def load_settings(
         selftest_model=file.selftest_model,
         config_path=config_path,
         model_map=dict(file.model_map),
+        path_policy=file.path_policy,
+        resolve_model_variants=file.resolve_model_variants,
+        admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
     )
 
 

@@ -15,6 +15,7 @@ thread, recorded requests, behaviour knobs); the benchmark runs it with
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import struct
 import time
@@ -24,7 +25,7 @@ from typing import Any
 import orjson
 import uvicorn
 
-from tests.fakes.vendor import FakeVendor, Handler, RecordedRequest, split_text, text_len
+from tests.fakes.vendor import SSE, FakeVendor, Handler, RecordedRequest, split_text, text_len
 
 __all__ = ["FakeOpenAIUpstream", "RecordedRequest", "split_text"]
 
@@ -115,10 +116,26 @@ class FakeOpenAIUpstream(FakeVendor):
 
     thread_name = "fake-openai"
     cached_tokens: int
+    buffer_stream: bool
 
     def reset(self) -> None:
         super().reset()  # response ids: chatcmpl-fake000000000001, ...
         self.cached_tokens = 0
+        self.buffer_stream = False  # behave like a buffering proxy: see send_stream below
+
+    # ---- misbehaving proxies (for `onegate doctor` tests) ---------------
+
+    async def send_stream(self, send: Any, events: list[bytes], terminator: bytes = b"") -> None:
+        """With ``buffer_stream``, what a buffering proxy (nginx with proxy_buffering on, some CDNs) does to a
+        stream: the events are generated at the usual pace, but nothing reaches the client until the end,
+        and then everything at once."""
+        if not self.buffer_stream:
+            return await super().send_stream(send, events, terminator)
+        await asyncio.sleep(self.chunk_delay * max(len(events) - 1, 0))
+        await send({"type": "http.response.start", "status": 200, "headers": [SSE, self._request_id()]})
+        await send({"type": "http.response.body", "body": b"".join([*events, terminator])})
+
+    # ---- routes ----------------------------------------------------------
 
     def route(self, method: str, path: str) -> Handler | None:
         if method != "POST":

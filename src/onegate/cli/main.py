@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from onegate.cli import keys, logs, serve
+from onegate.cli import doctor, evidence, keys, logs, serve, setup
 
 app = typer.Typer(
     help="onegate: one OpenAI-compatible gateway for every AI client.", no_args_is_help=True, add_completion=False
@@ -12,6 +12,9 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(logs.app, name="logs")
+app.command("setup")(setup.setup)
+app.command("doctor")(doctor.doctor)
+app.command("evidence")(evidence.evidence)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import orjson
 
 from onegate.accounting.pricing import cost_micros
 from onegate.context import RequestContext
+from onegate.diagnosis.paths import shown_path
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000
@@ -16,6 +17,7 @@ MAX_ERROR_TEXT = 2000
 def log_row(ctx: RequestContext) -> dict[str, Any]:
     usage = ctx.usage
     key = ctx.key
+    path, _, query = ctx.path.partition("?")
     return {
         "request_id": ctx.request_id,
         "created_at": ctx.created_at,
@@ -26,7 +28,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "client_version": ctx.client.version,
         "user_agent": ctx.client.user_agent,
         "method": ctx.method,
-        "path": ctx.path[:500],
+        "path": shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
         "dialect": ctx.dialect,
         "model_requested": ctx.model_requested,
         "model_routed": ctx.model_routed,

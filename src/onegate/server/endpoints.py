@@ -36,9 +36,7 @@ async def read_admitted(
     body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
     ctx.model_requested = model = check(body)
     ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
-    entry = resolve_model(gw.registry, model, key)
-    if entry.name != model:
-        ctx.notes.append(f"model_map: {model} served as {entry.name}")
+    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
     admit(key, entry.name)
     return body, entry
 
@@ -93,7 +91,7 @@ async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     ctx.model_requested = name
-    resolve_model(gw.registry, name, key)
+    resolve_model(gw.registry, name, key, ctx)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
     return name

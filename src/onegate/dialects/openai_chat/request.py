@@ -11,6 +11,7 @@ from typing import Any
 from onegate import errors
 from onegate.dialects import canonical as c
 from onegate.errors import GatewayError
+from onegate.i18n.catalog import text
 
 # Which field names the input on each endpoint, for the "missing field" error.
 REQUIRED_FIELDS = {
@@ -27,6 +28,14 @@ def require_fields(body: dict[str, Any], endpoint: str) -> str:
         raise GatewayError(errors.INVALID_REQUEST, "Missing required parameter: 'model'.", param="model")
     for name in REQUIRED_FIELDS[endpoint]:
         if name not in body:
+            if endpoint == "chat" and "input" in body:
+                # Cursor's known BYOK bug for gpt-* models: a Responses-API body sent to /chat/completions.
+                raise GatewayError(
+                    errors.INVALID_REQUEST,
+                    text("body.responses_on_chat"),
+                    param="messages",
+                    hint="body.responses_on_chat",
+                )
             raise GatewayError(errors.INVALID_REQUEST, f"Missing required parameter: '{name}'.", param=name)
     if endpoint == "chat" and not isinstance(body["messages"], list):
         raise GatewayError(errors.INVALID_REQUEST, "'messages' must be an array.", param="messages")
