@@ -185,3 +185,19 @@ def test_signatures_stay_out_unless_encrypted_reasoning_is_asked_for():
         request_back.messages[1].parts == [c.ThinkingPart("t")]
         and "encrypted reasoning dropped" in request_back.notes[0]
     )
+
+
+def test_a_keepalive_before_the_upstream_speaks_opens_the_response_first():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    raw = encoder.keepalive() + encoder.encode(c.StreamStart("chatcmpl-late", "m"))
+    raw += encoder.encode(c.StreamEnd("end_turn", None))
+    events = _data(raw)
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "keepalive",
+        "response.completed",
+    ]
+    assert events[0]["response"]["id"] == events[-1]["response"]["id"] == "resp_1700000000"
+    relay = stream.ResponsesStreamRelay()
+    assert relay.keepalive() == b": keep-alive\n\n"  # pass-through: the upstream's response.created comes first

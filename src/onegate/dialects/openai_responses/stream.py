@@ -97,6 +97,8 @@ class ResponsesStreamRelay:
         return b""
 
     def keepalive(self) -> bytes:
+        if not self._last:  # nothing forwarded yet: an event before response.created would break parsers
+            return b": keep-alive\n\n"
         return keepalive_event(self._next_sequence())
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
@@ -281,6 +283,8 @@ class ResponsesStreamEncoder:
         return response_object(self._id, self.model, self.created, self.body, status, output, usage, **extra)
 
     def _start(self, upstream_id: str) -> bytes:
+        if self._started:  # opened early (a keep-alive before the upstream's first event): keep that id
+            return b""
         self._started = True
         self._id = response_id(upstream_id, self.created)
         response = self._response("in_progress")
@@ -379,8 +383,11 @@ class ResponsesStreamEncoder:
         return out + self._event("response.output_item.done", output_index=item.output_index, item=done)
 
     def keepalive(self) -> bytes:
+        # The response is opened first if the upstream has not spoken yet (OpenRouter, say, sends only SSE
+        # comments while it waits): parsers want response.created before anything else.
+        out = b"" if self._started else self._start("")
         self._sequence += 1
-        return keepalive_event(self._sequence - 1)
+        return out + keepalive_event(self._sequence - 1)
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         """An error after the first byte: `response.failed`, after `response.created` if none was sent."""
