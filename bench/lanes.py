@@ -73,13 +73,23 @@ WORKLOADS: list[Workload] = [
     ),
     # Anthropic Messages in, OpenAI-compatible upstream out (Claude Code on DeepSeek/GPT): onegate translates
     # the request, and the stream event by event; reported beside the chat-stream pass-through. No LiteLLM
-    # path: its /v1/messages sends OpenAI models to the upstream's /v1/responses, which the fake does not serve.
+    # path: its /v1/messages sends OpenAI models to the upstream's /v1/responses, a different lane.
     Workload(
         name="messages-stream",
         body=_json({"model": MODEL, "max_tokens": 64, "messages": USER_HI, "stream": True}),
         paths={"onegate": "/api/v1/messages"},
         headers={"anthropic-version": "2023-06-01"},
         expect=b"event: message_stop",
+        baseline="chat-stream",
+    ),
+    # Responses in, Chat Completions upstream out (Codex CLI on DeepSeek/GPT): translated both ways, streamed;
+    # reported beside the chat-stream pass-through like messages-stream. No LiteLLM path: its `openai/`
+    # deployment would send this to the upstream's own /v1/responses, a pass-through, not this lane.
+    Workload(
+        name="responses-stream",
+        body=_json({"model": MODEL, "input": "Say hello in five words.", "stream": True}),
+        paths={"onegate": "/api/v1/responses"},
+        expect=b"event: response.completed",
         baseline="chat-stream",
     ),
 ]

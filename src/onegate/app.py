@@ -18,7 +18,7 @@ from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
 from onegate.server.clients import identify_client
-from onegate.server.http import Receive, Responder, Send
+from onegate.server.http import Receive, Responder, Send, refuse_websocket
 from onegate.server.pathdoctor import route_misconfigured
 from onegate.server.routes import match
 from onegate.settings import Settings
@@ -87,6 +87,8 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             await self.handle(scope, receive, send)
+        elif kind == "websocket":
+            await self.refuse_websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -111,24 +113,13 @@ class Gateway:
         if method == "OPTIONS":
             await _preflight(send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string") or b""
-        path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         route, path_known = match(method, scope["path"])
-        ctx = RequestContext(
-            request_id=new_request_id(),
-            method=method,
-            path=path,
-            headers=headers,
-            client=identify_client(headers),
-            dialect=route.dialect if route else "openai_chat",
-            peer=(scope.get("client") or ("",))[0],
-        )
+        ctx = _new_context(scope, method, route.dialect if route else "openai_chat")
         responder = Responder(send, ctx)
         try:
             if route is None:
-                route = route_misconfigured(ctx, self.settings, scope["path"], query.decode("latin-1"), path_known)
+                query = (scope.get("query_string") or b"").decode("latin-1")
+                route = route_misconfigured(ctx, self.settings, scope["path"], query, path_known)
             await route.handler(self, ctx, responder, receive)
         except GatewayError as err:
             await self._fail(ctx, responder, err)
@@ -138,6 +129,22 @@ class Gateway:
         finally:
             if route is None or route.logged or ctx.config_hint:
                 record(ctx, self.writer)
+
+    async def refuse_websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """A WebSocket upgrade gets a prompt 426, so a client that tries one first (Codex) falls back to HTTP."""
+        route, _ = match("POST", scope["path"])
+        ctx = _new_context(scope, "GET", route.dialect if route else "openai_chat")
+        error = GatewayError(
+            errors.WEBSOCKET_NOT_SUPPORTED,
+            f"{scope['path']} does not accept WebSocket connections; onegate serves its API over HTTP "
+            f"(POST {self.settings.public_base_url(ctx.headers)}/responses for the Responses API).",
+        )
+        ctx.status, ctx.error_code, ctx.error_message = error.status, error.kind.code, error.message
+        try:
+            body = render_error(ctx.dialect, error, ctx.request_id)
+            await refuse_websocket(scope, receive, send, error.status, body, ctx.request_id)
+        finally:
+            record(ctx, self.writer)
 
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
@@ -151,6 +158,22 @@ class Gateway:
         await responder.send_body(
             err.status, render_error(ctx.dialect, err, ctx.request_id), headers=err.response_headers()
         )
+
+
+def _new_context(scope: dict[str, Any], method: str, dialect: str) -> RequestContext:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    return RequestContext(
+        request_id=new_request_id(),
+        method=method,
+        path=path,
+        headers=headers,
+        client=identify_client(headers),
+        dialect=dialect,
+        peer=(scope.get("client") or ("",))[0],
+    )
 
 
 async def _preflight(send: Send) -> None:

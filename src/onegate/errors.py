@@ -34,6 +34,7 @@ MODEL_NOT_ALLOWED = _kind("model_not_allowed", 403, "invalid_request_error", "pe
 MODEL_NOT_FOUND = _kind("model_not_found", 404, "invalid_request_error", "not_found_error")
 UNKNOWN_PATH = _kind("unknown_url", 404, "invalid_request_error", "not_found_error")
 METHOD_NOT_ALLOWED = _kind("method_not_allowed", 405, "invalid_request_error", "invalid_request_error")
+WEBSOCKET_NOT_SUPPORTED = _kind("websocket_not_supported", 426, "invalid_request_error", "invalid_request_error")
 INVALID_JSON = _kind("invalid_json", 400, "invalid_request_error", "invalid_request_error")
 INVALID_REQUEST = _kind("invalid_request", 400, "invalid_request_error", "invalid_request_error")
 BODY_TOO_LARGE = _kind("request_too_large", 413, "invalid_request_error", "request_too_large")

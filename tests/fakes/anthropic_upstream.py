@@ -3,8 +3,9 @@
 Streams are Anthropic's named events (``event: message_start\\ndata: {...}\\n\\n`` …, a ``ping``
 after the first block opens, ``message_stop`` last); errors are ``{"type":"error","error":{…}}``.
 It asks for ``x-api-key`` and ``anthropic-version`` as Anthropic does. Replies are deterministic:
-a request with tools gets ``tool_use`` (every tool, at most two, with ``parallel_tools``), one with
-``thinking`` gets a signed thinking block first, anything else gets ``REPLY_TEXT``.
+a request with tools gets ``tool_use`` (every tool, at most two, with ``parallel_tools``) unless its last
+message answers a call, one with ``thinking`` gets a signed thinking block first, anything else gets
+``REPLY_TEXT``.
 
 Knobs beyond :class:`FakeVendor`'s: ``cache_read_tokens``, ``cache_creation_tokens``,
 ``stop_reason`` (force one), ``parallel_tools``, ``error_after`` (N events, then ``event: error``).
@@ -97,7 +98,9 @@ class FakeAnthropicUpstream(FakeVendor):
 
     def _tools_to_call(self, body: dict) -> list[str]:
         tools, choice = body.get("tools") or [], body.get("tool_choice") or {}
-        if not tools or choice.get("type") == "none":
+        last = (body.get("messages") or [{}])[-1].get("content")
+        answered = isinstance(last, list) and any(b.get("type") == "tool_result" for b in last if isinstance(b, dict))
+        if not tools or choice.get("type") == "none" or answered:  # an answered call gets text: agents stop
             return []
         if choice.get("type") == "tool":
             return [choice.get("name", "tool")]

@@ -102,7 +102,8 @@ def _sse_events(head: dict, choices: list[dict], usage: dict | None) -> list[byt
 def _tool_name(body: dict) -> str | None:
     """Name of the function the fake should 'call', or None for a text reply."""
     tools, choice = body.get("tools"), body.get("tool_choice")
-    if not tools or choice == "none":
+    messages = body.get("messages") or [{}]
+    if not tools or choice == "none" or messages[-1].get("role") == "tool":  # an answered call gets text
         return None
     if isinstance(choice, dict) and "function" in choice:
         return choice["function"].get("name", "tool")
@@ -140,7 +141,7 @@ class FakeOpenAIUpstream(FakeVendor):
         if method != "POST":
             return None
         endpoints = {"/v1/chat/completions": self._chat, "/v1/completions": self._completions}
-        return {**endpoints, "/v1/embeddings": self._embeddings}.get(path)
+        return {**endpoints, "/v1/embeddings": self._embeddings, "/v1/responses": self._responses}.get(path)
 
     def error_body(self, message: str) -> dict:
         return openai_error(message)
@@ -253,6 +254,111 @@ class FakeOpenAIUpstream(FakeVendor):
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         resp = {"object": "list", "data": data, "model": body["model"], "usage": usage}
         await self.send_json(send, 200, resp)
+
+    async def _responses(self, send: Any, body: dict) -> None:
+        """The Responses API: one output item (a message or a function call), usage in the last event."""
+        n = self.next_id()
+        tool = responses_tool_name(body)
+        usage = responses_usage(
+            responses_prompt_tokens(body),
+            TOOL_COMPLETION_TOKENS if tool else REPLY_COMPLETION_TOKENS,
+            self.cached_tokens,
+        )
+        response = responses_object(f"resp_fake{n:012d}", body, int(time.time()), "completed", [], usage)
+        item = responses_item(n, tool)
+        if not body.get("stream"):
+            return await self.send_json(send, 200, {**response, "output": [item]})
+        events = responses_events(response, item, self.stream_chunks)
+        await self.send_stream(send, [responses_sse(e) for e in events])
+
+
+# ---- Responses API helpers (kept apart: real OpenAI wire format, `event:` lines and sequence numbers) ----
+
+
+def responses_prompt_tokens(body: dict) -> int:
+    items = body.get("input")
+    chars = len(body.get("instructions") or "")
+    if isinstance(items, str):
+        chars += len(items)
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            chars += text_len(item.get("content")) + text_len(item.get("output")) + len(item.get("arguments", ""))
+    return chars // 4 + 1
+
+
+def responses_usage(prompt: int, completion: int, cached: int) -> dict:
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
+
+
+def responses_tool_name(body: dict) -> str | None:
+    items = body.get("input")
+    last = items[-1] if isinstance(items, list) and items and isinstance(items[-1], dict) else {}
+    if body.get("tool_choice") == "none" or last.get("type") == "function_call_output":
+        return None
+    functions = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+    return functions[0].get("name", "tool") if functions else None
+
+
+def responses_object(rid: str, body: dict, created: int, status: str, output: list, usage: dict | None) -> dict:
+    return {
+        "id": rid, "object": "response", "created_at": created, "status": status, "background": False,
+        "error": None, "incomplete_details": None, "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"), "model": body["model"], "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True), "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None}, "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0), "text": {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools", []), "top_p": 1.0,
+        "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+    }  # fmt: skip
+
+
+def responses_item(n: int, tool: str | None) -> dict:
+    if tool:
+        return {"id": f"fc_fake{n:012d}", "type": "function_call", "status": "completed", "arguments": TOOL_ARGUMENTS,
+                "call_id": f"call_fake{n:012d}", "name": tool}  # fmt: skip
+    text = {"type": "output_text", "annotations": [], "logprobs": [], "text": REPLY_TEXT}
+    return {"id": f"msg_fake{n:012d}", "type": "message", "status": "completed", "content": [text], "role": "assistant"}
+
+
+def responses_events(response: dict, item: dict, chunks: int) -> list[dict]:
+    """The event sequence OpenAI streams for a one-item response (sequence numbers added by the caller)."""
+    started = {**response, "status": "in_progress", "usage": None}
+    at = {"item_id": item["id"], "output_index": 0}
+    events: list[dict] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+    ]
+    if item["type"] == "function_call":
+        events.append({"type": "response.output_item.added", "output_index": 0,
+                       "item": {**item, "status": "in_progress", "arguments": ""}})  # fmt: skip
+        pieces = split_text(item["arguments"], chunks)
+        events += [{"type": "response.function_call_arguments.delta", **at, "delta": p} for p in pieces]
+        events.append({"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]})
+    else:
+        text = item["content"][0]["text"]
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        events.append({"type": "response.output_item.added", "output_index": 0,
+                       "item": {**item, "status": "in_progress", "content": []}})  # fmt: skip
+        events.append({"type": "response.content_part.added", **at, "content_index": 0, "part": part})
+        events += [
+            {"type": "response.output_text.delta", **at, "content_index": 0, "delta": p, "logprobs": []}
+            for p in split_text(text, chunks)
+        ]
+        events.append({"type": "response.output_text.done", **at, "content_index": 0, "text": text, "logprobs": []})
+        events.append({"type": "response.content_part.done", **at, "content_index": 0, "part": {**part, "text": text}})
+    events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+    events.append({"type": "response.completed", "response": {**response, "output": [item]}})
+    return [{**e, "sequence_number": i} for i, e in enumerate(events)]
+
+
+def responses_sse(event: dict) -> bytes:
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 def main(argv: list[str] | None = None) -> None:

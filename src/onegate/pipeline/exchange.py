@@ -205,9 +205,7 @@ class Exchange:
         try:
             while True:
                 if events:
-                    out = [e for e in map(relay.feed, events) if e]
-                    if out:
-                        await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
+                    await self._relay_events(events)
                 chunk = await self._next_chunk(response, idle)
                 if chunk is None:
                     break
@@ -229,6 +227,18 @@ class Exchange:
             await self.responder.stream_chunk(tail)
         await self.responder.end_stream()
 
+    async def _relay_events(self, events: list[bytes]) -> None:
+        """Relay one chunk's events; what precedes an upstream error in the same chunk still goes out."""
+        out: list[bytes] = []
+        try:
+            for event in events:
+                piece = self.relay.feed(event)
+                if piece:
+                    out.append(piece)
+        finally:
+            if out:
+                await self.responder.stream_chunk(out[0] if len(out) == 1 else b"".join(out))
+
     async def _next_chunk(self, response: UpstreamResponse, idle: float) -> bytes | None:
         """The next upstream chunk; keep-alives go to the client while the upstream is silent."""
         silent = 0.0
@@ -243,7 +253,7 @@ class Exchange:
                 silent += wait
                 if silent >= idle or wait >= left:
                     raise
-                await self.responder.stream_chunk(self.plan.keepalive)
+                await self.responder.stream_chunk(self.relay.keepalive())
 
     async def _fail_mid_stream(self, reason: str) -> None:
         message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {reason}."

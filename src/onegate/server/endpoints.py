@@ -11,6 +11,8 @@ import orjson
 from onegate import errors
 from onegate.context import RequestContext
 from onegate.dialects.openai_chat.request import require_fields
+from onegate.dialects.openai_responses import request as responses_request
+from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.errors import GatewayError
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
@@ -54,7 +56,16 @@ async def proxy(
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="chat"))
+    await proxy(gw, ctx, responder, receive, partial(_check_chat, ctx))
+
+
+def _check_chat(ctx: RequestContext, body: dict[str, Any]) -> str:
+    """Chat's checks; a Responses-shaped body (Cursor's known bug) is read as Responses, answered in Chat."""
+    if responses_request.looks_like_responses(body):
+        ctx.dialect = RESPONSES_IN_CHAT_OUT
+        ctx.notes.append("Responses-shaped body on /chat/completions (Cursor): read as Responses, answered as Chat")
+        return responses_request.validate(body)
+    return require_fields(body, "chat")
 
 
 async def completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:

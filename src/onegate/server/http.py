@@ -132,3 +132,18 @@ async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
     finally:
         watcher.cancel()
     return False
+
+
+async def refuse_websocket(
+    scope: dict[str, Any], receive: Receive, send: Send, status: int, body: bytes, request_id: str
+) -> None:
+    """Deny a WebSocket handshake with an HTTP response (a plain close where the server cannot send one)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        headers = [(b"content-type", JSON), (b"x-request-id", request_id.encode()), (b"x-should-retry", b"false")]
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})  # the server answers 403

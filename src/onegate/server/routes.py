@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
-from onegate.server import anthropic_endpoints, endpoints, pages
+from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
@@ -43,6 +43,7 @@ API_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
     ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
     ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
+    ("POST", "/responses"): Route(responses_endpoints.create_response, "openai_responses"),
     ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
     ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
     ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),

@@ -19,7 +19,6 @@ CODEC = Codec(
     patch_for_upstream=request.patch_for_upstream,
     passthrough_relay=_passthrough,
     usage_of_body=response.usage_of_body,
-    keepalive=stream.PING,
     request_to_canonical=request.to_canonical,
     request_from_canonical=request.from_canonical,
     response_to_canonical=response.to_canonical,

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from onegate.accounting.usage import Usage
+from onegate.accounting.usage import Usage, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.request import tool_input
 
@@ -65,11 +65,7 @@ def usage_to_wire(usage: Usage) -> dict[str, int]:
 
 def usage_of_body(body: bytes) -> Usage | None:
     """Usage of a non-stream Messages response; None when absent or unparseable."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return usage_from_wire(data.get("usage")) if isinstance(data, dict) else None
+    return usage_in_body(body, usage_from_wire)
 
 
 def no_usage(body: bytes) -> Usage:
@@ -118,7 +114,9 @@ def message_id(upstream_id: str) -> str:
     return upstream_id if upstream_id.startswith("msg_") else f"msg_{upstream_id or 'onegate'}"
 
 
-def from_canonical(resp: c.CanonicalResponse, model: str, created: int) -> dict[str, Any]:
+def from_canonical(
+    resp: c.CanonicalResponse, model: str, created: int, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": message_id(resp.id),
         "type": "message",

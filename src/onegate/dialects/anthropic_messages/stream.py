@@ -84,6 +84,9 @@ class MessagesStreamRelay:
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
 
+    def keepalive(self) -> bytes:
+        return PING
+
 
 # Translation: Messages SSE from an upstream → neutral events -----------------------------------------
 
@@ -266,3 +269,6 @@ class MessagesStreamEncoder:
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
+
+    def keepalive(self) -> bytes:
+        return PING
