@@ -40,7 +40,7 @@ async def forward(
     ctx.price = route.entry.price
     ctx.stream = stream
     failover = Failover(ctx, responder, route, body, stream, forwarded_headers or {})
-    if await run_until_disconnect(failover.run(), receive):
+    if await run_until_disconnect(failover.run(), receive, responder):
         failover.client_went_away()
     else:
         # Outside the disconnect watch: once the response is complete, the watcher reports the client as

@@ -61,12 +61,13 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class Responder:
     """Sends the response for one request and remembers what was sent, for the log and error handling."""
 
-    __slots__ = ("_send", "ctx", "started", "_base_headers")
+    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers")
 
     def __init__(self, send: Send, ctx: RequestContext) -> None:
         self._send = send
         self.ctx = ctx
         self.started = False
+        self.finished = False  # the last byte was handed to the server
         # CORS: browser-side clients (LobeChat client mode, web Chatbox) read our answers too
         self._base_headers = [(b"x-request-id", ctx.request_id.encode()), (b"access-control-allow-origin", b"*")]
 
@@ -81,7 +82,7 @@ class Responder:
     async def send_body(
         self, status: int, body: bytes, content_type: bytes = JSON, headers: dict[str, str] | None = None
     ) -> None:
-        self.started = True
+        self.started = self.finished = True
         self.ctx.status = status
         self.ctx.mark_first_byte()
         await self._send(
@@ -102,14 +103,16 @@ class Responder:
         await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def end_stream(self) -> None:
+        self.finished = True
         await self._send({"type": "http.response.body", "body": b""})
 
 
-async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
+async def run_until_disconnect(work: Awaitable[None], receive: Receive, responder: Responder) -> bool:
     """Run `work` in this task; cancel it the moment the client disconnects. True when the client went away.
 
     One watcher task per request (not two): it cancels this task, and a flag tells that cancellation
-    apart from a server shutdown.
+    apart from a server shutdown. Once the response is complete the server reports `http.disconnect`
+    too; that is the end of a served request, not a client leaving, so the work is left to finish.
     """
     current = asyncio.current_task()
     assert current is not None
@@ -118,6 +121,8 @@ async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
     async def watch() -> None:
         nonlocal gone
         await wait_for_disconnect(receive)
+        if responder.finished:
+            return
         gone = True
         current.cancel()
 
