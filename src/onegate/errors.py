@@ -43,6 +43,10 @@ UPSTREAM_AUTH_FAILED = _kind("upstream_auth_failed", 502, "server_error", "api_e
 UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
 INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
 CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
+# OpenAI's own type for an exhausted balance is `insufficient_quota`; Anthropic's is `billing_error`.
+INSUFFICIENT_QUOTA = _kind("insufficient_quota", 402, "insufficient_quota", "billing_error")
+RATE_LIMITED = _kind("rate_limit_exceeded", 429, "rate_limit_error", "rate_limit_error")
+ACCOUNTING_UNAVAILABLE = _kind("accounting_unavailable", 503, "server_error", "api_error")
 
 
 def upstream_kind(status: int, code: str | None) -> ErrorKind:

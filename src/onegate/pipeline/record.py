@@ -1,4 +1,10 @@
-"""Step 5: cost the request and hand its log row to the writer queue. Never blocks, never loses a row."""
+"""Step 5: cost the request, hand its log row and charge to the writer, settle its reservation.
+
+Runs in the request's `finally`, so it runs after errors, timeouts, client disconnects and cancellation
+at shutdown alike. Never blocks, never loses a row. What is charged: the usage the upstream reported
+(estimated and flagged when it reported none) at the price the log row records; nothing when the
+request failed before anything was generated.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from onegate.accounting.ledger import charge_for
 from onegate.accounting.pricing import cost_micros
+from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.store.writer import LogWriter
 
@@ -51,6 +59,14 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
     }
 
 
-def record(ctx: RequestContext, writer: LogWriter) -> None:
-    ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if ctx.status < 400 or ctx.usage.output_tokens else 0
-    writer.submit(log_row(ctx))
+def charged(ctx: RequestContext) -> bool:
+    """Served, or cut short after output was generated (mid-stream failure, client gone)."""
+    return ctx.status < 400 or ctx.usage.output_tokens > 0
+
+
+def record(ctx: RequestContext, writer: LogWriter, reservations: Reservations | None = None) -> None:
+    ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if charged(ctx) else 0
+    # the durable record first (journal and queue), then the counters
+    writer.submit(log_row(ctx), charge_for(ctx))
+    if reservations is not None:
+        reservations.settle(ctx)

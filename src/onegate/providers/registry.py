@@ -5,7 +5,8 @@ Built once from the settings and held in memory; the hot path only does dictiona
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from onegate.accounting.pricing import FREE, Price
@@ -35,11 +36,19 @@ class ModelEntry:
 class ModelRegistry:
     def __init__(self, entries: dict[str, ModelEntry], sessions: SessionPool | None = None) -> None:
         self._entries = entries
+        self._config_prices = {name: entry.price for name, entry in entries.items()}
         self.names = tuple(sorted(entries))
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
 
     def get(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)
+
+    def reprice(self, overrides: Mapping[str, Price]) -> None:
+        """Prices set at run time win over the config file's; a model without one goes back to it."""
+        self._entries = {
+            name: replace(entry, price=overrides.get(name, self._config_prices[name]))
+            for name, entry in self._entries.items()
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:

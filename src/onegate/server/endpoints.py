@@ -35,12 +35,13 @@ async def proxy(
     `check` validates the body in the endpoint's dialect and returns the requested model.
     """
     key = await authenticate(ctx, gw.keys)
-    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+    raw = await read_body(receive, gw.settings.max_body_bytes)
+    body = parse_json_object(raw)
     ctx.model_requested = model = check(body)
     stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
     ctx.stream = stream
     entry = resolve_model(gw.registry, model, key)
-    admit(key, model)
+    await admit(gw.admission, ctx, key, entry, body, len(raw))
     await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
 
 
