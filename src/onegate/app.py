@@ -197,3 +197,10 @@ async def _preflight(send: Send) -> None:
 
 def create_app(settings: Settings) -> Gateway:
     return Gateway(settings)
+
+
+def app_from_environment() -> Gateway:
+    """The app of one `onegate serve --workers N` worker: settings from ONEGATE_* variables."""
+    from onegate.settings import load_settings
+
+    return Gateway(load_settings())

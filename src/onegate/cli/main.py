@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from onegate.cli import keys, logs, serve
+from onegate.cli import keys, logs, prices, serve, teams
 
 app = typer.Typer(
     help="onegate: one OpenAI-compatible gateway for every AI client.", no_args_is_help=True, add_completion=False
@@ -12,6 +12,8 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(logs.app, name="logs")
+app.add_typer(teams.app, name="teams")
+app.add_typer(prices.app, name="prices")
 
 
 def main() -> None:

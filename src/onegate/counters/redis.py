@@ -116,7 +116,7 @@ class RedisCounters:
                 try:
                     async with self.client.pipeline(transaction=False) as pipe:
                         for script, keys, args in batch:
-                            script(keys=keys, args=args, client=pipe)
+                            await script(keys=keys, args=args, client=pipe)  # queues it
                         await pipe.execute()
                 except Exception:  # Redis away: leases expire on their own, commits are retaken from the database
                     log.exception("sending %d settlements to Redis failed", len(batch))
