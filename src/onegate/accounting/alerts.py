@@ -78,8 +78,9 @@ async def post_webhook(url: str, payload: dict[str, Any], allow_private: bool, t
     except WebhookRefused as exc:
         return f"refused: {exc}"
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        if isinstance(exc.__cause__, WebhookRefused) or "not a public address" in str(exc):
-            return f"refused: {exc}"
+        for cause in (exc.__cause__, getattr(exc, "os_error", None)):  # aiohttp wraps the resolver's refusal
+            if isinstance(cause, WebhookRefused):
+                return f"refused: {cause}"
         return f"failed: {exc.__class__.__name__}: {exc}"
 
 

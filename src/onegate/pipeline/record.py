@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from onegate import errors
 from onegate.accounting.ledger import charge_for
 from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
@@ -60,8 +61,11 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
 
 
 def charged(ctx: RequestContext) -> bool:
-    """Served, or cut short after output was generated (mid-stream failure, client gone)."""
-    return ctx.status < 400 or ctx.usage.output_tokens > 0
+    """Served (a failure mid-stream included: the status was 200), or the client left after the answer
+    had started. Not when the upstream refused or failed before answering."""
+    if 0 < ctx.status < 400:
+        return True
+    return ctx.error_code == errors.CLIENT_DISCONNECTED.code and ctx.first_byte_at is not None
 
 
 def record(ctx: RequestContext, writer: LogWriter, reservations: Reservations | None = None) -> None:
