@@ -46,7 +46,9 @@ class _Names:
 class RedisCounters:
     def __init__(self, url: str, prefix: str = "onegate:", spend_minutes_kept: int = 24 * 60) -> None:
         self.prefix = prefix
-        self.client = aioredis.Redis.from_url(url)
+        # a bounded pool that waits for a free connection: a burst of admissions queues instead of failing
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+        self.client = aioredis.Redis(connection_pool=pool)
         self._spend_ttl = spend_minutes_kept * 60
         self._admit = self.client.register_script(_script("admit"))
         self._settle = self.client.register_script(_script("settle"))
@@ -191,4 +193,4 @@ class RedisCounters:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)

@@ -5,6 +5,7 @@ checked and reserved in one atomic step of the counters. Refusals: 403, 429 with
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from onegate.providers.registry import ModelEntry
 from onegate.settings import AccountingConfig
 from onegate.store.teams import TeamRecord
 
+log = logging.getLogger("onegate.admit")
 OUTPUT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 NO_OUTPUT_DIALECTS = ("openai_embeddings",)
 
@@ -83,6 +85,7 @@ async def admit(
     except GatewayError:
         raise
     except Exception as exc:  # the counters are unreachable: refuse rather than spend blind
+        log.warning("admission failed: counters unreachable (%s: %s)", exc.__class__.__name__, exc)
         raise GatewayError(
             errors.ACCOUNTING_UNAVAILABLE,
             "onegate cannot check limits and balances right now (its counter store is unreachable). Retry shortly.",
