@@ -10,6 +10,8 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_STARTUP_RUNS=3    fresh `onegate serve` spawns for the start-to-first-request time
   BENCH_GATEWAY_CPU=0     core the gateways are pinned to
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
+  BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
+  BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import accounting
 import install
 import loadgen
 import procs
@@ -78,8 +81,8 @@ def start_upstream() -> tuple[procs.Proc, Target]:
     return p, Target("upstream", base, {"Authorization": f"Bearer {UPSTREAM_KEY}"}, p.pid)
 
 
-def onegate_config(path: Path, upstream_base: str) -> Path:
-    path.write_text(
+def onegate_config_text(upstream_base: str) -> str:
+    return (
         "channels:\n"
         "  - name: fake-upstream\n"
         "    type: openai\n"
@@ -87,6 +90,10 @@ def onegate_config(path: Path, upstream_base: str) -> Path:
         f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
         f"    models: [{MODEL}]\n"
     )
+
+
+def onegate_config(path: Path, upstream_base: str) -> Path:
+    path.write_text(onegate_config_text(upstream_base))
     return path
 
 
@@ -104,16 +111,52 @@ def create_onegate_key(data_dir: Path, config: Path) -> str:
     return key
 
 
-def start_onegate(name: str, data_dir: Path, config: Path) -> tuple[procs.Proc, str]:
+def start_onegate(name: str, data_dir: Path, config: Path, env: dict[str, str] | None = None) -> tuple[procs.Proc, str]:
     port = procs.free_port()
     p = procs.start(
         name,
         [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)],
         cpu=GATEWAY_CPU,
         log_dir=LOGS,
-        env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1"},
+        env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     return p, f"http://127.0.0.1:{port}"
+
+
+def _redis_up(url: str) -> bool:
+    import socket
+
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+    return False
+
+
+def start_accounting_targets(work: Path, upstream_base: str, started: list[procs.Proc], cleanups: list) -> list[Target]:
+    """onegate with accounting on, one target per BENCH_ACCOUNTING mode (bench/accounting.py)."""
+    targets = []
+    redis_url = ""
+    if "redis" in accounting.MODES:
+        redis_url, redis = accounting.start_redis(
+            lambda name, argv: procs.start(name, argv, cpu=LOAD_CPU, log_dir=LOGS), procs.free_port
+        )
+        if redis is not None:
+            started.append(redis)
+            procs.wait_until(redis, lambda: _redis_up(redis_url), timeout=30)
+    for mode in accounting.MODES:
+        setup = accounting.prepare(mode, work, onegate_config_text(upstream_base), MODEL, PYTHON, redis_url)
+        cleanups.append(setup.cleanup)
+        data_dir = work / f"onegate-{mode}-data"
+        key = accounting.provision_key(ONEGATE, data_dir, setup, {UPSTREAM_KEY_ENV: UPSTREAM_KEY})
+        name = f"onegate+{mode}"
+        p, base = start_onegate(name, data_dir, setup.config, setup.env)
+        started.append(p)
+        target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
+        procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
+        wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
+        targets.append(target)
+    return targets
 
 
 def litellm_config(path: Path, upstream_base: str) -> Path:
@@ -309,6 +352,14 @@ def build_report(
 
     lo, hi = min(CONCURRENCY), max(CONCURRENCY)
     lines += ["", "## Derived", ""]
+    for t in (t for t in targets if t.startswith("onegate+")):
+        for w in workloads:
+            lines.append(
+                f"- {w}: {t} (accounting on{', durable' if accounting.DURABLE else ''}) vs onegate: added p50 at "
+                f"c={lo} {fmt(diff(p50(t, w, lo), p50('onegate', w, lo)), '+.3f', ' ms')}; rps at c={hi} "
+                f"{fmt(rps(t, w, hi), ',.0f')} vs {fmt(rps('onegate', w, hi), ',.0f')} "
+                f"({fmt(ratio(rps(t, w, hi), rps('onegate', w, hi)), '.1%')})"
+            )
     for w in workloads:
         lines.append(
             f"- {w}: onegate added p50 at c={lo} vs direct upstream: "
@@ -382,6 +433,7 @@ def main() -> int:
         "litellm": "skipped" if SKIP_LITELLM else install.litellm_version(LITELLM_VENV) + " (1 worker, no DB)",
     }
     started: list[procs.Proc] = []
+    cleanups: list = []
     results: dict[tuple[str, str, int], loadgen.Result] = {}
     lane_errors: dict[tuple[str, str], str] = {}
     memory: dict[str, dict[str, int]] = {}
@@ -408,6 +460,7 @@ def main() -> int:
             procs.wait_http_ok(og, "GET", og_base + "/healthz", timeout=60)
             wait_chat_ok(og, og_target, "/api/v1/chat/completions", timeout=30)
             targets.append(og_target)
+            targets += start_accounting_targets(work, up_target.base_url, started, cleanups)
 
             if not SKIP_LITELLM:
                 say("starting LiteLLM proxy")
@@ -453,13 +506,15 @@ def main() -> int:
         finally:
             for p in reversed(started):
                 p.stop()
+            for cleanup in cleanups:
+                cleanup()
         for p in started:
             findings += log_findings(p)
 
     workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
     target_names = [
         t
-        for t in ("upstream", "onegate", "litellm")
+        for t in ("upstream", "onegate", *(f"onegate+{m}" for m in accounting.MODES), "litellm")
         if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
     ]
     report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)

@@ -84,8 +84,7 @@ class Gateway:
         if self.settings.redis_url:
             from onegate.counters.pubsub import listen
 
-            client = self.counters.client  # type: ignore[attr-defined]
-            tasks.append(listen(client, self.settings.redis_prefix, self.directory.refresh))
+            tasks.append(listen(self.settings.redis_url, self.settings.redis_prefix, self.directory.refresh))
         self._background = [asyncio.create_task(t) for t in tasks]
 
     async def shutdown(self) -> None:

@@ -27,9 +27,17 @@ def publish_change(url: str, prefix: str, topic: str) -> None:
         client.close()
 
 
-async def listen(client: aioredis.Redis, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
+async def listen(url: str, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
     """Call `on_change(topic)` for every change published; on (re)subscribing, `on_change(None)`: a
     change may have been missed while the connection was down."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        await _listen(client, prefix, on_change)
+    finally:
+        await client.aclose()
+
+
+async def _listen(client: aioredis.Redis, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
     while True:
         pubsub = client.pubsub()
         try:
