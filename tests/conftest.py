@@ -198,3 +198,22 @@ def raw_request(
     result = RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     conn.close()
     return result
+
+
+def read_first_event_then_leave(root: str, key: str, body: dict) -> bytes:
+    """POST a streaming chat request on a raw socket, read until the first SSE event, then disconnect."""
+    import orjson
+
+    payload = orjson.dumps(body)
+    host, port = root.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {key}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(65536)
+    sock.close()
+    return received

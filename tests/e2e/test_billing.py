@@ -3,7 +3,6 @@ refused and how, and that the ledger and the request log agree to the micro-unit
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -19,7 +18,7 @@ from onegate.store.logs import query_logs
 from onegate.store.prices import set_price
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import change_balance, create_team, get_team
-from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request
+from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request, read_first_event_then_leave
 
 SELFTEST = "onegate-selftest"
 HI = [{"role": "user", "content": "hi"}]
@@ -208,18 +207,7 @@ def test_cached_tokens_are_charged_at_the_cached_price_in_the_ledger(billed, ups
 def test_client_disconnect_mid_stream_is_charged_for_usage_so_far_flagged_estimated(billed, upstream):
     release = threading.Event()
     upstream.hold_after_first_chunk = release
-    body = orjson.dumps({"model": "gpt-4.1-mini", "messages": HI, "stream": True})
-    host, port = billed.root.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall(
-        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {billed.key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    received = b""
-    while b"data: " not in received:
-        received += sock.recv(65536)
-    sock.close()
+    read_first_event_then_leave(billed.root, billed.key, {"model": "gpt-4.1-mini", "messages": HI, "stream": True})
     settled(billed, 1)
     release.set()
     [row] = query_logs(billed.gateway.engine, status=499)
@@ -236,3 +224,14 @@ def test_openai_sdk_reads_the_402_as_a_non_retryable_error(start_gateway):
     assert caught.value.status_code == 402 and caught.value.code == "insufficient_quota"
     settled(gw, 1)
     assert len(query_logs(gw.gateway.engine)) == 1  # x-should-retry: false kept the SDK from retrying
+
+
+def test_an_upstream_timeout_costs_nothing_and_releases_the_reservation(start_gateway, upstream, monkeypatch):
+    monkeypatch.setenv("ONEGATE_TEST_UPSTREAM_KEY", UPSTREAM_SECRET)
+    gw = start_gateway(channel_config(upstream, timeouts={"first_byte": 0.3}))
+    key = team_key(gw, topup=10_000_000)
+    upstream.delay_before_headers = 1.0
+    response = chat(gw, key, model="gpt-4.1-mini")
+    assert response.status == 504
+    settled(gw, 1)
+    assert gw_row(gw, response)["cost_micros"] == 0 and ledger_rows(gw) == []

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
-import orjson
-
 from onegate.store.logs import query_logs
+from tests.conftest import read_first_event_then_leave
 
 
 def test_client_disconnect_mid_stream_is_logged_with_usage_so_far(proxied, upstream):
     release = threading.Event()
     upstream.hold_after_first_chunk = release
-    body = orjson.dumps({"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-    host, port = proxied.root.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.sendall(
-        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {proxied.key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    received = b""
-    while b"data: " not in received:
-        received += sock.recv(65536)
+    body = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    # leaves while the upstream still holds the rest of the answer
+    received = read_first_event_then_leave(proxied.root, proxied.key, body)
     assert b" 200 OK" in received
-    sock.close()  # while the upstream still holds the rest of the answer
 
     deadline = time.monotonic() + 3
     rows = []
