@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from typing import Any
 
 from onegate import errors
@@ -153,6 +154,9 @@ class Gateway:
             dialect=route.dialect if route else "openai_chat",
         )
         responder = Responder(send, ctx)
+        logged = route is None or route.logged
+        if logged:
+            responder.before_end = partial(record, ctx, self.writer, self.reservations)
         try:
             if route is None:
                 raise _unknown_route(method, scope["path"], path_known, self.settings.public_base_url(headers))
@@ -163,7 +167,7 @@ class Gateway:
             log.exception("unhandled error in %s %s (%s)", method, scope["path"], ctx.request_id)
             await self._fail(ctx, responder, GatewayError(errors.INTERNAL_ERROR, "Internal error in onegate."))
         finally:
-            if route is None or route.logged:
+            if logged:  # a no-op when the response already recorded it (before_end)
                 record(ctx, self.writer, self.reservations)
 
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:

@@ -70,6 +70,7 @@ class RequestContext:
     config_hint: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     reservation: Reservation | None = None  # what admission reserved; settled (and cleared) by record
+    recorded: bool = False  # the record step ran (once: before the response's last byte, or at the end)
     notes: list[str] = field(default_factory=list)  # what a translation dropped or changed, for support
 
     def mark_first_byte(self) -> None:

@@ -111,10 +111,11 @@ async def test_balance_unknown_until_loaded(counters):
 
 async def test_reservations_refuse_what_the_balance_cannot_cover(counters):
     await counters.set_balance(7, 100, 1)
-    assert await counters.admit(admit("a", amount=60)) is None
-    refused = await counters.admit(admit("b", amount=60))
+    slots = Limits(concurrent=10)
+    assert await counters.admit(admit("a", amount=60, team_limits=slots)) is None
+    refused = await counters.admit(admit("b", amount=60, team_limits=slots))
     assert refused is not None and refused.reason == "team_balance" and refused.retry_after == 0
-    assert await counters.admit(admit("c", amount=40)) is None
+    assert await counters.admit(admit("c", amount=40, team_limits=slots)) is None
     state = await counters.team_state(7, T0)
     assert (state.balance, state.reserved, state.reservations, state.in_flight) == (100, 100, 2, 2)
 

@@ -180,6 +180,17 @@ class Stack:
     def balance(self, team: str) -> int:
         return get_team(self.engine, team).balance_micros
 
+    def live_reservations(self, team_id: int) -> list[str]:
+        """Request ids with a team reservation whose lease has not run out."""
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            members = client.zrangebyscore(f"{self.prefix}{{t{team_id}}}:res", f"({time.time()!r}", "+inf")
+        finally:
+            client.close()
+        return [m.decode() for m in members]
+
     def team_state(self, team_id: int) -> TeamState:
         async def read() -> TeamState:
             counters = RedisCounters(REDIS_URL, self.prefix)

@@ -38,6 +38,7 @@ class Directory:
         self._revisions: dict[str, object] = {}
         self._spend_loaded: set[tuple[int, str]] = set()  # (key id, period) whose spend the counters have
         self._pushed: dict[int, int] = {}  # team id -> balance version last handed to the counters
+        self._periods: dict[int, tuple[str, str, float]] = {}  # key id -> (kind, period, end)
         self._lock = asyncio.Lock()
 
     def team(self, team_id: int) -> TeamRecord | None:
@@ -74,19 +75,36 @@ class Directory:
                     await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
                     self._pushed[team.id] = team.balance_version
             if keys_changed:
-                for key in self.keys.all():
-                    await self.ensure_key_spend(key, time.time())
+                await self._load_key_spend(self.keys.all(), time.time())
 
-    async def ensure_key_spend(self, key: KeyRecord, now: float) -> str:
-        """The key's budget period; its spend so far is loaded into the counters once per period."""
+    async def _load_key_spend(self, keys: list[KeyRecord], now: float) -> None:
+        """Hand the counters each budgeted key's spend in its current period (one query per period)."""
+        by_period: dict[tuple[str, float, float], list[KeyRecord]] = {}
+        for key in keys:
+            if key.budget_micros is not None and key.budget_period is not None:
+                bounds = period_bounds(key.budget_period, now)
+                if (key.id, bounds[0]) not in self._spend_loaded:
+                    by_period.setdefault(bounds, []).append(key)
+        for (period, start, end), members in by_period.items():
+            spent = await asyncio.to_thread(key_spend_since, self._engine, [k.id for k in members], start)
+            for key in members:
+                await self._counters.load_key_spend(
+                    key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400
+                )
+                self._spend_loaded.add((key.id, period))
+
+    async def ensure_key_spend(self, key: KeyRecord, now: float) -> tuple[str, float]:
+        """The key's budget period (name, end); its spend so far is in the counters (loaded once per period)."""
         if key.budget_micros is None or key.budget_period is None:
-            return ""
-        period, start, end = period_bounds(key.budget_period, now)
-        if (key.id, period) not in self._spend_loaded:
-            spent = await asyncio.to_thread(key_spend_since, self._engine, [key.id], start)
-            await self._counters.load_key_spend(key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400)
-            self._spend_loaded.add((key.id, period))
-        return period
+            return "", now
+        cached = self._periods.get(key.id)
+        if cached is not None and cached[0] == key.budget_period and now < cached[2]:
+            return cached[1], cached[2]
+        period, _, end = period_bounds(key.budget_period, now)
+        if (key.id, period) not in self._spend_loaded:  # a new key, or a new period: a cache miss
+            await self._load_key_spend([key], now)
+        self._periods[key.id] = (key.budget_period, period, end)
+        return period, end
 
     async def load_team(self, team_id: int) -> TeamRecord | None:
         """A team the counters have no balance for (new, or Redis was emptied): from the database."""

@@ -121,10 +121,12 @@ class MemoryCounters:
                 return Refusal("team_unknown")
             if copy[0] - team.reserved.total < request.amount:
                 return Refusal("team_balance")
-        for _, subject, _ in scopes:
-            subject.slots.add(request.rid, 0, request.expires)
-            subject.requests.at(minute).cur += 1
-            subject.tokens.at(minute).cur += request.tokens
+        for _, subject, limits in scopes:  # only what a limit needs, as in lua/admit.lua
+            if limits.concurrent:
+                subject.slots.add(request.rid, 0, request.expires)
+            if limits.rpm or limits.tpm:
+                subject.requests.at(minute).cur += 1
+                subject.tokens.at(minute).cur += request.tokens
         if request.amount > 0:
             if team is not None:
                 team.reserved.add(request.rid, request.amount, request.expires)

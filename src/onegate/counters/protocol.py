@@ -79,7 +79,7 @@ class TeamState:
     version: int
     reserved: int
     reservations: int
-    in_flight: int
+    in_flight: int  # requests holding a concurrency slot (kept only while a concurrency limit is set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,10 +58,8 @@ class RedisCounters:
         minute = minute_of(request.now)
         t, k = names.team, names.key
         keys = [
-            t + "bal", *names.team_reservations(), t + "slots",
-            f"{t}rq:{minute}", f"{t}rq:{minute - 1}", f"{t}tk:{minute}", f"{t}tk:{minute - 1}",
-            k + "res", k + "amt", k + "reserved", k + "slots",
-            f"{k}rq:{minute}", f"{k}rq:{minute - 1}", f"{k}tk:{minute}", f"{k}tk:{minute - 1}",
+            t + "bal", *names.team_reservations(), t + "slots", f"{t}w:{minute}", f"{t}w:{minute - 1}",
+            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{minute}", f"{k}w:{minute - 1}",
             f"{k}spend:{request.period}",
         ]  # fmt: skip
         tl, kl = request.team_limits, request.key_limits
@@ -80,8 +78,8 @@ class RedisCounters:
         admitted, minute = minute_of(settle.admitted_at), minute_of(settle.now)
         t, k = names.team, names.key
         keys = [
-            *names.team_reservations(), t + "slots", f"{t}tk:{admitted}", f"{t}sp:{minute}",
-            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}tk:{admitted}", f"{k}sp:{minute}",
+            *names.team_reservations(), t + "slots", f"{t}w:{admitted}", f"{t}sp:{minute}",
+            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{admitted}", f"{k}sp:{minute}",
             f"{k}spend:{settle.period}",
         ]  # fmt: skip
         args = [

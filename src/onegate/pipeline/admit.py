@@ -13,7 +13,6 @@ from typing import Any
 
 from onegate import errors
 from onegate.accounting.directory import Directory
-from onegate.accounting.periods import period_bounds
 from onegate.accounting.pricing import estimate_micros
 from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
@@ -61,8 +60,7 @@ async def admit(
     asked = _output_limit(body)
     output = 0 if ctx.dialect in NO_OUTPUT_DIALECTS else asked or admission.config.reserve_output_tokens
     amount = 0 if entry.price.free else estimate_micros(entry.price, input_tokens, output * _choices(body))
-    period = await admission.directory.ensure_key_spend(key, now)
-    period_end = period_bounds(key.budget_period, now)[2] if period and key.budget_period else now
+    period, period_end = await admission.directory.ensure_key_spend(key, now)
     request = Admit(
         rid=ctx.request_id,
         now=now,

@@ -52,7 +52,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
         "cost_micros": ctx.cost_micros,
-        "price": orjson.dumps(ctx.price.as_dict()).decode() if ctx.cost_micros else None,
+        "price": ctx.price.as_json() if ctx.cost_micros else None,
         "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
@@ -69,6 +69,11 @@ def charged(ctx: RequestContext) -> bool:
 
 
 def record(ctx: RequestContext, writer: LogWriter, reservations: Reservations | None = None) -> None:
+    """Once per request: before its last byte leaves (so a served request is always on record, even if
+    the process dies a moment later), or when it ends without a complete response."""
+    if ctx.recorded:
+        return
+    ctx.recorded = True
     ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if charged(ctx) else 0
     # the durable record first (journal and queue), then the counters
     writer.submit(log_row(ctx), charge_for(ctx))

@@ -1,9 +1,10 @@
 -- Admit one request atomically: purge expired leases, check every limit, then (only if all pass)
 -- count the request and reserve its estimated cost. Mirrors MemoryCounters.admit and windows.py.
+-- Only what a limit needs is kept: windows when a rate limit is set, slots when a concurrency limit is.
 -- KEYS: 1 team balance, 2 team reservations (zset), 3 team amounts (hash), 4 team reserved total,
---       5 team slots (zset), 6/7 team requests this/previous minute, 8/9 team tokens this/previous minute,
---       10 key reservations, 11 key amounts, 12 key reserved total, 13 key slots,
---       14/15 key requests this/previous minute, 16/17 key tokens this/previous minute, 18 key period spend
+--       5 team slots (zset), 6/7 team window this/previous minute (hash: r requests, t tokens),
+--       8 key reservations, 9 key amounts, 10 key reserved total, 11 key slots,
+--       12/13 key window this/previous minute, 14 key period spend
 -- ARGV: 1 now, 2 rid, 3 expires, 4 amount, 5 tokens, 6 has team (0/1),
 --       7/8/9 team rpm/tpm/concurrent, 10/11/12 key rpm/tpm/concurrent (0 = unlimited),
 --       13 key budget (-1 = none), 14 position in the minute (0..1)
@@ -39,66 +40,71 @@ local function retry_after(prev, cur, need, limit)
   return math.max(1, math.ceil(wait))
 end
 
+local function over(limit, need, cur, prev)
+  if limit > 0 and prev * (1 - frac) + cur + need > limit then return retry_after(prev, cur, need, limit) end
+  return nil
+end
+
 -- nil when within limits, else {reason, retry_after}
-local function check(scope, slots, rq_cur, rq_prev, tk_cur, tk_prev, rpm, tpm, concurrent)
-  if concurrent > 0 and redis.call('ZCARD', slots) >= concurrent then return {scope .. '_concurrent', 1} end
-  for _, w in ipairs({{'rpm', rq_cur, rq_prev, rpm, 1}, {'tpm', tk_cur, tk_prev, tpm, tokens}}) do
-    local limit, need = w[4], w[5]
-    if limit > 0 then
-      local cur = tonumber(redis.call('GET', w[2]) or '0')
-      local prev = tonumber(redis.call('GET', w[3]) or '0')
-      if prev * (1 - frac) + cur + need > limit then
-        return {scope .. '_' .. w[1], retry_after(prev, cur, need, limit)}
-      end
-    end
+local function check(scope, slots, win, prev_win, rpm, tpm, concurrent)
+  if concurrent > 0 then
+    purge(slots, nil, nil)
+    if redis.call('ZCARD', slots) >= concurrent then return {scope .. '_concurrent', 1} end
+  end
+  if rpm > 0 or tpm > 0 then
+    local c, p = redis.call('HMGET', win, 'r', 't'), redis.call('HMGET', prev_win, 'r', 't')
+    local wait = over(rpm, 1, tonumber(c[1] or '0'), tonumber(p[1] or '0'))
+    if wait then return {scope .. '_rpm', wait} end
+    wait = over(tpm, tokens, tonumber(c[2] or '0'), tonumber(p[2] or '0'))
+    if wait then return {scope .. '_tpm', wait} end
   end
   return nil
 end
 
+local function count(slots, win, rpm, tpm, concurrent)
+  if concurrent > 0 then redis.call('ZADD', slots, expires, rid) end
+  if rpm > 0 or tpm > 0 then
+    if redis.call('HINCRBY', win, 'r', 1) == 1 then redis.call('EXPIRE', win, WINDOW_TTL) end
+    if tokens > 0 then redis.call('HINCRBY', win, 't', tokens) end
+  end
+end
+
+local t_rpm, t_tpm, t_conc = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local k_rpm, k_tpm, k_conc = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local refused
 if has_team then
-  purge(KEYS[5], nil, nil)
-  purge(KEYS[2], KEYS[3], KEYS[4])
-  local refused = check('team', KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9],
-    tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
+  refused = check('team', KEYS[5], KEYS[6], KEYS[7], t_rpm, t_tpm, t_conc)
   if refused then return {0, refused[1], tostring(refused[2])} end
 end
-purge(KEYS[13], nil, nil)
-purge(KEYS[10], KEYS[11], KEYS[12])
-local refused = check('key', KEYS[13], KEYS[14], KEYS[15], KEYS[16], KEYS[17],
-  tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
+refused = check('key', KEYS[11], KEYS[12], KEYS[13], k_rpm, k_tpm, k_conc)
 if refused then return {0, refused[1], tostring(refused[2])} end
 
-if budget >= 0 and amount > 0 then
-  local spent = tonumber(redis.call('GET', KEYS[18]) or '0')
-  local reserved = tonumber(redis.call('GET', KEYS[12]) or '0')
+local key_reserves = budget >= 0 and amount > 0
+if key_reserves then
+  purge(KEYS[8], KEYS[9], KEYS[10])
+  local spent = tonumber(redis.call('GET', KEYS[14]) or '0')
+  local reserved = tonumber(redis.call('GET', KEYS[10]) or '0')
   if spent + reserved + amount > budget then return {0, 'key_budget', '0'} end
 end
-if has_team and amount > 0 then
+local team_reserves = has_team and amount > 0
+if team_reserves then
   local balance = redis.call('HGET', KEYS[1], 'b')
   if not balance then return {0, 'team_unknown', '0'} end
+  purge(KEYS[2], KEYS[3], KEYS[4])
   if tonumber(balance) - tonumber(redis.call('GET', KEYS[4]) or '0') < amount then
     return {0, 'team_balance', '0'}
   end
 end
 
-local function count(slots, rq, tk)
-  redis.call('ZADD', slots, expires, rid)
-  redis.call('INCR', rq)
-  redis.call('EXPIRE', rq, WINDOW_TTL)
-  if tokens > 0 then
-    redis.call('INCRBY', tk, tokens)
-    redis.call('EXPIRE', tk, WINDOW_TTL)
-  end
-end
-count(KEYS[13], KEYS[14], KEYS[16])
-if budget >= 0 and amount > 0 then
-  redis.call('ZADD', KEYS[10], expires, rid)
-  redis.call('HSET', KEYS[11], rid, amount)
-  redis.call('INCRBY', KEYS[12], amount)
+count(KEYS[11], KEYS[12], k_rpm, k_tpm, k_conc)
+if key_reserves then
+  redis.call('ZADD', KEYS[8], expires, rid)
+  redis.call('HSET', KEYS[9], rid, amount)
+  redis.call('INCRBY', KEYS[10], amount)
 end
 if has_team then
-  count(KEYS[5], KEYS[6], KEYS[8])
-  if amount > 0 then
+  count(KEYS[5], KEYS[6], t_rpm, t_tpm, t_conc)
+  if team_reserves then
     redis.call('ZADD', KEYS[2], expires, rid)
     redis.call('HSET', KEYS[3], rid, amount)
     redis.call('INCRBY', KEYS[4], amount)
