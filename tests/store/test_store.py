@@ -177,3 +177,10 @@ def test_run_time_prices_override_and_clear(engine):
     assert list_prices(engine) == {"gpt-4.1-mini": PriceConfig(input=0.5, output=2)}
     assert clear_price(engine, "gpt-4.1-mini") and not clear_price(engine, "gpt-4.1-mini")
     assert list_prices(engine) == {}
+
+
+def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine):
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [Settlement(_log("req_g", 9, 1, 404), _charge("req_g", 9, 1, 404))])
+    assert len(committed.charges) == 1 and committed.balances == {}
+    assert count_logs(engine) == 1 and ledger_total(engine) == -9

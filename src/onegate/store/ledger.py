@@ -7,6 +7,7 @@ replayed journal never charges twice) and one balance update per team from the c
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from onegate.store.logs import LogRow, insert_rows
 from onegate.store.schema import api_keys, ledger
 from onegate.store.teams import apply_balance_delta
 
+log = logging.getLogger("onegate.ledger")
 Charge = dict[str, Any]  # a ledger row of kind "charge" (see accounting/ledger.py)
 
 
@@ -66,7 +68,11 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
             per_team[row.team_id] += row.amount_micros
     now = time.time()
     for team_id in sorted(per_team):  # one order everywhere: instances never deadlock on team rows
-        committed.balances[team_id] = apply_balance_delta(conn, team_id, per_team[team_id], now)
+        after = apply_balance_delta(conn, team_id, per_team[team_id], now)
+        if after is None:  # the team was deleted meanwhile: keep the charge, never block the batch
+            log.warning("charges of %d micro-units for team %s, which no longer exists", -per_team[team_id], team_id)
+            continue
+        committed.balances[team_id] = after
     return committed
 
 

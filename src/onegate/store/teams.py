@@ -131,7 +131,7 @@ def change_balance(
     now = time.time()
     with engine.begin() as conn:
         team = _team(conn, name)
-        balance, version = apply_balance_delta(conn, team.id, amount_micros, now)
+        balance, version = apply_balance_delta(conn, team.id, amount_micros, now) or (0, 0)
         conn.execute(
             ledger.insert().values(
                 entry_id=entry_id,
@@ -147,8 +147,8 @@ def change_balance(
     return BalanceChange(entry_id, name, kind, amount_micros, balance, version)
 
 
-def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) -> tuple[int, int]:
-    """Add `delta` to a team's balance; returns (balance, version) after it."""
+def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) -> tuple[int, int] | None:
+    """Add `delta` to a team's balance; returns (balance, version) after it, None if there is no such team."""
     stmt = (
         teams.update()
         .where(teams.c.id == team_id)
@@ -159,8 +159,8 @@ def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) 
         )
         .returning(teams.c.balance_micros, teams.c.balance_version)
     )
-    balance, version = conn.execute(stmt).one()
-    return int(balance), int(version)
+    row = conn.execute(stmt).first()
+    return (int(row[0]), int(row[1])) if row else None
 
 
 def teams_revision(engine: Engine) -> tuple[float, int]:
