@@ -184,3 +184,15 @@ def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine):
         committed = write_settlements(conn, [Settlement(_log("req_g", 9, 1, 404), _charge("req_g", 9, 1, 404))])
     assert len(committed.charges) == 1 and committed.balances == {}
     assert count_logs(engine) == 1 and ledger_total(engine) == -9
+
+
+def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
+    team = create_team(engine, "acme")
+    first = Settlement(_log("req_a", 10, 1, team.id), _charge("req_a", 10, 1, team.id))
+    second = Settlement(_log("req_b", 5, 1, team.id), _charge("req_b", 5, 1, team.id))
+    with engine.begin() as conn:
+        write_settlements(conn, [first])
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [first, second])
+    assert [c["request_id"] for c in committed.charges] == ["req_b"]
+    assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2

@@ -23,11 +23,8 @@ class RedisError(Exception):
 
 
 def encode(args: tuple[Any, ...]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    """One command in RESP (hiredis does it in C: several times faster than a Python loop)."""
+    return hiredis.pack_command(args)
 
 
 class _Protocol(asyncio.Protocol):

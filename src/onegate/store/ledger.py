@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from onegate.store.logs import LogRow, insert_rows
 from onegate.store.schema import api_keys, ledger
@@ -56,16 +57,12 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
     committed = Committed()
     if not charges:
         return committed
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = module.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
-    new = conn.execute(
-        stmt.returning(ledger.c.entry_id, ledger.c.request_id, ledger.c.team_id, ledger.c.amount_micros), charges
-    ).all()
+    new = _insert_new_charges(conn, charges)
     per_team: dict[int, int] = defaultdict(int)
-    for row in new:
-        committed.charges.append(row._asdict())
-        if row.team_id is not None:
-            per_team[row.team_id] += row.amount_micros
+    for charge in new:
+        committed.charges.append(charge)
+        if charge["team_id"] is not None:
+            per_team[charge["team_id"]] += charge["amount_micros"]
     now = time.time()
     for team_id in sorted(per_team):  # one order everywhere: instances never deadlock on team rows
         after = apply_balance_delta(conn, team_id, per_team[team_id], now)
@@ -74,6 +71,22 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
             continue
         committed.balances[team_id] = after
     return committed
+
+
+def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]:
+    """Insert the charges not yet in the ledger; returns those. A plain batch insert first (the normal
+    case: all new, and several times cheaper); on a duplicate (a replayed journal or spill file), the
+    batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
+    try:
+        with conn.begin_nested():
+            conn.execute(ledger.insert(), charges)
+        return charges
+    except IntegrityError:
+        pass
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
+    returning = stmt.returning(ledger.c.entry_id, ledger.c.request_id, ledger.c.team_id, ledger.c.amount_micros)
+    return [row._asdict() for row in conn.execute(returning, charges)]
 
 
 def key_spend_since(engine: Engine, key_ids: Sequence[int], since: float) -> dict[int, int]:
