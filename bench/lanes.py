@@ -102,7 +102,7 @@ def build_lanes(targets: list[Target], only: set[str] | None = None) -> list[Lan
         if only and w.name not in only:
             continue
         for t in targets:
-            path = w.paths.get(t.name)
+            path = w.paths.get(t.name) or w.paths.get(t.name.split("+")[0])  # onegate+redis: as onegate
             if path is None:
                 continue
             headers = {"Content-Type": "application/json", **t.headers, **w.headers}

@@ -11,6 +11,8 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_THREE_CHANNELS=1  also run onegate with the model on three channels (routing cost vs one channel)
   BENCH_GATEWAY_CPU=0     core the gateways are pinned to
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
+  BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
+  BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import accounting
 import install
 import loadgen
 import procs
@@ -80,20 +83,21 @@ def start_upstream() -> tuple[procs.Proc, Target]:
     return p, Target("upstream", base, {"Authorization": f"Bearer {UPSTREAM_KEY}"}, p.pid)
 
 
-def onegate_config(path: Path, upstream_base: str, channels: int = 1) -> Path:
+def onegate_config_text(upstream_base: str, channels: int = 1) -> str:
     """`channels` > 1: the model on that many channels in one tier (to the same upstream), so every
     request goes through the weighted pick, the breaker checks and the concurrency slots of several."""
-    path.write_text(
-        "channels:\n"
-        + "".join(
-            f"  - name: fake-upstream{'' if i == 0 else f'-{i + 1}'}\n"
-            "    type: openai\n"
-            f"    base_url: {upstream_base}/v1\n"
-            f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
-            f"    models: [{MODEL}]\n"
-            for i in range(channels)
-        )
+    return "channels:\n" + "".join(
+        f"  - name: fake-upstream{'' if i == 0 else f'-{i + 1}'}\n"
+        "    type: openai\n"
+        f"    base_url: {upstream_base}/v1\n"
+        f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
+        f"    models: [{MODEL}]\n"
+        for i in range(channels)
     )
+
+
+def onegate_config(path: Path, upstream_base: str, channels: int = 1) -> Path:
+    path.write_text(onegate_config_text(upstream_base, channels))
     return path
 
 
@@ -111,14 +115,14 @@ def create_onegate_key(data_dir: Path, config: Path) -> str:
     return key
 
 
-def start_onegate(name: str, data_dir: Path, config: Path) -> tuple[procs.Proc, str]:
+def start_onegate(name: str, data_dir: Path, config: Path, env: dict[str, str] | None = None) -> tuple[procs.Proc, str]:
     port = procs.free_port()
     p = procs.start(
         name,
         [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)],
         cpu=GATEWAY_CPU,
         log_dir=LOGS,
-        env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1"},
+        env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     return p, f"http://127.0.0.1:{port}"
 
@@ -132,6 +136,42 @@ def start_onegate_target(name: str, work: Path, config: Path) -> tuple[procs.Pro
     procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
     wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
     return p, target
+
+
+def _redis_up(url: str) -> bool:
+    import socket
+
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+    return False
+
+
+def start_accounting_targets(work: Path, upstream_base: str, started: list[procs.Proc], cleanups: list) -> list[Target]:
+    """onegate with accounting on, one target per BENCH_ACCOUNTING mode (bench/accounting.py)."""
+    targets = []
+    redis_url = ""
+    if "redis" in accounting.MODES:
+        redis_url, redis = accounting.start_redis(
+            lambda name, argv: procs.start(name, argv, cpu=LOAD_CPU, log_dir=LOGS), procs.free_port
+        )
+        if redis is not None:
+            started.append(redis)
+            procs.wait_until(redis, lambda: _redis_up(redis_url), timeout=30)
+    for mode in accounting.MODES:
+        setup = accounting.prepare(mode, work, onegate_config_text(upstream_base), MODEL, PYTHON, redis_url)
+        cleanups.append(setup.cleanup)
+        data_dir = work / f"onegate-{mode}-data"
+        key = accounting.provision_key(ONEGATE, data_dir, setup, {UPSTREAM_KEY_ENV: UPSTREAM_KEY})
+        name = f"onegate+{mode}"
+        p, base = start_onegate(name, data_dir, setup.config, setup.env)
+        started.append(p)
+        target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
+        procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
+        wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
+        targets.append(target)
+    return targets
 
 
 def litellm_config(path: Path, upstream_base: str) -> Path:
@@ -327,6 +367,14 @@ def build_report(
 
     lo, hi = min(CONCURRENCY), max(CONCURRENCY)
     lines += ["", "## Derived", ""]
+    for t in (t for t in targets if t.startswith("onegate+")):
+        for w in workloads:
+            lines.append(
+                f"- {w}: {t} (accounting on{', durable' if accounting.DURABLE else ''}) vs onegate: added p50 at "
+                f"c={lo} {fmt(diff(p50(t, w, lo), p50('onegate', w, lo)), '+.3f', ' ms')}; rps at c={hi} "
+                f"{fmt(rps(t, w, hi), ',.0f')} vs {fmt(rps('onegate', w, hi), ',.0f')} "
+                f"({fmt(ratio(rps(t, w, hi), rps('onegate', w, hi)), '.1%')})"
+            )
     for w in workloads:
         lines.append(
             f"- {w}: onegate added p50 at c={lo} vs direct upstream: "
@@ -415,6 +463,7 @@ def main() -> int:
         "litellm": "skipped" if SKIP_LITELLM else install.litellm_version(LITELLM_VENV) + " (1 worker, no DB)",
     }
     started: list[procs.Proc] = []
+    cleanups: list = []
     results: dict[tuple[str, str, int], loadgen.Result] = {}
     lane_errors: dict[tuple[str, str], str] = {}
     memory: dict[str, dict[str, int]] = {}
@@ -436,6 +485,7 @@ def main() -> int:
             og, og_target = start_onegate_target("onegate", work, config)
             started.append(og)
             targets.append(og_target)
+            targets += start_accounting_targets(work, up_target.base_url, started, cleanups)
 
             if THREE_CHANNELS:
                 config3 = onegate_config(work / "onegate-3ch.yaml", up_target.base_url, channels=3)
@@ -487,13 +537,15 @@ def main() -> int:
         finally:
             for p in reversed(started):
                 p.stop()
+            for cleanup in cleanups:
+                cleanup()
         for p in started:
             findings += log_findings(p)
 
     workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
     target_names = [
         t
-        for t in ("upstream", "onegate", "onegate-3ch", "litellm")
+        for t in ("upstream", "onegate", "onegate-3ch", *(f"onegate+{m}" for m in accounting.MODES), "litellm")
         if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
     ]
     report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)

@@ -21,6 +21,11 @@ class KeyRecord:
     expires_at: float | None
     created_at: float
     team_id: int | None = None
+    budget_micros: int | None = None  # spend allowed per budget period; None = no budget of its own
+    budget_period: str | None = None  # daily | weekly | monthly (UTC)
+    rpm: int | None = None  # own limits; None = the configured default
+    tpm: int | None = None
+    concurrent: int | None = None
 
     def expired(self, now: float | None = None) -> bool:
         return self.expires_at is not None and (now or time.time()) >= self.expires_at

@@ -6,14 +6,20 @@ import asyncio
 import contextlib
 import gc
 import logging
+from functools import partial
 from typing import Any
 
 from onegate import errors
+from onegate.accounting.alerts import SpendAlerts, Subject
+from onegate.accounting.directory import Directory
+from onegate.accounting.reservations import Reservations
 from onegate.channels.book import ChannelBook
 from onegate.channels.health import ChannelHealth
 from onegate.context import RequestContext, new_request_id
+from onegate.counters import open_counters
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
@@ -51,22 +57,43 @@ class Gateway:
         self.registry = ModelRegistry.from_settings(settings)
         self.channels = ChannelBook.from_settings(settings)
         self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
+        self.counters = open_counters(settings)
+        self.directory = Directory(self.engine, self.keys, self.registry, self.counters)
+        accounting = settings.accounting
+        self.alerts = SpendAlerts(accounting.alerts, self.counters, self.engine, accounting.currency)
+        self.reservations = Reservations(self.counters, accounting.reservation_ttl, self._spent)
+        self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations)
         self.writer = LogWriter(
-            self.engine, settings.data_dir / "spill" / "request_logs.jsonl", max_queue=settings.log_queue_size
+            self.engine,
+            settings.data_dir / "spill" / "request_logs.jsonl",
+            max_queue=settings.log_queue_size,
+            journal_dir=settings.data_dir / "journal" if settings.durable_writes else None,
+            on_commit=self.reservations.committed,
         )
         self._background: list[asyncio.Task[None]] = []
 
     # lifecycle -----------------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Blocking start-up work: schema, key cache, log writer."""
+        """Blocking start-up work: schema, log writer (which replays what a crash left)."""
         migrate(self.engine)
-        self.keys.load()
         self.writer.start()
 
     async def startup(self) -> None:
+        self.reservations.bind(asyncio.get_running_loop())
         await asyncio.to_thread(self.prepare)
-        self._background.append(asyncio.create_task(self.keys.refresh_forever(self.settings.key_refresh_seconds)))
-        self._background.append(asyncio.create_task(self.health.run_forever()))
+        await self.directory.refresh()  # keys, teams, prices; balances and key spend into the counters
+        tasks = [
+            self.directory.poll_forever(self.settings.key_refresh_seconds),
+            self.reservations.renew_forever(),
+            self.health.run_forever(),
+        ]
+        if self.settings.accounting.alerts.enabled:
+            tasks.append(self.alerts.run_forever())
+        if self.settings.redis_url:
+            from onegate.counters.pubsub import listen
+
+            tasks.append(listen(self.settings.redis_url, self.settings.redis_prefix, self.directory.refresh))
+        self._background = [asyncio.create_task(t) for t in tasks]
         tune_gc()
 
     async def shutdown(self) -> None:
@@ -80,7 +107,19 @@ class Gateway:
         if self.registry.sessions is not None:
             await self.registry.sessions.close()
         await asyncio.to_thread(self.writer.close)
+        await asyncio.sleep(0)  # let the writer's last commit callbacks run
+        await self.counters.close()
+        await self.alerts.close()
         self.engine.dispose()
+
+    def _spent(self, ctx: RequestContext, now: float) -> None:
+        key = ctx.key
+        if key is None:
+            return
+        self.alerts.saw(Subject("key", key.id, key.team_id, key.name), now)
+        team = self.directory.team(key.team_id) if key.team_id is not None else None
+        if team is not None:
+            self.alerts.saw(Subject("team", team.id, team.id, team.name), now)
 
     # ASGI ----------------------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -116,6 +155,9 @@ class Gateway:
         route, path_known = match(method, scope["path"])
         ctx = _new_context(scope, method, route.dialect if route else "openai_chat")
         responder = Responder(send, ctx)
+        logged = route is None or route.logged
+        if logged:
+            responder.before_end = partial(record, ctx, self.writer, self.reservations)
         try:
             if route is None:
                 query = (scope.get("query_string") or b"").decode("latin-1")
@@ -127,8 +169,8 @@ class Gateway:
             log.exception("unhandled error in %s %s (%s)", method, scope["path"], ctx.request_id)
             await self._fail(ctx, responder, GatewayError(errors.INTERNAL_ERROR, "Internal error in onegate."))
         finally:
-            if route is None or route.logged or ctx.config_hint:
-                record(ctx, self.writer)
+            if logged or ctx.config_hint:  # a no-op when the response already recorded it (before_end)
+                record(ctx, self.writer, self.reservations)
 
     async def refuse_websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """A WebSocket upgrade gets a prompt 426, so a client that tries one first (Codex) falls back to HTTP."""
@@ -144,7 +186,7 @@ class Gateway:
             body = render_error(ctx.dialect, error, ctx.request_id)
             await refuse_websocket(scope, receive, send, error.status, body, ctx.request_id)
         finally:
-            record(ctx, self.writer)
+            record(ctx, self.writer, self.reservations)
 
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
@@ -196,3 +238,10 @@ def tune_gc() -> None:
 
 def create_app(settings: Settings) -> Gateway:
     return Gateway(settings)
+
+
+def app_from_environment() -> Gateway:
+    """The app of one `onegate serve --workers N` worker: settings from ONEGATE_* variables."""
+    from onegate.settings import load_settings
+
+    return Gateway(load_settings())

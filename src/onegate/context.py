@@ -7,12 +7,15 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onegate.accounting.pricing import FREE, Price
 from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
 from onegate.server.clients import ClientInfo
+
+if TYPE_CHECKING:
+    from onegate.accounting.reservations import Reservation
 
 _PROCESS_TAG = secrets.token_hex(5)  # unique per process (many instances share one log table)
 _sequence = itertools.count(int(time.time() * 1000) % 0x10_0000_0000)
@@ -67,6 +70,8 @@ class RequestContext:
     config_hint: str | None = None  # a diagnosis code (path.*, key.*, model.*): the caller's setup needs a fix
     peer: str = ""  # the client's address, for slowing down repeated key failures
     attempts: list[Attempt] = field(default_factory=list)
+    reservation: Reservation | None = None  # what admission reserved; settled (and cleared) by record
+    recorded: bool = False  # the record step ran (once: before the response's last byte, or at the end)
     notes: list[str] = field(default_factory=list)  # what a translation dropped or changed, for support
 
     def mark_first_byte(self) -> None:

@@ -101,12 +101,54 @@ class ServedModel:
 
 
 class PriceConfig(_Strict):
-    """Prices in currency units per 1M tokens (and per request)."""
+    """Prices in currency units per 1M tokens (and per request, per image)."""
 
     input: float = 0.0
-    cached_input: float | None = None  # defaults to the input price
+    cached_input: float | None = None  # prompt tokens read from the vendor's cache; defaults to the input price
+    cache_write: float | None = None  # prompt tokens written to the vendor's cache; defaults to the input price
     output: float = 0.0
     per_request: float = 0.0
+    per_image: float = 0.0
+
+
+class LimitsConfig(_Strict):
+    """Rate limits; None = unlimited. A key's or team's own limits override these defaults."""
+
+    rpm: int | None = Field(default=None, ge=1)  # requests per minute
+    tpm: int | None = Field(default=None, ge=1)  # tokens (prompt + output) per minute
+    concurrent: int | None = Field(default=None, ge=1)  # requests in flight at once
+
+
+class AlertsConfig(_Strict):
+    """Abnormal spend: a key's or team's spend rate over `factor` × its own recent baseline."""
+
+    enabled: bool = True
+    factor: float = Field(default=5.0, gt=1)
+    window_minutes: int = Field(default=5, ge=1)  # the recent window whose rate is judged
+    baseline_minutes: int = Field(default=60, ge=1)  # the window before it: the baseline rate
+    min_spend: float = 1.0  # currency units in the recent window below which nothing is raised
+    check_seconds: float = Field(default=60.0, gt=0)
+    cooldown_minutes: int = Field(default=60, ge=1)  # one alert per subject per cooldown
+    webhook_url: str | None = None
+    webhook_allow_private: bool = False  # may the webhook reach loopback/private addresses?
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http:// or https:// URL")
+        return value
+
+
+class AccountingConfig(_Strict):
+    currency: str = "USD"
+    # reserved for the output when a request sets no max_tokens (the reservation is settled to actual use)
+    reserve_output_tokens: int = Field(default=1024, ge=0)
+    # a reservation is a lease: renewed while its request runs, gone this long after its instance dies
+    reservation_ttl: float = Field(default=60.0, gt=0)
+    key_limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    team_limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 class BreakerConfig(_Strict):
@@ -146,10 +188,16 @@ class FileConfig(_Strict):
     database_url: str | None = None
     channels: list[ChannelConfig] = Field(default_factory=list)
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    model_groups: dict[str, list[str]] = Field(default_factory=dict)  # tiers a team may be given
+    accounting: AccountingConfig = Field(default_factory=AccountingConfig)
+    # counters, reservations and cache invalidation shared by every instance; None = in this process
+    redis_url: str | None = None
+    redis_prefix: str = "onegate:"
+    # journal each request's log row and charge to a local file before queueing it: survives kill -9
+    durable_writes: bool = False
     log_queue_size: int = 50_000
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
-    redis_url: str | None = None  # shared state (channel breakers, …) across instances; None: in memory
     # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
     model_map: dict[str, str] = Field(default_factory=dict)
     # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
@@ -173,10 +221,14 @@ class Settings:
     selftest_model: str
     config_path: Path | None = None
     model_map: dict[str, str] = field(default_factory=dict)
-    key_refresh_seconds: float = 1.0
+    model_groups: dict[str, list[str]] = field(default_factory=dict)
+    accounting: AccountingConfig = field(default_factory=AccountingConfig)
+    redis_url: str | None = None  # counters, reservations, breakers, cache invalidation across instances
+    redis_prefix: str = "onegate:"
+    durable_writes: bool = False
+    key_refresh_seconds: float = 1.0  # how often caches poll the database (a safety net when Redis pushes)
     extra: dict[str, str] = field(default_factory=dict)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
-    redis_url: str | None = None
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
@@ -242,6 +294,8 @@ def load_settings(
     database_url = os.environ.get("ONEGATE_DATABASE_URL") or file.database_url or f"sqlite:///{data_dir / 'onegate.db'}"
     _check_channels(file)
     _check_model_map(file)
+    _check_groups(file)
+    redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
     return Settings(
         data_dir=data_dir,
         host=host or file.server.host,
@@ -255,12 +309,23 @@ def load_settings(
         selftest_model=file.selftest_model,
         config_path=config_path,
         routing=file.routing,
-        redis_url=os.environ.get("ONEGATE_REDIS_URL") or file.redis_url,
         model_map=dict(file.model_map),
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
         admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
+        model_groups=dict(file.model_groups),
+        accounting=file.accounting,
+        redis_url=redis_url,
+        redis_prefix=os.environ.get("ONEGATE_REDIS_PREFIX") or file.redis_prefix,
+        durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
+        # with Redis, changes are pushed over pub/sub and polling is only the safety net
+        key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _check_channels(file: FileConfig) -> None:
@@ -285,3 +350,11 @@ def _check_model_map(file: FileConfig) -> None:
                 f"model_map: '{pattern}' points at '{target}', which no channel serves "
                 f"(known models: {', '.join(sorted(public))})"
             )
+
+
+def _check_groups(file: FileConfig) -> None:
+    known = {m for c in file.channels for m in [*c.models, *c.aliases]} | {file.selftest_model}
+    for group, models in file.model_groups.items():
+        unknown = sorted(set(models) - known)
+        if unknown:
+            raise ConfigError(f"model group {group}: unknown models {', '.join(unknown)}")

@@ -121,7 +121,14 @@ def test_cached_tokens_are_logged_and_charged_at_cached_price(proxied, upstream)
     # prices per 1M: input 0.4, cached 0.1, output 1.6 → micro-units per token: 0.4, 0.1, 1.6
     expected = round((usage.prompt_tokens - 4) * 0.4 + 4 * 0.1 + usage.completion_tokens * 1.6)
     assert row["cost_micros"] == expected
-    assert orjson.loads(row["price"]) == {"input": 400000, "cached_input": 100000, "output": 1600000, "per_request": 0}
+    assert orjson.loads(row["price"]) == {
+        "input": 400000,
+        "cached_input": 100000,
+        "cache_write": 400000,
+        "output": 1600000,
+        "per_request": 0,
+        "per_image": 0,
+    }
 
 
 def test_models_list_shows_channel_models_and_aliases(proxied):

@@ -11,11 +11,12 @@ import orjson
 
 @dataclass(slots=True)
 class Usage:
-    input_tokens: int = 0  # all prompt tokens, cached ones included
+    input_tokens: int = 0  # all prompt tokens: those read from and written to the cache included
     cached_tokens: int = 0  # prompt tokens read from the upstream's cache
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # prompt tokens written to the upstream's cache
     output_tokens: int = 0
     reasoning_tokens: int = 0  # part of output_tokens
+    images: int = 0  # images generated
     reported: bool = False  # False: nothing came from the upstream (estimated or none)
 
 

@@ -33,3 +33,43 @@ def open_store(settings: Settings) -> Engine:
     engine = open_engine(settings.database_url)
     migrate(engine)
     return engine
+
+
+def default_actor() -> str:
+    """Who made a change, for the audit trail: the OS user at this host."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+Actor = Annotated[
+    str | None, typer.Option("--by", help="Who makes the change, for the audit trail (default: user@host).")
+]
+
+
+def announce(settings: Settings, topic: str) -> None:
+    """Tell running instances to reload `topic` now (over Redis); without Redis they poll each second."""
+    if not settings.redis_url:
+        return
+    from onegate.counters.pubsub import publish_change
+
+    try:
+        publish_change(settings.redis_url, settings.redis_prefix, topic)
+    except Exception as exc:  # the change is in the database; instances still poll it within seconds
+        typer.secho(f"warning: could not notify instances over Redis ({exc})", fg="yellow", err=True)
+
+
+def fail(message: str) -> None:
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(1)
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

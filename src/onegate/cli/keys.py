@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
+from onegate.accounting.money import format_amount, parse_amount
+from onegate.accounting.periods import PERIODS
 from onegate.apikeys import parse_duration
-from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
-from onegate.store.keys import KeyNotFound, create_key, list_keys, set_key_status
+from onegate.cli.common import ConfigPath, DataDir, announce, fail, open_store, print_table, settings_or_exit
+from onegate.store.keys import KeyNotFound, KeyOptions, create_key, list_keys, set_key_status
+from onegate.store.teams import TeamError, get_team, list_teams
 
 app = typer.Typer(help="Virtual keys: one per person or service.", no_args_is_help=True)
 
@@ -19,14 +22,29 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Who or what the key is for.")],
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated models it may use.")] = None,
     expires: Annotated[str | None, typer.Option("--expires", help="Lifetime, e.g. 30d, 12h.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="The team whose balance it spends.")] = None,
+    budget: Annotated[str | None, typer.Option("--budget", help="Spend allowed per period, e.g. 5 or 2.5.")] = None,
+    period: Annotated[str, typer.Option("--budget-period", help="daily, weekly or monthly (UTC).")] = "monthly",
+    rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute.")] = None,
+    concurrent: Annotated[int | None, typer.Option("--concurrent", help="Requests in flight at once.")] = None,
     data_dir: DataDir = None,
     config: ConfigPath = None,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
     settings = settings_or_exit(data_dir, config)
+    engine = open_store(settings)
     allowed = [m.strip() for m in models.split(",") if m.strip()] if models else None
     expires_at = time.time() + parse_duration(expires) if expires else None
-    record, plain = create_key(open_store(settings), name, allowed, expires_at)
+    if period not in PERIODS:
+        fail(f"--budget-period must be one of {', '.join(PERIODS)}")
+    try:
+        team_id = get_team(engine, team).id if team else None
+        budget_micros = parse_amount(budget) if budget else None
+    except (TeamError, ValueError) as exc:
+        fail(str(exc))
+    options = KeyOptions(team_id, budget_micros, period if budget else None, rpm, tpm, concurrent)
+    record, plain = create_key(engine, name, allowed, expires_at, options=options)
     typer.echo(plain)
     typer.secho(
         f"key {record.id} ({name}) created. This is the only time the key is shown: store it now.\n"
@@ -43,21 +61,25 @@ def _when(epoch: float | None) -> str:
 def list_(data_dir: DataDir = None, config: ConfigPath = None) -> None:
     """List keys, masked."""
     now = time.time()
-    rows = [("ID", "NAME", "KEY", "STATUS", "MODELS", "EXPIRES (UTC)")]
-    for k in list_keys(open_store(settings_or_exit(data_dir, config))):
+    engine = open_store(settings_or_exit(data_dir, config))
+    teams = {t.id: t.name for t in list_teams(engine)}
+    rows = [("ID", "NAME", "KEY", "STATUS", "TEAM", "BUDGET", "MODELS", "EXPIRES (UTC)")]
+    for k in list_keys(engine):
         status = "expired" if k.status == "active" and k.expired(now) else k.status
-        rows.append((str(k.id), k.name, k.mask, status, ",".join(k.models) if k.models else "*", _when(k.expires_at)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        team = teams.get(k.team_id, "?") if k.team_id is not None else "-"
+        budget = f"{format_amount(k.budget_micros)}/{k.budget_period}" if k.budget_micros is not None else "-"
+        models = ",".join(k.models) if k.models else "*"
+        rows.append((str(k.id), k.name, k.mask, status, team, budget, models, _when(k.expires_at)))
+    print_table(rows)
 
 
 def _set_status(id_or_name: str, status: str, data_dir: DataDir, config: ConfigPath) -> None:
+    settings = settings_or_exit(data_dir, config)
     try:
-        record = set_key_status(open_store(settings_or_exit(data_dir, config)), id_or_name, status)
+        record = set_key_status(open_store(settings), id_or_name, status)
     except KeyNotFound as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
+    announce(settings, "keys")
     typer.echo(f"key {record.id} ({record.name}, {record.mask}) is now {record.status}")
 
 
@@ -65,7 +87,7 @@ def _set_status(id_or_name: str, status: str, data_dir: DataDir, config: ConfigP
 def disable(
     id_or_name: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
 ) -> None:
-    """Disable a key; a running server refuses it within a second."""
+    """Disable a key; every running instance refuses it within a second."""
     _set_status(id_or_name, "disabled", data_dir, config)
 
 

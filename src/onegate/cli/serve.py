@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -13,6 +14,9 @@ from onegate.store.keys import create_key, list_keys
 def serve(
     host: Annotated[str | None, typer.Option("--host", envvar="ONEGATE_HOST")] = None,
     port: Annotated[int | None, typer.Option("--port", envvar="ONEGATE_PORT")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, envvar="ONEGATE_WORKERS", help="Processes on this machine.")
+    ] = 1,
     data_dir: DataDir = None,
     config: ConfigPath = None,
 ) -> None:
@@ -22,7 +26,7 @@ def serve(
     from onegate.app import create_app
 
     settings = settings_or_exit(data_dir, config, host=host, port=port)
-    engine = open_store(settings)
+    engine = open_store(settings)  # migrates once, before any worker starts
     first_key = None
     if not list_keys(engine):
         _, first_key = create_key(engine, "first-key")
@@ -36,8 +40,21 @@ def serve(
             f'-H \'Content-Type: application/json\' -d \'{{"model":"{settings.selftest_model}",'
             f'"messages":[{{"role":"user","content":"hi"}}]}}\''
         )
+    if workers > 1 and not settings.redis_url:
+        typer.secho(
+            "onegate: warning: without redis_url each worker counts limits, budgets and reservations on its own",
+            fg="yellow",
+            err=True,
+        )
+    if workers > 1:
+        # each worker builds its app from the same settings, passed down through the environment
+        os.environ["ONEGATE_DATA_DIR"] = str(settings.data_dir)
+        if settings.config_path is not None:
+            os.environ["ONEGATE_CONFIG"] = str(settings.config_path)
     uvicorn.run(
-        create_app(settings),
+        "onegate.app:app_from_environment" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         loop="uvloop",

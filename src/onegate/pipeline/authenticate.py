@@ -43,7 +43,7 @@ def extract_token(headers: dict[str, str]) -> tuple[str | None, str | None]:
 
 
 class KeyCache:
-    """Every key record in memory, reloaded when the keys table changes (checked every second)."""
+    """Every key record in memory, reloaded when the keys table changes (accounting/directory.py checks)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -59,6 +59,13 @@ class KeyCache:
         self._by_hash = {k.key_hash: k for k in list_keys(self._engine)}
         self._revision = revision
 
+    @property
+    def revision(self) -> tuple[float, int] | None:
+        return self._revision
+
+    def all(self) -> list[KeyRecord]:
+        return list(self._by_hash.values())
+
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         record = self._by_hash.get(key_hash)
         if record is not None:
@@ -68,14 +75,6 @@ class KeyCache:
         if record is not None:
             self._by_hash[key_hash] = record
         return record
-
-    async def refresh_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await asyncio.to_thread(self.load)
-            except Exception:  # a locked or restarting database must not stop the refresher
-                log.warning("key cache refresh failed", exc_info=True)
 
 
 async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:

@@ -1,4 +1,10 @@
-"""Step 5: cost the request and hand its log row to the writer queue. Never blocks, never loses a row."""
+"""Step 5: cost the request, hand its log row and charge to the writer, settle its reservation.
+
+Runs in the request's `finally`, so it runs after errors, timeouts, client disconnects and cancellation
+at shutdown alike. Never blocks, never loses a row. What is charged: the usage the upstream reported
+(estimated and flagged when it reported none) at the price the log row records; nothing when the
+request failed before anything was generated.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ from typing import Any
 
 import orjson
 
+from onegate import errors
+from onegate.accounting.ledger import charge_for
 from onegate.accounting.pricing import cost_micros
+from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.store.writer import LogWriter
@@ -45,7 +54,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
         "cost_micros": ctx.cost_micros,
-        "price": orjson.dumps(ctx.price.as_dict()).decode() if ctx.cost_micros else None,
+        "price": ctx.price.as_json() if ctx.cost_micros else None,
         "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
@@ -53,6 +62,22 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
     }
 
 
-def record(ctx: RequestContext, writer: LogWriter) -> None:
-    ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if ctx.status < 400 or ctx.usage.output_tokens else 0
-    writer.submit(log_row(ctx))
+def charged(ctx: RequestContext) -> bool:
+    """Served (a failure mid-stream included: the status was 200), or the client left after the answer
+    had started. Not when the upstream refused or failed before answering."""
+    if 0 < ctx.status < 400:
+        return True
+    return ctx.error_code == errors.CLIENT_DISCONNECTED.code and ctx.first_byte_at is not None
+
+
+def record(ctx: RequestContext, writer: LogWriter, reservations: Reservations | None = None) -> None:
+    """Once per request: before its last byte leaves (so a served request is always on record, even if
+    the process dies a moment later), or when it ends without a complete response."""
+    if ctx.recorded:
+        return
+    ctx.recorded = True
+    ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if charged(ctx) else 0
+    # the durable record first (journal and queue), then the counters
+    writer.submit(log_row(ctx), charge_for(ctx))
+    if reservations is not None:
+        reservations.settle(ctx)

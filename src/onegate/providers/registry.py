@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from onegate.accounting.pricing import FREE, Price
@@ -49,6 +50,7 @@ class ModelRegistry:
         channels: dict[str, Target] | None = None,
     ) -> None:
         self._entries = entries
+        self._config_prices = {name: entry.price for name, entry in entries.items()}
         self.names = tuple(sorted(entries))
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
         self.channels = channels or {}  # configured channel → its first model: what a health probe asks for
@@ -67,6 +69,13 @@ class ModelRegistry:
             if pattern.match(name):
                 return self._entries.get(target)
         return None
+
+    def reprice(self, overrides: Mapping[str, Price]) -> None:
+        """Prices set at run time win over the config file's; a model without one goes back to it."""
+        self._entries = {
+            name: replace(entry, price=overrides.get(name, self._config_prices[name]))
+            for name, entry in self._entries.items()
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:

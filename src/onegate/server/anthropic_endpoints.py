@@ -40,7 +40,7 @@ async def messages(gw: Gateway, ctx: RequestContext, responder: Responder, recei
 
 
 async def count_tokens(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    body, entry = await read_admitted(gw, ctx, receive, require_fields)
+    body, entry = await read_admitted(gw, ctx, receive, require_fields, reserve=False)  # counting is free
     target = entry.targets[0]
     if ctx.dialect in target.provider.native_dialects:
         route = plan_route(gw.channels, entry)

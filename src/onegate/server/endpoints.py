@@ -14,7 +14,7 @@ from onegate.dialects.openai_chat.request import require_fields
 from onegate.dialects.openai_responses import request as responses_request
 from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.errors import GatewayError
-from onegate.pipeline.admit import admit
+from onegate.pipeline.admit import admit, check_model
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route, resolve_model
@@ -26,18 +26,28 @@ if TYPE_CHECKING:
 
 
 async def read_admitted(
-    gw: Gateway, ctx: RequestContext, receive: Receive, check: Callable[[dict[str, Any]], str]
+    gw: Gateway,
+    ctx: RequestContext,
+    receive: Receive,
+    check: Callable[[dict[str, Any]], str],
+    reserve: bool = True,
 ) -> tuple[dict[str, Any], ModelEntry]:
     """authenticate → read → admit → route: the body and the model entry that will serve it.
 
-    `check` validates the body in the endpoint's dialect and returns the requested model.
+    `check` validates the body in the endpoint's dialect and returns the requested model. `reserve`:
+    apply limits and reserve the estimated cost (off for free calls such as count_tokens, which only
+    need the model permission).
     """
     key = await authenticate(ctx, gw.keys)
-    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+    raw = await read_body(receive, gw.settings.max_body_bytes)
+    body = parse_json_object(raw)
     ctx.model_requested = model = check(body)
     ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
     entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
-    admit(key, entry.name)
+    if reserve:
+        await admit(gw.admission, ctx, key, entry, body, len(raw))
+    else:
+        check_model(key, entry.name)
     return body, entry
 
 

@@ -61,13 +61,16 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class Responder:
     """Sends the response for one request and remembers what was sent, for the log and error handling."""
 
-    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers")
+    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers", "before_end")
 
     def __init__(self, send: Send, ctx: RequestContext) -> None:
         self._send = send
         self.ctx = ctx
         self.started = False
         self.finished = False  # the last byte was handed to the server
+        # called once the outcome is known and before the client can see the response complete: the
+        # request is recorded there, so a process killed right after serving it has recorded it
+        self.before_end: Callable[[], None] | None = None
         # CORS: browser-side clients (LobeChat client mode, web Chatbox) read our answers too
         self._base_headers = [(b"x-request-id", ctx.request_id.encode()), (b"access-control-allow-origin", b"*")]
 
@@ -85,6 +88,8 @@ class Responder:
         self.started = self.finished = True
         self.ctx.status = status
         self.ctx.mark_first_byte()
+        if self.before_end is not None:
+            self.before_end()
         await self._send(
             {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
         )
@@ -104,6 +109,8 @@ class Responder:
 
     async def end_stream(self) -> None:
         self.finished = True
+        if self.before_end is not None:
+            self.before_end()
         await self._send({"type": "http.response.body", "body": b""})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 
 import orjson
 from sqlalchemy import Engine, Row, func, or_, select
@@ -26,7 +27,24 @@ def _record(row: Row) -> KeyRecord:
         expires_at=row.expires_at,
         created_at=row.created_at,
         team_id=row.team_id,
+        budget_micros=row.budget_micros,
+        budget_period=row.budget_period,
+        rpm=row.rpm,
+        tpm=row.tpm,
+        concurrent=row.concurrent,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOptions:
+    """What a key may do beyond its models: team, budget, own rate limits."""
+
+    team_id: int | None = None
+    budget_micros: int | None = None
+    budget_period: str | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    concurrent: int | None = None
 
 
 def create_key(
@@ -35,10 +53,12 @@ def create_key(
     models: list[str] | None = None,
     expires_at: float | None = None,
     team_id: int | None = None,
+    options: KeyOptions | None = None,
 ) -> tuple[KeyRecord, str]:
     """Create a key; returns its record and the plain key, which is never stored."""
     plain = generate_key()
     now = time.time()
+    options = options or KeyOptions(team_id=team_id)
     values = {
         "name": name,
         "key_hash": hash_key(plain),
@@ -46,23 +66,14 @@ def create_key(
         "status": "active",
         "models": orjson.dumps(models).decode() if models else None,
         "expires_at": expires_at,
-        "team_id": team_id,
         "created_at": now,
         "updated_at": now,
+        **asdict(options),
     }
     with engine.begin() as conn:
         key_id = conn.execute(api_keys.insert().values(**values)).inserted_primary_key[0]
-    return KeyRecord(
-        id=key_id,
-        name=name,
-        key_hash=values["key_hash"],
-        mask=values["mask"],
-        status="active",
-        models=tuple(models) if models else None,
-        expires_at=expires_at,
-        created_at=now,
-        team_id=team_id,
-    ), plain
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    return _record(row), plain
 
 
 def list_keys(engine: Engine) -> list[KeyRecord]:

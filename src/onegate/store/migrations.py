@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
+from onegate.store import schema
 from onegate.store.schema import metadata, schema_migrations
 
 Step = Callable[[Connection], None]
@@ -21,15 +22,45 @@ def _add_request_log_notes(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE request_logs ADD COLUMN notes TEXT"))
 
 
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """ALTER TABLE … ADD COLUMN for each column the table does not have yet (safe to run twice)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
+def _add_teams_and_ledger(conn: Connection) -> None:
+    # New tables are created from schema.py: from now on they change only through appended steps, which
+    # (like _add_columns) must tolerate finding the change already made by a fresh create_all.
+    for table in (schema.teams, schema.ledger, schema.model_prices, schema.spend_alerts):
+        table.create(conn, checkfirst=True)
+    _add_columns(
+        conn,
+        "api_keys",
+        {
+            "budget_micros": "BIGINT",
+            "budget_period": "VARCHAR(8)",
+            "rpm": "INTEGER",
+            "tpm": "INTEGER",
+            "concurrent": "INTEGER",
+        },
+    )
+
+
 STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
     (2, "request_logs.notes", _add_request_log_notes),
+    (3, "teams, ledger, model_prices, spend_alerts; key budgets and limits", _add_teams_and_ledger),
 ]
 
 
 def migrate(engine: Engine) -> int:
     """Bring the database to the latest version; returns that version."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # instances starting together on one database migrate one after the other
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
         if not inspect(conn).has_table(schema_migrations.name):
             metadata.create_all(conn)
             conn.execute(

@@ -38,6 +38,76 @@ api_keys = Table(
     Column("team_id", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("budget_micros", BigInteger, nullable=True),  # spend allowed per budget period; NULL = no budget
+    Column("budget_period", String(8), nullable=True),  # daily | weekly | monthly (UTC)
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("concurrent", Integer, nullable=True),
+)
+
+# A team shares money and limits between its keys. balance_version grows with every balance change, so
+# a cached copy of the balance (in Redis or in memory) is only ever replaced by a newer one.
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("balance_micros", BigInteger, nullable=False, default=0),
+    Column("balance_version", BigInteger, nullable=False, default=0),
+    Column("model_groups", Text, nullable=True),  # JSON list of group names; NULL = every model
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("concurrent", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Every balance change: charges (one per request and serving attempt, keyed by entry_id so replays
+# and retries never charge twice) and top-ups, adjustments, refunds (who, when, why).
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # charge | topup | adjust | refund
+    Column("team_id", Integer, nullable=True),
+    Column("key_id", Integer, nullable=True),
+    Column("request_id", String(40), nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("amount_micros", BigInteger, nullable=False),  # signed: credits > 0, charges < 0
+    Column("balance_after", BigInteger, nullable=True),  # for manual entries, the team balance they left
+    Column("actor", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_ledger_team_created", "team_id", "created_at"),
+    Index("ix_ledger_key_created", "key_id", "created_at"),
+)
+
+# Prices set at run time (`onegate prices set`); they override the config file's.
+model_prices = Table(
+    "model_prices",
+    metadata,
+    Column("model", String(200), primary_key=True),
+    Column("price", Text, nullable=False),  # JSON: the PriceConfig fields
+    Column("actor", String(200), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+spend_alerts = Table(
+    "spend_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Float, nullable=False),
+    Column("scope", String(8), nullable=False),  # team | key
+    Column("subject_id", Integer, nullable=False),
+    Column("subject_name", String(200), nullable=True),
+    Column("recent_micros", BigInteger, nullable=False),  # spend in the recent window
+    Column("baseline_micros", BigInteger, nullable=False),  # spend in the baseline window
+    Column("ratio", Float, nullable=True),  # recent rate / baseline rate (NULL: no baseline spend)
+    Column("message", Text, nullable=False),
+    Column("webhook_status", String(100), nullable=True),
+    Index("ix_spend_alerts_created", "created_at"),
 )
 
 request_logs = Table(

@@ -1,0 +1,123 @@
+"""Keys, teams and prices in memory, kept fresh: the hot path reads them without touching the database.
+
+Each part is reloaded when its fingerprint in the database changes, checked every `interval` seconds,
+and at once when another instance or the CLI publishes a change over Redis (counters/pubsub.py). A
+reload of teams also hands every team's database balance to the counters (a newer version wins), which
+is how top-ups reach admission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import Engine
+
+from onegate.accounting.periods import period_bounds
+from onegate.accounting.pricing import Price
+from onegate.apikeys import KeyRecord
+from onegate.counters.protocol import Counters
+from onegate.counters.pubsub import TOPICS
+from onegate.pipeline.authenticate import KeyCache
+from onegate.providers.registry import ModelRegistry
+from onegate.store.ledger import key_spend_since
+from onegate.store.prices import list_prices, prices_revision
+from onegate.store.teams import TeamRecord, list_teams, teams_revision
+
+log = logging.getLogger("onegate.directory")
+
+
+class Directory:
+    def __init__(self, engine: Engine, keys: KeyCache, registry: ModelRegistry, counters: Counters) -> None:
+        self._engine = engine
+        self.keys = keys
+        self._registry = registry
+        self._counters = counters
+        self._teams: dict[int, TeamRecord] = {}
+        self._revisions: dict[str, object] = {}
+        self._spend_loaded: set[tuple[int, str]] = set()  # (key id, period) whose spend the counters have
+        self._pushed: dict[int, int] = {}  # team id -> balance version last handed to the counters
+        self._periods: dict[int, tuple[str, str, float]] = {}  # key id -> (kind, period, end)
+        self._lock = asyncio.Lock()
+
+    def team(self, team_id: int) -> TeamRecord | None:
+        return self._teams.get(team_id)
+
+    # loading ---------------------------------------------------------------------------------------
+    def _load(self, topics: tuple[str, ...]) -> tuple[list[TeamRecord] | None, bool]:
+        """Blocking: reload what changed. Returns (teams if reloaded, keys reloaded?)."""
+        teams = None
+        keys_changed = False
+        if "teams" in topics:
+            revision = teams_revision(self._engine)
+            if revision != self._revisions.get("teams"):
+                teams = list_teams(self._engine)
+                self._teams = {t.id: t for t in teams}
+                self._revisions["teams"] = revision
+        if "prices" in topics:
+            revision = prices_revision(self._engine)
+            if revision != self._revisions.get("prices"):
+                self._registry.reprice({m: Price.from_config(p) for m, p in list_prices(self._engine).items()})
+                self._revisions["prices"] = revision
+        if "keys" in topics:
+            before = self.keys.revision
+            self.keys.load()
+            keys_changed = self.keys.revision != before
+        return teams, keys_changed
+
+    async def refresh(self, topic: str | None = None) -> None:
+        """Reload `topic` (every part when None) if it changed, and pass balances on to the counters."""
+        async with self._lock:  # a push and the poll at once: one reload
+            teams, keys_changed = await asyncio.to_thread(self._load, TOPICS if topic is None else (topic,))
+            for team in teams or ():
+                if self._pushed.get(team.id) != team.balance_version:
+                    await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
+                    self._pushed[team.id] = team.balance_version
+            if keys_changed:
+                await self._load_key_spend(self.keys.all(), time.time())
+
+    async def _load_key_spend(self, keys: list[KeyRecord], now: float) -> None:
+        """Hand the counters each budgeted key's spend in its current period (one query per period)."""
+        by_period: dict[tuple[str, float, float], list[KeyRecord]] = {}
+        for key in keys:
+            if key.budget_micros is not None and key.budget_period is not None:
+                bounds = period_bounds(key.budget_period, now)
+                if (key.id, bounds[0]) not in self._spend_loaded:
+                    by_period.setdefault(bounds, []).append(key)
+        for (period, start, end), members in by_period.items():
+            spent = await asyncio.to_thread(key_spend_since, self._engine, [k.id for k in members], start)
+            for key in members:
+                await self._counters.load_key_spend(
+                    key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400
+                )
+                self._spend_loaded.add((key.id, period))
+
+    async def ensure_key_spend(self, key: KeyRecord, now: float) -> tuple[str, float]:
+        """The key's budget period (name, end); its spend so far is in the counters (loaded once per period)."""
+        if key.budget_micros is None or key.budget_period is None:
+            return "", now
+        cached = self._periods.get(key.id)
+        if cached is not None and cached[0] == key.budget_period and now < cached[2]:
+            return cached[1], cached[2]
+        period, _, end = period_bounds(key.budget_period, now)
+        if (key.id, period) not in self._spend_loaded:  # a new key, or a new period: a cache miss
+            await self._load_key_spend([key], now)
+        self._periods[key.id] = (key.budget_period, period, end)
+        return period, end
+
+    async def load_team(self, team_id: int) -> TeamRecord | None:
+        """A team the counters have no balance for (new, or Redis was emptied): from the database."""
+        await self.refresh("teams")
+        team = self._teams.get(team_id)
+        if team is not None:
+            await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
+        return team
+
+    async def poll_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:  # a locked or restarting database must not stop the refresher
+                log.warning("refresh from the database failed", exc_info=True)

@@ -1,0 +1,127 @@
+"""Reservations from admission to commit: reserve the estimated cost, settle the actual one, drop the
+hold once the writer has stored the charge, and keep every lease alive meanwhile.
+
+A reservation has three lives, each ending in the counters (counters/protocol.py explains the money):
+reserved at admission → settled by the record step (always: it runs in the request's `finally`) →
+committed when its charge is in the database. Free or teamless requests end at settlement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from onegate.counters.protocol import Admit, Counters, Lease, Limits, Refusal, Settle
+from onegate.settings import LimitsConfig
+from onegate.store.ledger import Committed
+
+if TYPE_CHECKING:
+    from onegate.apikeys import KeyRecord
+    from onegate.context import RequestContext
+    from onegate.store.teams import TeamRecord
+
+log = logging.getLogger("onegate.accounting")
+
+
+@dataclass(slots=True)
+class Reservation:
+    rid: str
+    key_id: int
+    team_id: int | None
+    amount: int
+    tokens: int
+    admitted_at: float
+    period: str
+    period_ttl: float
+
+
+def limits_of(own: KeyRecord | TeamRecord | None, defaults: LimitsConfig) -> Limits:
+    """A key's or team's own limits, else the configured defaults (0 = unlimited)."""
+    return Limits(
+        rpm=(own.rpm if own and own.rpm else defaults.rpm) or 0,
+        tpm=(own.tpm if own and own.tpm else defaults.tpm) or 0,
+        concurrent=(own.concurrent if own and own.concurrent else defaults.concurrent) or 0,
+    )
+
+
+class Reservations:
+    def __init__(
+        self, counters: Counters, ttl: float, on_spend: Callable[[RequestContext, float], None] | None = None
+    ) -> None:
+        self.counters = counters
+        self.ttl = ttl
+        self._on_spend = on_spend  # told of every request that cost something (spend alerts watch it)
+        self._leases: dict[str, Lease] = {}  # running, or held until their charge is committed
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def open(self) -> int:
+        return len(self._leases)
+
+    async def reserve(self, request: Admit) -> Refusal | None:
+        refusal = await self.counters.admit(request)
+        if refusal is None:
+            self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
+        return refusal
+
+    def settle(self, ctx: RequestContext) -> None:
+        """Replace the estimate by the actual cost (`ctx.cost_micros`). Safe to call twice."""
+        reservation, ctx.reservation = ctx.reservation, None
+        if reservation is None:
+            return
+        now = time.time()
+        cost = ctx.cost_micros
+        hold = cost > 0 and reservation.team_id is not None
+        used = ctx.usage.input_tokens + ctx.usage.output_tokens
+        self.counters.settle(
+            Settle(
+                rid=reservation.rid,
+                now=now,
+                key_id=reservation.key_id,
+                team_id=reservation.team_id,
+                cost=cost,
+                token_delta=used - reservation.tokens,
+                admitted_at=reservation.admitted_at,
+                hold_until=now + self.ttl if hold else 0.0,
+                period=reservation.period,
+                period_ttl=reservation.period_ttl,
+            )
+        )
+        if not hold:
+            self._leases.pop(reservation.rid, None)
+        if cost and self._on_spend is not None:
+            self._on_spend(ctx, now)
+
+    # commits arrive on the writer's thread --------------------------------------------------------
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def committed(self, committed: Committed) -> None:
+        """Called by the writer after each batch: hand it to the event loop, where the counters live."""
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the leases expire by themselves
+                self._loop.call_soon_threadsafe(self._apply, committed)
+
+    def _apply(self, committed: Committed) -> None:
+        rids: dict[int, list[str]] = defaultdict(list)
+        for charge in committed.charges:
+            self._leases.pop(charge["request_id"], None)
+            if charge["team_id"] is not None:
+                rids[charge["team_id"]].append(charge["request_id"])
+        for team_id, (balance, version) in committed.balances.items():
+            self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
+
+    async def renew_forever(self) -> None:
+        """Extend every lease still in use, well before it runs out."""
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                await self.counters.renew(list(self._leases.values()), time.time() + self.ttl)
+            except Exception:
+                log.warning("renewing %d reservations failed", len(self._leases), exc_info=True)

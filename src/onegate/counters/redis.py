@@ -1,0 +1,173 @@
+"""Counters in Redis, shared by every instance: each operation is one Lua script (lua/*.lua), so it is
+atomic however many instances call it at once.
+
+Admission is one round trip on the request path. Settlements and commits never wait: they leave on the
+same connection right away (counters/resp.py keeps them in order) and are checked in the background.
+All keys of a team (and its keys) carry the team's hash tag, so a script only touches one cluster slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from onegate.counters.protocol import Admit, Lease, Refusal, Settle, TeamState
+from onegate.counters.resp import RespClient
+from onegate.counters.windows import minute_of, position
+
+log = logging.getLogger("onegate.counters")
+
+
+def _script(name: str) -> str:
+    return resources.files("onegate.counters").joinpath(f"lua/{name}.lua").read_text()
+
+
+class _Names:
+    """Key names of one team (or teamless key) and one key."""
+
+    __slots__ = ("team", "key")
+
+    def __init__(self, prefix: str, team_id: int | None, key_id: int) -> None:
+        tag = f"{{t{team_id}}}" if team_id is not None else f"{{k{key_id}}}"
+        self.team = f"{prefix}{tag}:"
+        self.key = f"{prefix}{tag}:k{key_id}:"
+
+    def team_reservations(self) -> list[str]:
+        t = self.team
+        return [t + "res", t + "amt", t + "reserved"]
+
+
+class RedisCounters:
+    def __init__(self, url: str, prefix: str = "onegate:", spend_minutes_kept: int = 24 * 60) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._redis = RespClient(url)
+        self._spend_ttl = spend_minutes_kept * 60
+        self._admit = self._redis.script(_script("admit"))
+        self._settle = self._redis.script(_script("settle"))
+        self._commit = self._redis.script(_script("commit"))
+        self._in_flight: set[asyncio.Future[Any]] = set()
+
+    # request path --------------------------------------------------------------------------------
+    async def admit(self, request: Admit) -> Refusal | None:
+        names = _Names(self.prefix, request.team_id, request.key_id)
+        minute = minute_of(request.now)
+        t, k = names.team, names.key
+        keys = [
+            t + "bal", *names.team_reservations(), t + "slots", f"{t}w:{minute}", f"{t}w:{minute - 1}",
+            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{minute}", f"{k}w:{minute - 1}",
+            f"{k}spend:{request.period}",
+        ]  # fmt: skip
+        tl, kl = request.team_limits, request.key_limits
+        args = [
+            repr(request.now), request.rid, repr(request.expires), request.amount, request.tokens,
+            1 if request.team_id is not None else 0, tl.rpm, tl.tpm, tl.concurrent, kl.rpm, kl.tpm, kl.concurrent,
+            request.budget if request.budget is not None else -1, repr(position(request.now)),
+        ]  # fmt: skip
+        result = await self._redis.evalsha(self._admit, keys, args)
+        if result[0] == 1:
+            return None
+        return Refusal(result[1].decode(), float(result[2]))
+
+    def settle(self, settle: Settle) -> None:
+        names = _Names(self.prefix, settle.team_id, settle.key_id)
+        admitted, minute = minute_of(settle.admitted_at), minute_of(settle.now)
+        t, k = names.team, names.key
+        keys = [
+            *names.team_reservations(), t + "slots", f"{t}w:{admitted}", f"{t}sp:{minute}",
+            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{admitted}", f"{k}sp:{minute}",
+            f"{k}spend:{settle.period}",
+        ]  # fmt: skip
+        args = [
+            settle.rid, settle.cost, settle.token_delta, repr(settle.hold_until), self._spend_ttl,
+            repr(settle.period_ttl if settle.period else 0), 1 if settle.team_id is not None else 0,
+        ]  # fmt: skip
+        self._send_later(self._settle, keys, args)
+
+    def commit(self, team_id: int, balance: int, version: int, rids: Sequence[str]) -> None:
+        names = _Names(self.prefix, team_id, 0)
+        self._send_later(self._commit, [names.team + "bal", *names.team_reservations()], [balance, version, *rids])
+
+    def _send_later(self, sha: str, keys: list[str], args: list[Any]) -> None:
+        if self._redis.connected:  # in order, behind everything sent before
+            future: asyncio.Future[Any] = self._redis.send("EVALSHA", sha, len(keys), *keys, *args)
+        else:
+            future = asyncio.ensure_future(self._redis.evalsha(sha, keys, args))
+        self._in_flight.add(future)
+        future.add_done_callback(self._sent)
+
+    def _sent(self, future: asyncio.Future[Any]) -> None:
+        self._in_flight.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            # Redis away: leases expire by themselves, the balance is retaken from the database
+            log.warning("a settlement did not reach Redis: %s", future.exception())
+
+    async def flush(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    # the rest --------------------------------------------------------------------------------------
+    async def set_balance(self, team_id: int, balance: int, version: int) -> None:
+        names = _Names(self.prefix, team_id, 0)
+        await self._redis.evalsha(self._commit, [names.team + "bal", *names.team_reservations()], [balance, version])
+
+    async def renew(self, leases: Sequence[Lease], expires: float) -> None:
+        calls = []
+        for lease in leases:
+            names = _Names(self.prefix, lease.team_id, lease.key_id)
+            zsets = [names.key + "slots", names.key + "res"]
+            if lease.team_id is not None:
+                zsets += [names.team + "slots", names.team + "res"]
+            calls += [self._redis.call("ZADD", zset, "XX", repr(expires), lease.rid) for zset in zsets]
+        await asyncio.gather(*calls)
+
+    async def load_key_spend(self, key_id: int, team_id: int | None, period: str, amount: int, ttl: float) -> None:
+        name = _Names(self.prefix, team_id, key_id).key + f"spend:{period}"
+        await self._redis.call("SET", name, amount, "NX", "EX", max(1, int(ttl)))
+
+    async def key_spend(self, key_id: int, team_id: int | None, period: str) -> int:
+        value = await self._redis.call("GET", _Names(self.prefix, team_id, key_id).key + f"spend:{period}")
+        return int(value or 0)
+
+    async def spend_minutes(
+        self, scope: str, subject_id: int, team_id: int | None, minutes: Sequence[int]
+    ) -> list[int]:
+        names = _Names(self.prefix, team_id, subject_id if scope == "key" else 0)
+        base = names.team if scope == "team" else names.key
+        values = await self._redis.call("MGET", *(f"{base}sp:{m}" for m in minutes))
+        return [int(v or 0) for v in values]
+
+    async def claim(self, name: str, now: float, ttl: float) -> bool:
+        reply = await self._redis.call("SET", f"{self.prefix}claim:{name}", repr(now), "NX", "EX", max(1, int(ttl)))
+        return reply is not None
+
+    async def team_state(self, team_id: int, now: float) -> TeamState:
+        t = _Names(self.prefix, team_id, 0).team
+        call = self._redis.call
+        (balance, version), reserved, live, slots, expired = await asyncio.gather(
+            call("HMGET", t + "bal", "b", "v"),
+            call("GET", t + "reserved"),
+            call("ZCOUNT", t + "res", f"({now!r}", "+inf"),
+            call("ZCOUNT", t + "slots", f"({now!r}", "+inf"),
+            call("ZRANGEBYSCORE", t + "res", "-inf", repr(now)),
+        )
+        reserved = int(reserved or 0)
+        if expired:  # leases that ran out and no admission has purged yet do not count
+            amounts = await call("HMGET", t + "amt", *expired)
+            reserved -= sum(int(a) for a in amounts if a)
+        return TeamState(
+            int(balance) if balance is not None else None,
+            int(version) if version is not None else -1,
+            reserved,
+            int(live),
+            int(slots),
+        )
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush(), 10)
+        await self._redis.close()

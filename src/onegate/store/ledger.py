@@ -1,0 +1,150 @@
+"""The ledger in the database: charges written in batches with their request-log rows, and the spend
+queries behind `onegate teams show` and key budgets.
+
+A batch is one transaction: log rows, charge rows (ignored when their entry id is already there, so a
+replayed journal never charges twice) and one balance update per team from the charges that were new.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from onegate.store.logs import LogRow, insert_rows
+from onegate.store.schema import api_keys, ledger
+from onegate.store.teams import apply_balance_delta
+
+log = logging.getLogger("onegate.ledger")
+Charge = dict[str, Any]  # a ledger row of kind "charge" (see accounting/ledger.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What the writer stores for one request: its log row and, when it cost something, its charge."""
+
+    log: LogRow
+    charge: Charge | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"log": self.log, "charge": self.charge}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settlement:
+        if "log" not in data:  # a spill file from before charges: a bare log row
+            return cls(data)
+        return cls(data["log"], data.get("charge"))
+
+
+@dataclass(slots=True)
+class Committed:
+    """What a batch changed: charges that were new, and each touched team's balance after it."""
+
+    charges: list[Charge] = field(default_factory=list)
+    balances: dict[int, tuple[int, int]] = field(default_factory=dict)  # team id -> (balance, version)
+
+
+def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committed:
+    insert_rows(conn, [item.log for item in items])
+    charges = [item.charge for item in items if item.charge is not None]
+    committed = Committed()
+    if not charges:
+        return committed
+    new = _insert_new_charges(conn, charges)
+    per_team: dict[int, int] = defaultdict(int)
+    for charge in new:
+        committed.charges.append(charge)
+        if charge["team_id"] is not None:
+            per_team[charge["team_id"]] += charge["amount_micros"]
+    now = time.time()
+    for team_id in sorted(per_team):  # one order everywhere: instances never deadlock on team rows
+        after = apply_balance_delta(conn, team_id, per_team[team_id], now)
+        if after is None:  # the team was deleted meanwhile: keep the charge, never block the batch
+            log.warning("charges of %d micro-units for team %s, which no longer exists", -per_team[team_id], team_id)
+            continue
+        committed.balances[team_id] = after
+    return committed
+
+
+def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]:
+    """Insert the charges not yet in the ledger; returns those. A plain batch insert first (the normal
+    case: all new, and several times cheaper); on a duplicate (a replayed journal or spill file), the
+    batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
+    try:
+        with conn.begin_nested():
+            conn.execute(ledger.insert(), charges)
+        return charges
+    except IntegrityError:
+        pass
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
+    returning = stmt.returning(ledger.c.entry_id, ledger.c.request_id, ledger.c.team_id, ledger.c.amount_micros)
+    return [row._asdict() for row in conn.execute(returning, charges)]
+
+
+def key_spend_since(engine: Engine, key_ids: Sequence[int], since: float) -> dict[int, int]:
+    """Charges per key since `since`, in micro-units (positive)."""
+    if not key_ids:
+        return {}
+    stmt = (
+        select(ledger.c.key_id, func.sum(ledger.c.amount_micros))
+        .where(ledger.c.kind == "charge", ledger.c.key_id.in_(list(key_ids)), ledger.c.created_at >= since)
+        .group_by(ledger.c.key_id)
+    )
+    with engine.connect() as conn:
+        return {key_id: -int(total or 0) for key_id, total in conn.execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class SpendReport:
+    total_micros: int
+    requests: int
+    by_model: list[tuple[str, int, int]]  # (model, requests, micros), most spent first
+    by_key: list[tuple[str, int, int]]  # (key name + mask, requests, micros)
+    history: list[dict[str, Any]]  # top-ups, adjustments, refunds: newest first
+
+
+def spend_report(engine: Engine, team_id: int, since: float, history: int = 20) -> SpendReport:
+    charged = (ledger.c.team_id == team_id) & (ledger.c.kind == "charge") & (ledger.c.created_at >= since)
+    spent = -func.sum(ledger.c.amount_micros)
+    with engine.connect() as conn:
+        total, count = conn.execute(select(spent, func.count()).where(charged)).one()
+        by_model = conn.execute(
+            select(ledger.c.model, func.count(), spent).where(charged).group_by(ledger.c.model).order_by(spent.desc())
+        ).all()
+        by_key = conn.execute(
+            select(api_keys.c.name, api_keys.c.mask, func.count(), spent)
+            .select_from(ledger.outerjoin(api_keys, api_keys.c.id == ledger.c.key_id))
+            .where(charged)
+            .group_by(api_keys.c.name, api_keys.c.mask)
+            .order_by(spent.desc())
+        ).all()
+        manual = conn.execute(
+            select(ledger)
+            .where(ledger.c.team_id == team_id, ledger.c.kind != "charge")
+            .order_by(ledger.c.created_at.desc())
+            .limit(history)
+        ).all()
+    return SpendReport(
+        total_micros=int(total or 0),
+        requests=int(count),
+        by_model=[(m or "-", int(n), int(s)) for m, n, s in by_model],
+        by_key=[(f"{name} {mask}" if name else "(deleted key)", int(n), int(s)) for name, mask, n, s in by_key],
+        history=[dict(r._mapping) for r in manual],
+    )
+
+
+def ledger_total(engine: Engine, kind: str = "charge") -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(ledger.c.amount_micros), 0)).where(ledger.c.kind == kind)
+            ).scalar_one()
+        )

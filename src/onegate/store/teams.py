@@ -1,0 +1,170 @@
+"""Teams in the database: create, change limits, and move money with an audit trail.
+
+Every change of a balance is a ledger row written in the same transaction as the balance itself, and
+bumps `balance_version`, so a cached copy of the balance is only ever replaced by a newer one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Connection, Engine, Row, func, select
+
+from onegate.store.schema import ledger, teams
+
+MANUAL_KINDS = ("topup", "adjust", "refund")
+
+
+class TeamError(LookupError):
+    """No such team, a duplicate name, or a change that would make no sense (a negative top-up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRecord:
+    id: int
+    name: str
+    status: str  # active | disabled
+    balance_micros: int
+    balance_version: int
+    model_groups: tuple[str, ...] | None  # None: every model
+    rpm: int | None = None
+    tpm: int | None = None
+    concurrent: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceChange:
+    entry_id: str
+    team: str
+    kind: str
+    amount_micros: int
+    balance_after: int
+    balance_version: int
+
+
+def _record(row: Row) -> TeamRecord:
+    return TeamRecord(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        balance_micros=row.balance_micros,
+        balance_version=row.balance_version,
+        model_groups=tuple(orjson.loads(row.model_groups)) if row.model_groups else None,
+        rpm=row.rpm,
+        tpm=row.tpm,
+        concurrent=row.concurrent,
+    )
+
+
+def create_team(
+    engine: Engine,
+    name: str,
+    model_groups: list[str] | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    concurrent: int | None = None,
+) -> TeamRecord:
+    now = time.time()
+    with engine.begin() as conn:
+        if conn.execute(select(teams.c.id).where(teams.c.name == name)).first():
+            raise TeamError(f"a team named {name!r} already exists")
+        conn.execute(
+            teams.insert().values(
+                name=name,
+                status="active",
+                balance_micros=0,
+                balance_version=0,
+                model_groups=orjson.dumps(model_groups).decode() if model_groups is not None else None,
+                rpm=rpm,
+                tpm=tpm,
+                concurrent=concurrent,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return _team(conn, name)
+
+
+def _team(conn: Connection, name: str) -> TeamRecord:
+    row = conn.execute(select(teams).where(teams.c.name == name)).first()
+    if row is None:
+        raise TeamError(f"no team named {name!r}")
+    return _record(row)
+
+
+def get_team(engine: Engine, name: str) -> TeamRecord:
+    with engine.connect() as conn:
+        return _team(conn, name)
+
+
+def list_teams(engine: Engine) -> list[TeamRecord]:
+    with engine.connect() as conn:
+        return [_record(r) for r in conn.execute(select(teams).order_by(teams.c.id))]
+
+
+def update_team(engine: Engine, name: str, **changes: object) -> TeamRecord:
+    """Change a team's status, model groups or limits (only the given fields)."""
+    allowed = {"status", "model_groups", "rpm", "tpm", "concurrent"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TeamError(f"cannot change {', '.join(sorted(unknown))}")
+    if "model_groups" in changes and changes["model_groups"] is not None:
+        changes["model_groups"] = orjson.dumps(changes["model_groups"]).decode()
+    with engine.begin() as conn:
+        team = _team(conn, name)
+        conn.execute(teams.update().where(teams.c.id == team.id).values(**changes, updated_at=time.time()))
+        return _team(conn, name)
+
+
+def change_balance(
+    engine: Engine, name: str, kind: str, amount_micros: int, actor: str, note: str | None = None
+) -> BalanceChange:
+    """A top-up, adjustment or refund: one ledger row and the balance, in one transaction."""
+    if kind not in MANUAL_KINDS:
+        raise TeamError(f"unknown balance change {kind!r}; expected one of {', '.join(MANUAL_KINDS)}")
+    if kind in ("topup", "refund") and amount_micros <= 0:
+        raise TeamError(f"a {kind} must be a positive amount")
+    entry_id = f"{kind}_{secrets.token_hex(10)}"
+    now = time.time()
+    with engine.begin() as conn:
+        team = _team(conn, name)
+        balance, version = apply_balance_delta(conn, team.id, amount_micros, now) or (0, 0)
+        conn.execute(
+            ledger.insert().values(
+                entry_id=entry_id,
+                kind=kind,
+                team_id=team.id,
+                amount_micros=amount_micros,
+                balance_after=balance,
+                actor=actor,
+                note=note,
+                created_at=now,
+            )
+        )
+    return BalanceChange(entry_id, name, kind, amount_micros, balance, version)
+
+
+def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) -> tuple[int, int] | None:
+    """Add `delta` to a team's balance; returns (balance, version) after it, None if there is no such team."""
+    stmt = (
+        teams.update()
+        .where(teams.c.id == team_id)
+        .values(
+            balance_micros=teams.c.balance_micros + delta,
+            balance_version=teams.c.balance_version + 1,
+            updated_at=now,
+        )
+        .returning(teams.c.balance_micros, teams.c.balance_version)
+    )
+    row = conn.execute(stmt).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def teams_revision(engine: Engine) -> tuple[float, int]:
+    """Changes whenever a team is created or changed, its balance included."""
+    with engine.connect() as conn:
+        latest, count = conn.execute(select(func.max(teams.c.updated_at), func.count()).select_from(teams)).one()
+    return (latest or 0.0, count)

@@ -1,0 +1,234 @@
+"""The counters protocol, one suite for both backends: in-memory, and Redis (skipped without a server,
+failed under ONEGATE_REQUIRE_SERVICES=1). Time is passed in, so windows and leases are deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from onegate.counters.memory import MemoryCounters
+from onegate.counters.protocol import Admit, Counters, Lease, Limits, Settle
+from tests.conftest import require_service
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, redis_prefix
+
+T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
+TTL = 30.0
+NONE = Limits()
+
+
+async def _open(kind: str) -> tuple[Counters, str | None]:
+    if kind == "memory":
+        return MemoryCounters(), None
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    from onegate.counters.redis import RedisCounters
+
+    prefix = redis_prefix()
+    return RedisCounters(REDIS_URL, prefix), prefix
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
+    backend, prefix = await _open(request.param)
+    yield backend
+    await backend.close()
+    if prefix:
+        drop_redis_prefix(prefix)
+
+
+def admit(rid: str, now: float = T0, *, key: int = 1, team: int | None = 7, amount: int = 0, **kw) -> Admit:
+    return Admit(
+        rid=rid,
+        now=now,
+        expires=now + TTL,
+        amount=amount,
+        tokens=kw.pop("tokens", 0),
+        key_id=key,
+        key_limits=kw.pop("key_limits", NONE),
+        team_id=team,
+        team_limits=kw.pop("team_limits", NONE),
+        **kw,
+    )
+
+
+def settle(rid: str, now: float = T0, *, key: int = 1, team: int | None = 7, cost: int = 0, **kw) -> Settle:
+    hold = now + TTL if cost and team is not None else 0.0
+    return Settle(
+        rid=rid, now=now, key_id=key, team_id=team, cost=cost, token_delta=kw.pop("token_delta", 0),
+        admitted_at=kw.pop("admitted_at", now), hold_until=hold, **kw,
+    )  # fmt: skip
+
+
+async def test_requests_per_minute_refused_with_retry_after_then_allowed_as_the_window_slides(counters):
+    limits = Limits(rpm=2)
+    assert await counters.admit(admit("a", key_limits=limits)) is None
+    assert await counters.admit(admit("b", T0 + 1, key_limits=limits)) is None
+    refused = await counters.admit(admit("c", T0 + 2, key_limits=limits))
+    assert refused is not None and refused.reason == "key_rpm"
+    assert 1 <= refused.retry_after <= 120
+    # the next minute still weighs the previous one: at +75 s it counts 2 × 0.75 = 1.5 (+1 > 2), and
+    # says when one more fits: at +90 s, where 2 × 0.5 + 1 = 2
+    refused = await counters.admit(admit("d", T0 + 75, key_limits=limits))
+    assert refused is not None and refused.reason == "key_rpm" and refused.retry_after == 15
+    assert await counters.admit(admit("e", T0 + 90, key_limits=limits)) is None
+
+
+async def test_team_limits_hold_across_the_teams_keys(counters):
+    limits = Limits(rpm=3)
+    for i in range(3):
+        assert await counters.admit(admit(f"r{i}", key=i, team_limits=limits)) is None
+    refused = await counters.admit(admit("r9", key=9, team_limits=limits))
+    assert refused is not None and refused.reason == "team_rpm" and refused.scope == "team"
+
+
+async def test_tokens_per_minute_count_the_estimate_and_the_correction(counters):
+    limits = Limits(tpm=1000)
+    assert await counters.admit(admit("a", tokens=600, key_limits=limits)) is None
+    assert (await counters.admit(admit("b", tokens=600, key_limits=limits))).reason == "key_tpm"
+    counters.settle(settle("a", token_delta=-500))  # it used 100 tokens, not 600
+    await counters.flush()
+    assert await counters.admit(admit("b", tokens=600, key_limits=limits)) is None
+
+
+async def test_concurrency_slots_are_freed_at_settlement(counters):
+    limits = Limits(concurrent=2)
+    assert await counters.admit(admit("a", key_limits=limits)) is None
+    assert await counters.admit(admit("b", key_limits=limits)) is None
+    refused = await counters.admit(admit("c", key_limits=limits))
+    assert refused is not None and refused.reason == "key_concurrent" and refused.retry_after >= 1
+    counters.settle(settle("a"))
+    await counters.flush()
+    assert await counters.admit(admit("c", key_limits=limits)) is None
+
+
+async def test_balance_unknown_until_loaded(counters):
+    refused = await counters.admit(admit("a", amount=10))
+    assert refused is not None and refused.reason == "team_unknown"
+    await counters.set_balance(7, 100, 1)
+    assert await counters.admit(admit("a", amount=10)) is None
+
+
+async def test_reservations_refuse_what_the_balance_cannot_cover(counters):
+    await counters.set_balance(7, 100, 1)
+    slots = Limits(concurrent=10)
+    assert await counters.admit(admit("a", amount=60, team_limits=slots)) is None
+    refused = await counters.admit(admit("b", amount=60, team_limits=slots))
+    assert refused is not None and refused.reason == "team_balance" and refused.retry_after == 0
+    assert await counters.admit(admit("c", amount=40, team_limits=slots)) is None
+    state = await counters.team_state(7, T0)
+    assert (state.balance, state.reserved, state.reservations, state.in_flight) == (100, 100, 2, 2)
+
+
+async def test_free_requests_pass_an_empty_balance(counters):
+    await counters.set_balance(7, 0, 1)
+    assert await counters.admit(admit("a", amount=0)) is None
+
+
+async def test_settlement_holds_the_actual_cost_until_commit_then_the_balance_has_it(counters):
+    await counters.set_balance(7, 100, 1)
+    assert await counters.admit(admit("a", amount=60)) is None
+    counters.settle(settle("a", cost=25))  # served for 25: the hold shrinks to 25
+    await counters.flush()
+    state = await counters.team_state(7, T0)
+    assert (state.balance, state.reserved, state.in_flight) == (100, 25, 0)
+    assert await counters.admit(admit("b", amount=75)) is None  # 100 - 25 available
+    counters.settle(settle("b"))  # refused upstream: costs nothing, releases everything
+    counters.commit(7, 75, 2, ["a"])  # the writer stored a's charge: balance 75, hold gone
+    await counters.flush()
+    state = await counters.team_state(7, T0)
+    assert (state.balance, state.version, state.reserved, state.reservations) == (75, 2, 0, 0)
+
+
+async def test_an_older_balance_never_replaces_a_newer_one(counters):
+    await counters.set_balance(7, 50, 5)
+    await counters.set_balance(7, 999, 4)  # a slow instance's stale read
+    counters.commit(7, 1, 3, [])
+    await counters.flush()
+    assert (await counters.team_state(7, T0)).balance == 50
+    await counters.set_balance(7, 40, 6)
+    assert (await counters.team_state(7, T0)).balance == 40
+
+
+async def test_a_dead_instances_reservations_expire_with_their_lease_unless_renewed(counters):
+    await counters.set_balance(7, 100, 1)
+    assert await counters.admit(admit("dead", amount=80)) is None
+    assert await counters.admit(admit("alive", amount=20)) is None
+    await counters.renew([Lease("alive", 1, 7)], T0 + 3 * TTL)
+    later = T0 + 2 * TTL
+    state = await counters.team_state(7, later)
+    assert (state.reserved, state.reservations) == (20, 1)  # "dead" expired, "alive" was renewed
+    assert await counters.admit(admit("next", later, amount=80)) is None
+
+
+async def test_key_budget_counts_spend_and_reservations_of_the_period(counters):
+    await counters.set_balance(7, 10_000, 1)
+    budget = {"budget": 100, "period": "d2027-01-15", "period_ttl": 3600.0}
+    await counters.load_key_spend(1, 7, "d2027-01-15", 30, 3600)  # spent earlier, from the database
+    await counters.load_key_spend(1, 7, "d2027-01-15", 999, 3600)  # already there: kept
+    assert await counters.admit(admit("a", amount=50, **budget)) is None
+    refused = await counters.admit(admit("b", amount=30, **budget))
+    assert refused is not None and refused.reason == "key_budget"
+    counters.settle(settle("a", cost=20, period="d2027-01-15", period_ttl=3600.0))
+    await counters.flush()
+    assert await counters.key_spend(1, 7, "d2027-01-15") == 50
+    assert await counters.admit(admit("b", amount=50, **budget)) is None
+    counters.settle(settle("b", cost=50, period="d2027-01-15", period_ttl=3600.0))
+    await counters.flush()
+    # another period starts empty
+    assert await counters.admit(admit("c", amount=90, budget=100, period="d2027-01-16", period_ttl=3600.0)) is None
+
+
+async def test_keys_without_a_team_have_limits_and_budgets_but_no_balance(counters):
+    limits = Limits(concurrent=1)
+    assert await counters.admit(admit("a", team=None, amount=50, key_limits=limits, budget=60, period="m")) is None
+    assert (await counters.admit(admit("b", team=None, key_limits=limits))).reason == "key_concurrent"
+    counters.settle(settle("a", team=None, cost=50, period="m", period_ttl=60.0))
+    await counters.flush()
+    refused = await counters.admit(admit("b", team=None, amount=20, key_limits=limits, budget=60, period="m"))
+    assert refused is not None and refused.reason == "key_budget"
+
+
+async def test_spend_per_minute_for_alerts(counters):
+    await counters.set_balance(7, 10_000, 1)
+    for i, (when, cost) in enumerate([(T0, 5), (T0 + 10, 7), (T0 + 70, 11)]):
+        assert await counters.admit(admit(f"r{i}", when, amount=20)) is None
+        counters.settle(settle(f"r{i}", when, cost=cost))
+    await counters.flush()
+    minute = int(T0 // 60)
+    assert await counters.spend_minutes("team", 7, 7, [minute - 1, minute, minute + 1]) == [0, 12, 11]
+    assert await counters.spend_minutes("key", 1, 7, [minute, minute + 1]) == [12, 11]
+
+
+async def test_claims_are_granted_once_per_ttl(counters):
+    assert await counters.claim("alert:team:7", T0, 60) is True
+    assert await counters.claim("alert:team:7", T0 + 1, 60) is False
+
+
+async def test_simultaneous_admissions_never_overspend(counters):
+    """Many admissions at once (for Redis: over several connections): exactly as many as the balance covers."""
+    await counters.set_balance(7, 1000, 1)
+    results = await asyncio.gather(*(counters.admit(admit(f"r{i}", amount=30, key=i % 5)) for i in range(100)))
+    admitted = [r for r in results if r is None]
+    assert len(admitted) == 1000 // 30
+    assert all(r.reason == "team_balance" for r in results if r is not None)
+    assert (await counters.team_state(7, T0)).reserved == 30 * len(admitted)
+
+
+async def test_two_redis_clients_share_one_truth():
+    """Two instances = two clients on one prefix: what one reserves, the other sees."""
+    first, prefix = await _open("redis")
+    from onegate.counters.redis import RedisCounters
+
+    second = RedisCounters(REDIS_URL, prefix)
+    try:
+        await first.set_balance(7, 100, 1)
+        assert await first.admit(admit("a", amount=70)) is None
+        assert (await second.admit(admit("b", amount=70))).reason == "team_balance"
+        first.settle(settle("a", cost=10))
+        await first.flush()
+        assert await second.admit(admit("b", amount=70)) is None
+    finally:
+        await first.close()
+        await second.close()
+        drop_redis_prefix(prefix or "")

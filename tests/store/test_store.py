@@ -1,0 +1,198 @@
+"""The store on SQLite and PostgreSQL alike: migrations, teams and their audit trail, the ledger written
+with log rows, prices. PostgreSQL runs in a fresh schema of database `test`, dropped afterwards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, inspect, select, text
+
+from onegate.settings import PriceConfig
+from onegate.store.db import open_engine
+from onegate.store.keys import KeyOptions, create_key, list_keys
+from onegate.store.ledger import Settlement, key_spend_since, ledger_total, spend_report, write_settlements
+from onegate.store.logs import count_logs
+from onegate.store.migrations import STEPS, migrate
+from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
+from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
+from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
+from tests.conftest import require_service
+from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'onegate.db'}"
+        return
+    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _log(request_id: str, cost: int = 0, key_id: int | None = None, team_id: int | None = None) -> dict:
+    return {
+        "request_id": request_id, "created_at": time.time(), "key_id": key_id, "key_mask": "sk-…abcd",
+        "team_id": team_id, "client_name": "test", "client_version": "", "user_agent": "", "method": "POST",
+        "path": "/api/v1/chat/completions", "dialect": "openai_chat", "status": 200, "stream": False,
+        "latency_ms": 1.0, "input_tokens": 1, "cached_tokens": 0, "cache_write_tokens": 0, "output_tokens": 1,
+        "reasoning_tokens": 0, "cost_micros": cost, "usage_estimated": False,
+    }  # fmt: skip
+
+
+def _charge(request_id: str, cost: int, key_id: int, team_id: int | None, model: str = "m") -> dict:
+    return {
+        "entry_id": f"{request_id}:0", "kind": "charge", "team_id": team_id, "key_id": key_id,
+        "request_id": request_id, "model": model, "amount_micros": -cost, "created_at": time.time(),
+    }  # fmt: skip
+
+
+def test_fresh_database_gets_the_latest_schema_and_migrating_again_changes_nothing(engine):
+    with engine.connect() as conn:
+        versions = list(conn.scalars(select(schema_migrations.c.version).order_by(schema_migrations.c.version)))
+    assert versions == [v for v, _, _ in STEPS]
+    assert migrate(engine) == STEPS[-1][0]
+
+
+def test_a_version_2_database_is_upgraded_in_place(database_url):
+    engine = open_engine(database_url)
+    try:
+        # the shape of version 2: no teams, ledger, prices or alerts; keys without budgets or limits
+        with engine.begin() as conn:
+            metadata.create_all(conn, tables=[schema_migrations, api_keys, request_logs])
+            for column in ("budget_micros", "budget_period", "rpm", "tpm", "concurrent"):
+                conn.execute(text(f"ALTER TABLE api_keys DROP COLUMN {column}"))
+            conn.execute(
+                schema_migrations.insert(), [{"version": v, "name": n, "applied_at": 0} for v, n, _ in STEPS[:2]]
+            )
+            conn.execute(text("INSERT INTO api_keys (name, key_hash, mask, status, created_at, updated_at) "
+                              "VALUES ('old', 'h', 'sk-…old', 'active', 0, 0)"))  # fmt: skip
+        assert migrate(engine) == 3
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+        assert {"teams", "ledger", "model_prices", "spend_alerts"} <= tables
+        [old] = list_keys(engine)
+        assert old.name == "old" and old.budget_micros is None and old.team_id is None
+    finally:
+        engine.dispose()
+
+
+def test_balance_changes_keep_an_audit_trail_with_versions(engine):
+    create_team(engine, "acme", model_groups=["basic"], rpm=60)
+    with pytest.raises(TeamError):
+        create_team(engine, "acme")
+    first = change_balance(engine, "acme", "topup", 12_500_000, "alice@host", "invoice 42")
+    second = change_balance(engine, "acme", "adjust", -250_000, "bob@host", "typo")
+    third = change_balance(engine, "acme", "refund", 1_000, "bob@host", "req_x failed")
+    assert (first.balance_after, second.balance_after, third.balance_after) == (12_500_000, 12_250_000, 12_251_000)
+    assert first.balance_version < second.balance_version < third.balance_version
+    with pytest.raises(TeamError):
+        change_balance(engine, "acme", "topup", -5, "x")
+    team = get_team(engine, "acme")
+    assert team.balance_micros == 12_251_000 and team.model_groups == ("basic",) and team.rpm == 60
+    history = spend_report(engine, team.id, 0).history
+    assert [(h["kind"], h["amount_micros"], h["actor"], h["note"]) for h in history] == [
+        ("refund", 1_000, "bob@host", "req_x failed"),
+        ("adjust", -250_000, "bob@host", "typo"),
+        ("topup", 12_500_000, "alice@host", "invoice 42"),
+    ]
+    assert update_team(engine, "acme", model_groups=None, status="disabled").model_groups is None
+    assert [t.status for t in list_teams(engine)] == ["disabled"]
+
+
+def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
+    team = create_team(engine, "acme")
+    change_balance(engine, "acme", "topup", 1_000, "t")
+    key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
+    items = [
+        Settlement(_log("req_1", 100, key.id, team.id), _charge("req_1", 100, key.id, team.id, "gpt")),
+        Settlement(_log("req_2", 30, key.id, team.id), _charge("req_2", 30, key.id, team.id, "claude")),
+        Settlement(_log("req_3")),  # free: a log row, no charge
+    ]
+    with engine.begin() as conn:
+        committed = write_settlements(conn, items)
+    assert sorted(c["request_id"] for c in committed.charges) == ["req_1", "req_2"]
+    balance, version = committed.balances[team.id]
+    assert balance == 870
+    with engine.begin() as conn:  # a replayed journal or spill file
+        again = write_settlements(conn, items)
+    assert again.charges == [] and again.balances == {}
+    assert get_team(engine, "acme").balance_micros == 870
+    assert get_team(engine, "acme").balance_version == version
+    assert count_logs(engine) == 3 and ledger_total(engine) == -130
+    report = spend_report(engine, team.id, 0)
+    assert report.total_micros == 130 and report.requests == 2
+    assert report.by_model == [("gpt", 1, 100), ("claude", 1, 30)]
+    assert report.by_key == [(f"k {key.mask}", 2, 130)]
+    assert key_spend_since(engine, [key.id], 0) == {key.id: 130}
+    assert key_spend_since(engine, [key.id], time.time() + 10) == {}
+
+
+def test_teamless_charges_are_recorded_without_touching_a_balance(engine):
+    key, _ = create_key(engine, "solo")
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [Settlement(_log("req_s", 5, key.id), _charge("req_s", 5, key.id, None))])
+    assert len(committed.charges) == 1 and committed.balances == {}
+    with engine.connect() as conn:
+        assert conn.execute(select(teams)).all() == []
+
+
+def test_balance_updates_from_two_connections_add_up(engine):
+    """Two instances committing batches for one team at once: no update is lost."""
+    import threading
+
+    team = create_team(engine, "acme")
+    key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
+
+    def commit(prefix: str) -> None:
+        for i in range(20):
+            rid = f"req_{prefix}{i}"
+            with engine.begin() as conn:
+                write_settlements(conn, [Settlement(_log(rid, 7, key.id, team.id), _charge(rid, 7, key.id, team.id))])
+
+    threads = [threading.Thread(target=commit, args=(p,)) for p in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    team = get_team(engine, "acme")
+    assert team.balance_micros == -280 and team.balance_version == 40
+
+
+def test_run_time_prices_override_and_clear(engine):
+    before = prices_revision(engine)
+    set_price(engine, "gpt-4.1-mini", PriceConfig(input=0.4, output=1.6), "ops@host")
+    set_price(engine, "gpt-4.1-mini", PriceConfig(input=0.5, output=2), "ops@host")
+    assert prices_revision(engine) != before
+    assert list_prices(engine) == {"gpt-4.1-mini": PriceConfig(input=0.5, output=2)}
+    assert clear_price(engine, "gpt-4.1-mini") and not clear_price(engine, "gpt-4.1-mini")
+    assert list_prices(engine) == {}
+
+
+def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine):
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [Settlement(_log("req_g", 9, 1, 404), _charge("req_g", 9, 1, 404))])
+    assert len(committed.charges) == 1 and committed.balances == {}
+    assert count_logs(engine) == 1 and ledger_total(engine) == -9
+
+
+def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
+    team = create_team(engine, "acme")
+    first = Settlement(_log("req_a", 10, 1, team.id), _charge("req_a", 10, 1, team.id))
+    second = Settlement(_log("req_b", 5, 1, team.id), _charge("req_b", 5, 1, team.id))
+    with engine.begin() as conn:
+        write_settlements(conn, [first])
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [first, second])
+    assert [c["request_id"] for c in committed.charges] == ["req_b"]
+    assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2
