@@ -6,6 +6,7 @@ import random
 import time
 from email.utils import formatdate
 
+import msgspec
 import pytest
 
 from onegate.channels import breaker
@@ -42,13 +43,16 @@ def test_weights_split_the_first_pick_inside_a_tier():
 
 
 def test_channel_config_routes_fill_in_priority_weight_and_upstream_name():
-    channel = ChannelConfig(
-        name="c",
-        base_url="http://h",
-        priority=1,
-        weight=2,
-        models=["m1", {"name": "m2", "priority": 0}, {"name": "fast", "upstream": "m1", "weight": 5}],
-        aliases={"alias": "m1"},
+    channel = msgspec.convert(  # as the config file is read
+        {
+            "name": "c",
+            "base_url": "http://h",
+            "priority": 1,
+            "weight": 2,
+            "models": ["m1", {"name": "m2", "priority": 0}, {"name": "fast", "upstream": "m1", "weight": 5}],
+            "aliases": {"alias": "m1"},
+        },
+        ChannelConfig,
     )
     assert [(r.name, r.upstream, r.priority, r.weight) for r in channel.routes()] == [
         ("m1", "m1", 1, 2.0),

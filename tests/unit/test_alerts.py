@@ -7,10 +7,12 @@ import asyncio
 import http.server
 import threading
 
+import msgspec
 import orjson
 import pytest
 
-from onegate.accounting.alerts import SpendAlerts, Subject, is_public, post_webhook
+from onegate.accounting.alerts import SpendAlerts, Subject
+from onegate.accounting.webhook import is_public, post_webhook
 from onegate.counters.memory import MemoryCounters
 from onegate.counters.protocol import Admit, Limits, Settle
 from onegate.settings import AlertsConfig
@@ -68,7 +70,7 @@ async def test_steady_spend_raises_nothing(engine):
 
 async def test_spend_below_the_minimum_raises_nothing(engine):
     alerts, counters = await _alerts(engine)
-    alerts.config = alerts.config.model_copy(update={"min_spend": 1.0})
+    alerts.config = msgspec.structs.replace(alerts.config, min_spend=1.0)
     await spend(counters, T0, 5000, "x")
     alerts.saw(TEAM, T0)
     assert await alerts.check(T0 + 1) == []

@@ -1,27 +1,59 @@
-"""The `onegate` command."""
+"""The `onegate` command.
+
+Each command's module is imported only when that command runs (all of them for `--help`): `onegate serve`
+must not pay for the imports of `doctor`, `setup` or `teams`, since start-up time is a promise.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 
-from onegate.cli import channels, doctor, evidence, keys, logs, prices, serve, setup, teams
+# name → (module in onegate.cli, attribute, a group of subcommands or a single command)
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "serve": ("serve", "serve", False),
+    "keys": ("keys", "app", True),
+    "logs": ("logs", "app", True),
+    "teams": ("teams", "app", True),
+    "prices": ("prices", "app", True),
+    "channels": ("channels", "app", True),
+    "setup": ("setup", "setup", False),
+    "doctor": ("doctor", "doctor", False),
+    "evidence": ("evidence", "evidence", False),
+}
 
-app = typer.Typer(
-    help="onegate: one OpenAI-compatible gateway for every AI client.", no_args_is_help=True, add_completion=False
-)
-app.command("serve")(serve.serve)
-app.add_typer(keys.app, name="keys")
-app.add_typer(logs.app, name="logs")
-app.add_typer(channels.app, name="channels")
-app.command("setup")(setup.setup)
-app.command("doctor")(doctor.doctor)
-app.command("evidence")(evidence.evidence)
-app.add_typer(teams.app, name="teams")
-app.add_typer(prices.app, name="prices")
+
+def build_app(names: list[str]) -> typer.Typer:
+    app = typer.Typer(
+        help="onegate: one OpenAI-compatible gateway for every AI client.", no_args_is_help=True, add_completion=False
+    )
+
+    @app.callback()
+    def _root() -> None:
+        """onegate: one OpenAI-compatible gateway for every AI client."""  # keeps subcommand names required
+
+    for name in names:
+        module_name, attribute, is_group = COMMANDS[name]
+        target = getattr(importlib.import_module(f"onegate.cli.{module_name}"), attribute)
+        if is_group:
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the full command, for tests and tools that drive it in process
+        return build_app(list(COMMANDS))
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    build_app([wanted] if wanted in COMMANDS else list(COMMANDS))()
 
 
 if __name__ == "__main__":

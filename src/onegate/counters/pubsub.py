@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-import redis
-import redis.asyncio as aioredis
+from typing import Any
 
 log = logging.getLogger("onegate.pubsub")
 TOPICS = ("keys", "teams", "prices")
@@ -20,6 +18,8 @@ def channel(prefix: str) -> str:
 
 def publish_change(url: str, prefix: str, topic: str) -> None:
     """From the CLI: tell every running instance to reload `topic` (blocking, short)."""
+    import redis  # only with Redis configured: keeps a single-process start light
+
     client = redis.Redis.from_url(url, socket_timeout=2)
     try:
         client.publish(channel(prefix), topic)
@@ -30,6 +30,8 @@ def publish_change(url: str, prefix: str, topic: str) -> None:
 async def listen(url: str, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
     """Call `on_change(topic)` for every change published; on (re)subscribing, `on_change(None)`: a
     change may have been missed while the connection was down."""
+    import redis.asyncio as aioredis
+
     client = aioredis.Redis.from_url(url)
     try:
         await _listen(client, prefix, on_change)
@@ -37,7 +39,7 @@ async def listen(url: str, prefix: str, on_change: Callable[[str | None], Awaita
         await client.aclose()
 
 
-async def _listen(client: aioredis.Redis, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
+async def _listen(client: Any, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
     while True:
         pubsub = client.pubsub()
         try:

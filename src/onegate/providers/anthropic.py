@@ -9,10 +9,8 @@ client on a Claude model) the request says `2023-06-01`.
 
 from __future__ import annotations
 
+from onegate.dialects.anthropic_messages.headers import DEFAULT_VERSION
 from onegate.providers.http import HttpChannel
-
-DEFAULT_VERSION = "2023-06-01"
-FORWARDED = ("anthropic-version", "anthropic-beta")
 
 
 class AnthropicProvider(HttpChannel):
@@ -24,8 +22,3 @@ class AnthropicProvider(HttpChannel):
 
     def _base_headers(self, stream: bool, secret: str) -> dict[str, str]:
         return {**super()._base_headers(stream, secret), "anthropic-version": DEFAULT_VERSION}
-
-
-def forwarded_headers(client_headers: dict[str, str]) -> dict[str, str]:
-    """The client headers an Anthropic upstream must see (names lower-case, as the server gives them)."""
-    return {name: client_headers[name] for name in FORWARDED if client_headers.get(name)}

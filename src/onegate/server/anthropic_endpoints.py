@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import orjson
 
 from onegate.context import RequestContext
+from onegate.dialects.anthropic_messages.headers import forwarded_headers
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens, require_fields
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route
-from onegate.providers.anthropic import forwarded_headers
 from onegate.server.endpoints import model_in_path, proxy, read_admitted
 from onegate.server.http import Receive, Responder
 

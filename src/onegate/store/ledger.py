@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from onegate.store.logs import LogRow, insert_rows
+from onegate.store.logs import LogRow, insert_rows, postgresql_dialect
 from onegate.store.schema import api_keys, ledger
 from onegate.store.teams import apply_balance_delta
 
@@ -83,7 +83,7 @@ def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]
         return charges
     except IntegrityError:
         pass
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
     returning = stmt.returning(ledger.c.entry_id, ledger.c.request_id, ledger.c.team_id, ledger.c.amount_micros)
     return [row._asdict() for row in conn.execute(returning, charges)]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from onegate.store.schema import request_logs
 
@@ -17,7 +17,7 @@ def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> None:
     """Insert rows, ignoring ones already written (a replayed spill file may repeat some)."""
     if not rows:
         return
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])
     conn.execute(stmt, list(rows))
 
@@ -60,3 +60,10 @@ def count_logs(engine: Engine) -> int:
 def _plain(mapping: Any) -> LogRow:
     # SQLAlchemy's keys are str subclasses (quoted_name); plain str keys serialise anywhere
     return {str(k): v for k, v in mapping.items()}
+
+
+def postgresql_dialect():  # noqa: ANN201 - a module
+    """PostgreSQL's dialect, imported only when a PostgreSQL database is in use (it costs start-up time)."""
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql

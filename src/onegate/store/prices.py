@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-import orjson
+import msgspec
 from sqlalchemy import Engine, delete, func, select
 
 from onegate.settings import PriceConfig
@@ -13,7 +13,7 @@ from onegate.store.schema import model_prices
 
 
 def set_price(engine: Engine, model: str, price: PriceConfig, actor: str) -> None:
-    values = {"price": orjson.dumps(price.model_dump()).decode(), "actor": actor, "updated_at": time.time()}
+    values = {"price": msgspec.json.encode(price).decode(), "actor": actor, "updated_at": time.time()}
     with engine.begin() as conn:
         conn.execute(delete(model_prices).where(model_prices.c.model == model))
         conn.execute(model_prices.insert().values(model=model, **values))
@@ -28,7 +28,7 @@ def clear_price(engine: Engine, model: str) -> bool:
 def list_prices(engine: Engine) -> dict[str, PriceConfig]:
     with engine.connect() as conn:
         rows = conn.execute(select(model_prices.c.model, model_prices.c.price)).all()
-    return {model: PriceConfig.model_validate(orjson.loads(price)) for model, price in rows}
+    return {model: msgspec.json.decode(price, type=PriceConfig) for model, price in rows}
 
 
 def prices_revision(engine: Engine) -> tuple[float, int]:
