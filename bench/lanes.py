@@ -2,16 +2,8 @@
 
 A *lane* is one (workload, target) pair: a name, a path, a body, headers and the target's base URL.
 To add a lane, add a :class:`Workload` to ``WORKLOADS`` with the path it uses on each target that
-supports it; targets without a path for it are simply skipped. For example an Anthropic
-Messages-in → OpenAI-upstream translation lane would be::
-
-    Workload(
-        name="messages", body=_json({"model": MODEL, "max_tokens": 64, "messages": USER_HI}),
-        paths={"onegate": "/api/v1/messages", "litellm": "/v1/messages"},
-        headers={"anthropic-version": "2023-06-01"}, expect=b'"type":"message"',
-    )
-
-(`upstream` gets no path because the fake upstream only speaks OpenAI.)
+supports it; targets without a path for it are simply skipped. The ``messages-stream`` lane below is
+served by onegate alone (the fake upstream only speaks OpenAI; see the comment there for LiteLLM).
 """
 
 from __future__ import annotations
@@ -31,7 +23,7 @@ def _json(obj: object) -> bytes:
 class Target:
     """A server under test: where it listens and how to authenticate to it."""
 
-    name: str  # "upstream", "onegate", "litellm"
+    name: str  # "upstream", "onegate", "onegate-3ch", "litellm"
     base_url: str  # scheme://host:port, no path
     headers: dict[str, str] = field(default_factory=dict)  # auth
     pid: int | None = None  # for RSS; None when not ours to measure
@@ -46,6 +38,7 @@ class Workload:
     paths: dict[str, str]  # target name -> request path
     headers: dict[str, str] = field(default_factory=dict)
     expect: bytes = b""  # a substring every correct response contains (checked once before the load)
+    baseline: str | None = None  # a workload to report this one's added latency against, on the same target
 
 
 @dataclass(frozen=True)
@@ -61,6 +54,7 @@ class Lane:
 OPENAI_PATHS = {
     "upstream": "/v1/chat/completions",
     "onegate": "/api/v1/chat/completions",
+    "onegate-3ch": "/api/v1/chat/completions",  # BENCH_THREE_CHANNELS=1: the same model over three channels
     "litellm": "/v1/chat/completions",
 }
 
@@ -76,6 +70,27 @@ WORKLOADS: list[Workload] = [
         body=_json({"model": MODEL, "messages": USER_HI, "stream": True}),
         paths=OPENAI_PATHS,
         expect=b"data: [DONE]",
+    ),
+    # Anthropic Messages in, OpenAI-compatible upstream out (Claude Code on DeepSeek/GPT): onegate translates
+    # the request, and the stream event by event; reported beside the chat-stream pass-through. No LiteLLM
+    # path: its /v1/messages sends OpenAI models to the upstream's /v1/responses, a different lane.
+    Workload(
+        name="messages-stream",
+        body=_json({"model": MODEL, "max_tokens": 64, "messages": USER_HI, "stream": True}),
+        paths={"onegate": "/api/v1/messages"},
+        headers={"anthropic-version": "2023-06-01"},
+        expect=b"event: message_stop",
+        baseline="chat-stream",
+    ),
+    # Responses in, Chat Completions upstream out (Codex CLI on DeepSeek/GPT): translated both ways, streamed;
+    # reported beside the chat-stream pass-through like messages-stream. No LiteLLM path: its `openai/`
+    # deployment would send this to the upstream's own /v1/responses, a pass-through, not this lane.
+    Workload(
+        name="responses-stream",
+        body=_json({"model": MODEL, "input": "Say hello in five words.", "stream": True}),
+        paths={"onegate": "/api/v1/responses"},
+        expect=b"event: response.completed",
+        baseline="chat-stream",
     ),
 ]
 

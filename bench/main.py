@@ -8,6 +8,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_LANES=chat,...    only these workloads (see lanes.py)
   BENCH_SKIP_LITELLM=1    leave LiteLLM out (no install, no start)
   BENCH_STARTUP_RUNS=3    fresh `onegate serve` spawns for the start-to-first-request time
+  BENCH_THREE_CHANNELS=1  also run onegate with the model on three channels (routing cost vs one channel)
   BENCH_GATEWAY_CPU=0     core the gateways are pinned to
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
@@ -34,7 +35,7 @@ import accounting
 import install
 import loadgen
 import procs
-from lanes import MODEL, Lane, Target, build_lanes
+from lanes import MODEL, WORKLOADS, Lane, Target, build_lanes
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -50,6 +51,7 @@ CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split
 ONLY = {w.strip() for w in os.environ.get("BENCH_LANES", "").split(",") if w.strip()} or None
 SKIP_LITELLM = os.environ.get("BENCH_SKIP_LITELLM", "") not in ("", "0", "false", "no")
 STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
+THREE_CHANNELS = os.environ.get("BENCH_THREE_CHANNELS", "") not in ("", "0", "false", "no")
 GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
 LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
 
@@ -81,19 +83,21 @@ def start_upstream() -> tuple[procs.Proc, Target]:
     return p, Target("upstream", base, {"Authorization": f"Bearer {UPSTREAM_KEY}"}, p.pid)
 
 
-def onegate_config_text(upstream_base: str) -> str:
-    return (
-        "channels:\n"
-        "  - name: fake-upstream\n"
+def onegate_config_text(upstream_base: str, channels: int = 1) -> str:
+    """`channels` > 1: the model on that many channels in one tier (to the same upstream), so every
+    request goes through the weighted pick, the breaker checks and the concurrency slots of several."""
+    return "channels:\n" + "".join(
+        f"  - name: fake-upstream{'' if i == 0 else f'-{i + 1}'}\n"
         "    type: openai\n"
         f"    base_url: {upstream_base}/v1\n"
         f"    api_key_env: {UPSTREAM_KEY_ENV}\n"
         f"    models: [{MODEL}]\n"
+        for i in range(channels)
     )
 
 
-def onegate_config(path: Path, upstream_base: str) -> Path:
-    path.write_text(onegate_config_text(upstream_base))
+def onegate_config(path: Path, upstream_base: str, channels: int = 1) -> Path:
+    path.write_text(onegate_config_text(upstream_base, channels))
     return path
 
 
@@ -121,6 +125,17 @@ def start_onegate(name: str, data_dir: Path, config: Path, env: dict[str, str] |
         env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     return p, f"http://127.0.0.1:{port}"
+
+
+def start_onegate_target(name: str, work: Path, config: Path) -> tuple[procs.Proc, Target]:
+    """A keyed `onegate serve` with its own data dir, checked to serve the lane's model."""
+    data_dir = work / f"{name}-data"
+    key = create_onegate_key(data_dir, config)
+    p, base = start_onegate(name, data_dir, config)
+    target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
+    procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
+    wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
+    return p, target
 
 
 def _redis_up(url: str) -> bool:
@@ -366,6 +381,14 @@ def build_report(
             f"{fmt(diff(p50('onegate', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}; "
             f"LiteLLM added p50: {fmt(diff(p50('litellm', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}"
         )
+    baselines = {w.name: w.baseline for w in WORKLOADS if w.baseline}
+    for w in workloads:
+        if (base := baselines.get(w)) in workloads:
+            lines.append(
+                f"- {w}: added p50 at c={lo} vs {base} on the same gateway (translation vs pass-through): "
+                f"onegate {fmt(diff(p50('onegate', w, lo), p50('onegate', base, lo)), '+.2f', ' ms')}, "
+                f"LiteLLM {fmt(diff(p50('litellm', w, lo), p50('litellm', base, lo)), '+.2f', ' ms')}"
+            )
     for w in workloads:
         lines.append(
             f"- {w}: onegate/LiteLLM rps at c={hi}: "
@@ -374,6 +397,13 @@ def build_report(
             f" (c={hi}), {fmt(ratio(rps('onegate', w, lo), rps('upstream', w, lo)), '.1%')} (c={lo}); "
             f"LiteLLM: {fmt(ratio(rps('litellm', w, hi), rps('upstream', w, hi)), '.1%')} (c={hi})"
         )
+    if "onegate-3ch" in targets:
+        for w in workloads:
+            lines.append(
+                f"- {w}: three channels vs one: p50 at c={lo} "
+                f"{fmt(diff(p50('onegate-3ch', w, lo), p50('onegate', w, lo)), '+.3f', ' ms')}, "
+                f"rps at c={hi} {fmt(ratio(rps('onegate-3ch', w, hi), rps('onegate', w, hi)), '.1%')} of one channel's"
+            )
     for name, m in memory.items():
         lines.append(
             f"- {name} RSS: {m.get('after_start', 0) / 1024:.1f} MiB after start, "
@@ -452,15 +482,16 @@ def main() -> int:
                 startup = {}
 
             targets = [up_target]
-            data_dir = work / "onegate-data"
-            key = create_onegate_key(data_dir, config)
-            og, og_base = start_onegate("onegate", data_dir, config)
+            og, og_target = start_onegate_target("onegate", work, config)
             started.append(og)
-            og_target = Target("onegate", og_base, {"Authorization": f"Bearer {key}"}, og.pid)
-            procs.wait_http_ok(og, "GET", og_base + "/healthz", timeout=60)
-            wait_chat_ok(og, og_target, "/api/v1/chat/completions", timeout=30)
             targets.append(og_target)
             targets += start_accounting_targets(work, up_target.base_url, started, cleanups)
+
+            if THREE_CHANNELS:
+                config3 = onegate_config(work / "onegate-3ch.yaml", up_target.base_url, channels=3)
+                og3, og3_target = start_onegate_target("onegate-3ch", work, config3)
+                started.append(og3)
+                targets.append(og3_target)
 
             if not SKIP_LITELLM:
                 say("starting LiteLLM proxy")
@@ -514,7 +545,7 @@ def main() -> int:
     workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
     target_names = [
         t
-        for t in ("upstream", "onegate", *(f"onegate+{m}" for m in accounting.MODES), "litellm")
+        for t in ("upstream", "onegate", "onegate-3ch", *(f"onegate+{m}" for m in accounting.MODES), "litellm")
         if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
     ]
     report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anthropic
 import openai
 import pytest
 import uvicorn
@@ -21,9 +22,13 @@ from onegate.settings import load_settings
 from onegate.store.keys import create_key
 from onegate.store.logs import get_log
 from onegate.store.migrations import migrate
+from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.vendor import FakeVendor
 
 UPSTREAM_SECRET = "sk-upstream-secret-0000"
+ANTHROPIC_SECRET = "sk-ant-upstream-secret-0000"
+FakeVendorT = TypeVar("FakeVendorT", bound=FakeVendor)
 
 
 def free_port() -> int:
@@ -50,7 +55,7 @@ class RunningGateway:
     key: str
     data_dir: Path
     config_path: Path | None
-    clients: list[openai.OpenAI] = field(default_factory=list)
+    clients: list[openai.OpenAI | anthropic.Anthropic] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -61,6 +66,23 @@ class RunningGateway:
         kwargs.setdefault("max_retries", 0)
         client = openai.OpenAI(base_url=self.base_url, **kwargs)
         self.clients.append(client)  # closed at teardown: an unclosed pool is a ResourceWarning
+        return client
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """What Claude Code's ANTHROPIC_BASE_URL is set to: the SDK appends /v1/messages itself."""
+        return self.root + "/api"
+
+    def anthropic_client(self, x_api_key: bool = False, **kwargs: Any) -> anthropic.Anthropic:
+        """The real anthropic SDK on onegate: `Authorization: Bearer` (SDK 2.x), or `x-api-key` (Claude Code)."""
+        key = kwargs.pop("api_key", self.key)
+        if x_api_key:
+            kwargs["default_headers"] = {"X-Api-Key": key, **kwargs.get("default_headers", {})}
+        else:
+            kwargs["api_key"] = key
+        kwargs.setdefault("max_retries", 0)
+        client = anthropic.Anthropic(base_url=self.anthropic_base_url, **kwargs)
+        self.clients.append(client)
         return client
 
     def create_key(self, name: str = "extra", models: list[str] | None = None, expires_at: float | None = None) -> str:
@@ -136,11 +158,16 @@ def _upstream_server() -> Iterator[FakeOpenAIUpstream]:
         yield upstream
 
 
+def _fresh(server: FakeVendorT) -> Iterator[FakeVendorT]:
+    """A session-wide fake with its knobs and recordings reset around one test."""
+    server.reset()
+    yield server
+    server.reset()
+
+
 @pytest.fixture
 def upstream(_upstream_server: FakeOpenAIUpstream) -> Iterator[FakeOpenAIUpstream]:
-    _upstream_server.reset()
-    yield _upstream_server
-    _upstream_server.reset()
+    yield from _fresh(_upstream_server)
 
 
 def channel_config(upstream: FakeOpenAIUpstream, **overrides: Any) -> dict[str, Any]:
@@ -158,6 +185,31 @@ def channel_config(upstream: FakeOpenAIUpstream, **overrides: Any) -> dict[str, 
         "channels": [channel],
         "prices": {"gpt-4.1-mini": {"input": 0.4, "cached_input": 0.1, "output": 1.6}},
     }
+
+
+@pytest.fixture(scope="session")
+def _anthropic_server() -> Iterator[FakeAnthropicUpstream]:
+    with FakeAnthropicUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def anthropic_upstream(_anthropic_server: FakeAnthropicUpstream) -> Iterator[FakeAnthropicUpstream]:
+    yield from _fresh(_anthropic_server)
+
+
+def anthropic_channel(upstream: FakeAnthropicUpstream, **overrides: Any) -> dict[str, Any]:
+    """A `type: anthropic` channel on the fake Anthropic API."""
+    channel = {
+        "name": "claude",
+        "type": "anthropic",
+        "base_url": upstream.base_url,
+        "api_key_env": "ONEGATE_TEST_ANTHROPIC_KEY",
+        "models": ["claude-sonnet-4-6", "claude-haiku-4-5"],
+        "aliases": {"sonnet": "claude-sonnet-4-6"},
+    }
+    channel.update(overrides)
+    return channel
 
 
 @pytest.fixture
@@ -200,20 +252,36 @@ def raw_request(
     return result
 
 
-def read_first_event_then_leave(root: str, key: str, body: dict) -> bytes:
-    """POST a streaming chat request on a raw socket, read until the first SSE event, then disconnect."""
+@pytest.fixture
+def claude_gateway(
+    start_gateway: GatewayFactory,
+    upstream: FakeOpenAIUpstream,
+    anthropic_upstream: FakeAnthropicUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunningGateway:
+    """onegate with an Anthropic channel and an OpenAI-compatible one, each demanding its own secret,
+    and a model_map for Claude Code's built-in names."""
+    monkeypatch.setenv("ONEGATE_TEST_UPSTREAM_KEY", UPSTREAM_SECRET)
+    monkeypatch.setenv("ONEGATE_TEST_ANTHROPIC_KEY", ANTHROPIC_SECRET)
+    upstream.required_api_key = UPSTREAM_SECRET
+    anthropic_upstream.required_api_key = ANTHROPIC_SECRET
+    config = channel_config(upstream)
+    config["channels"].append(anthropic_channel(anthropic_upstream))
+    config["prices"]["claude-sonnet-4-6"] = {"input": 3.0, "cached_input": 0.3, "output": 15.0}
+    config["model_map"] = {"claude-haiku-*": "gpt-4.1-mini", "opus": "claude-sonnet-4-6"}
+    return start_gateway(config)
+
+
+def open_raw_post(root: str, path: str, body: dict, key: str) -> socket.socket:
+    """Send a POST on a plain socket and return it unread: a test can then drop the connection at will."""
     import orjson
 
     payload = orjson.dumps(body)
     host, port = root.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)))
     sock.sendall(
-        b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
         + f"Authorization: Bearer {key}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
         + payload
     )
-    received = b""
-    while b"data: " not in received:
-        received += sock.recv(65536)
-    sock.close()
-    return received
+    return sock

@@ -67,7 +67,8 @@ class RequestContext:
     usage: Usage = field(default_factory=Usage)
     price: Price = FREE
     cost_micros: int = 0
-    config_hint: str | None = None
+    config_hint: str | None = None  # a diagnosis code (path.*, key.*, model.*): the caller's setup needs a fix
+    peer: str = ""  # the client's address, for slowing down repeated key failures
     attempts: list[Attempt] = field(default_factory=list)
     reservation: Reservation | None = None  # what admission reserved; settled (and cleared) by record
     recorded: bool = False  # the record step ran (once: before the response's last byte, or at the end)

@@ -34,6 +34,7 @@ MODEL_NOT_ALLOWED = _kind("model_not_allowed", 403, "invalid_request_error", "pe
 MODEL_NOT_FOUND = _kind("model_not_found", 404, "invalid_request_error", "not_found_error")
 UNKNOWN_PATH = _kind("unknown_url", 404, "invalid_request_error", "not_found_error")
 METHOD_NOT_ALLOWED = _kind("method_not_allowed", 405, "invalid_request_error", "invalid_request_error")
+WEBSOCKET_NOT_SUPPORTED = _kind("websocket_not_supported", 426, "invalid_request_error", "invalid_request_error")
 INVALID_JSON = _kind("invalid_json", 400, "invalid_request_error", "invalid_request_error")
 INVALID_REQUEST = _kind("invalid_request", 400, "invalid_request_error", "invalid_request_error")
 BODY_TOO_LARGE = _kind("request_too_large", 413, "invalid_request_error", "request_too_large")
@@ -41,12 +42,17 @@ UPSTREAM_UNREACHABLE = _kind("upstream_unreachable", 502, "server_error", "api_e
 UPSTREAM_BAD_RESPONSE = _kind("upstream_bad_response", 502, "server_error", "api_error")
 UPSTREAM_AUTH_FAILED = _kind("upstream_auth_failed", 502, "server_error", "api_error")
 UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
+# Every channel of a known model is open, cooling, disabled or full: come back after Retry-After.
+ALL_CHANNELS_UNAVAILABLE = _kind("all_channels_unavailable", 503, "server_error", "overloaded_error")
 INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
 CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
 # OpenAI's own type for an exhausted balance is `insufficient_quota`; Anthropic's is `billing_error`.
 INSUFFICIENT_QUOTA = _kind("insufficient_quota", 402, "insufficient_quota", "billing_error")
 RATE_LIMITED = _kind("rate_limit_exceeded", 429, "rate_limit_error", "rate_limit_error")
 ACCOUNTING_UNAVAILABLE = _kind("accounting_unavailable", 503, "server_error", "api_error")
+ADMIN_AUTH_REQUIRED = _kind("admin_auth_required", 401, "invalid_request_error", "authentication_error")
+ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_error")
+NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
 
 
 def upstream_kind(status: int, code: str | None) -> ErrorKind:
@@ -56,7 +62,8 @@ def upstream_kind(status: int, code: str | None) -> ErrorKind:
     elif status == 429:
         openai_type, anthropic_type = "rate_limit_error", "rate_limit_error"
     else:
-        openai_type, anthropic_type = "invalid_request_error", "invalid_request_error"
+        openai_type = "invalid_request_error"
+        anthropic_type = {404: "not_found_error", 413: "request_too_large"}.get(status, "invalid_request_error")
     return ErrorKind(code or "upstream_error", status, openai_type, anthropic_type)
 
 
@@ -71,6 +78,7 @@ class GatewayError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
         from_upstream: bool = False,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -78,6 +86,7 @@ class GatewayError(Exception):
         self.param = param
         self.headers = headers or {}
         self.from_upstream = from_upstream
+        self.hint = hint  # a diagnosis code (body.*) for the request log's config_hint
 
     @property
     def status(self) -> int:

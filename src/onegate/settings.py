@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MICROS = 1_000_000  # amounts are integer micro-units of the account currency
+CHANNEL_TYPES = ("openai", "anthropic")  # the wire an upstream speaks: OpenAI-compatible, or Anthropic's own
 
 
 class ConfigError(Exception):
@@ -32,27 +34,70 @@ class Timeouts(_Strict):
     keepalive: float = 15.0
 
 
+class ModelRoute(_Strict):
+    """One model a channel serves, when it needs more than its name (see ChannelConfig.models)."""
+
+    name: str  # public name
+    upstream: str | None = None  # the upstream's name for it; defaults to the public name
+    priority: int | None = None  # overrides the channel's, for this model only
+    weight: float | None = Field(default=None, gt=0)
+
+
 class ChannelConfig(_Strict):
+    """An upstream account. Several channels may serve one public model: the lowest `priority` tier is
+    tried first, and inside a tier channels are picked at random in proportion to `weight`.
+
+        models:
+          - gpt-4.1-mini                      # plain: this channel's priority and weight
+          - {name: gpt-4.1, priority: 1}      # this channel is only a fallback for gpt-4.1
+          - {name: fast, upstream: gpt-4.1-mini, weight: 3}
+    """
+
     name: str
-    type: str = "openai"  # wire dialect the upstream speaks
+    type: str = "openai"  # wire dialect the upstream speaks: openai | anthropic
     base_url: str
     api_key_env: str | None = None
-    models: list[str] = Field(default_factory=list)
+    models: list[str | ModelRoute] = Field(default_factory=list)
     aliases: dict[str, str] = Field(default_factory=dict)  # public name -> upstream model
     responses_api: bool = False  # the upstream serves /responses natively (OpenAI itself)
     timeouts: Timeouts = Field(default_factory=Timeouts)
+    priority: int = 0  # tier: 0 is tried first, then 1, …
+    weight: float = Field(default=1.0, gt=0)  # share of traffic inside its tier
+    max_concurrency: int | None = Field(default=None, ge=1)  # in-flight requests per onegate process
+
+    def routes(self) -> list[ServedModel]:
+        """Every public model this channel serves, with its upstream name, priority and weight settled."""
+        entries = [ModelRoute(name=m) if isinstance(m, str) else m for m in self.models]
+        entries += [ModelRoute(name=public, upstream=upstream) for public, upstream in self.aliases.items()]
+        return [
+            ServedModel(
+                e.name,
+                e.upstream or e.name,
+                self.priority if e.priority is None else e.priority,
+                e.weight or self.weight,
+            )
+            for e in entries
+        ]
 
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in {"openai"}:
-            raise ValueError(f"unknown channel type {value!r}; expected 'openai'")
+        if value not in CHANNEL_TYPES:
+            raise ValueError(f"unknown channel type {value!r}; expected one of: {', '.join(CHANNEL_TYPES)}")
         return value
 
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    name: str
+    upstream: str
+    priority: int
+    weight: float
 
 
 class PriceConfig(_Strict):
@@ -106,6 +151,31 @@ class AccountingConfig(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
+class BreakerConfig(_Strict):
+    """When a channel's circuit opens: `min_failures` failures AND `failure_ratio` of its attempts in the
+    last `window_seconds`. Open for `open_seconds`, doubling on each failed probe up to `max_open_seconds`."""
+
+    window_seconds: float = Field(default=60.0, gt=0)
+    min_failures: int = Field(default=5, ge=1)
+    failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    open_seconds: float = Field(default=30.0, gt=0)
+    max_open_seconds: float = Field(default=300.0, gt=0)
+    # Opens in a row without a single success before the channel is disabled (alert in the log); None: never.
+    disable_after_opens: int | None = Field(default=5, ge=1)
+
+
+class RoutingConfig(_Strict):
+    max_attempts: int = Field(default=3, ge=1)  # channels tried for one request, each at most once
+    total_timeout: float = Field(default=900.0, gt=0)  # one deadline for the whole request, every attempt
+    cooldown_seconds: float = Field(default=30.0, ge=0)  # after a 429 without Retry-After
+    max_cooldown_seconds: float = Field(default=600.0, ge=0)  # a Retry-After longer than this is capped
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    probe_seconds: float | None = Field(default=None, gt=0)  # probe every channel this often; None: off
+    recovery_probe_seconds: float = Field(default=60.0, gt=0)  # probe disabled channels this often
+    sync_seconds: float = Field(default=1.0, gt=0)  # state snapshot, Redis refresh, CLI commands
+    redis_prefix: str = "onegate:"
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -120,13 +190,20 @@ class FileConfig(_Strict):
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
     model_groups: dict[str, list[str]] = Field(default_factory=dict)  # tiers a team may be given
     accounting: AccountingConfig = Field(default_factory=AccountingConfig)
-    # counters, reservations and cache invalidation shared by every instance; None = in this process
-    redis_url: str | None = None
-    redis_prefix: str = "onegate:"
     # journal each request's log row and charge to a local file before queueing it: survives kill -9
     durable_writes: bool = False
     log_queue_size: int = 50_000
     selftest_model: str = "onegate-selftest"
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
+    redis_url: str | None = None
+    # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
+    model_map: dict[str, str] = Field(default_factory=dict)
+    # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
+    # (lenient), or answer 404 with the fix (strict). See server/pathdoctor.py.
+    path_policy: Literal["lenient", "strict"] = "lenient"
+    # Serve `GPT-4.1-Mini` or `openai/gpt-4.1-mini` as `gpt-4.1-mini` when exactly one name fits (logged as a hint).
+    resolve_model_variants: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,27 +219,43 @@ class Settings:
     log_queue_size: int
     selftest_model: str
     config_path: Path | None = None
+    model_map: dict[str, str] = field(default_factory=dict)
     model_groups: dict[str, list[str]] = field(default_factory=dict)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
-    redis_url: str | None = None
-    redis_prefix: str = "onegate:"
     durable_writes: bool = False
     key_refresh_seconds: float = 1.0  # how often caches poll the database (a safety net when Redis pushes)
     extra: dict[str, str] = field(default_factory=dict)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    redis_url: str | None = None
+    path_policy: str = "lenient"
+    resolve_model_variants: bool = False
+    admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+
+    @property
+    def redis_prefix(self) -> str:
+        return self.routing.redis_prefix
+
+    @property
+    def root_url(self) -> str:
+        """The server's public address, `https://HOST`, without the API path."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def base_url(self) -> str:
         """The base URL OpenAI-style clients should be given."""
-        root = self.public_url or f"http://{self.host}:{self.port}"
-        return root.rstrip("/") + "/api/v1"
+        return self.root_url + "/api/v1"
 
-    def public_base_url(self, headers: dict[str, str]) -> str:
-        """The base URL as the caller reached us (behind a proxy, via its forwarded headers)."""
+    def public_root(self, headers: dict[str, str]) -> str:
+        """The server's address as the caller reached us (behind a proxy, via its forwarded headers)."""
         if self.public_url or "host" not in headers:
-            return self.base_url
+            return self.root_url
         scheme = headers.get("x-forwarded-proto", "http")
         host = headers.get("x-forwarded-host") or headers["host"]
-        return f"{scheme}://{host}/api/v1"
+        return f"{scheme}://{host}"
+
+    def public_base_url(self, headers: dict[str, str]) -> str:
+        """The base URL as the caller reached us."""
+        return self.public_root(headers) + "/api/v1"
 
 
 def default_data_dir() -> Path:
@@ -202,6 +295,7 @@ def load_settings(
     data_dir = data_dir or default_data_dir()
     database_url = os.environ.get("ONEGATE_DATABASE_URL") or file.database_url or f"sqlite:///{data_dir / 'onegate.db'}"
     _check_channels(file)
+    _check_model_map(file)
     _check_groups(file)
     redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
     return Settings(
@@ -216,10 +310,14 @@ def load_settings(
         log_queue_size=file.log_queue_size,
         selftest_model=file.selftest_model,
         config_path=config_path,
+        routing=file.routing,
+        redis_url=redis_url,
+        model_map=dict(file.model_map),
+        path_policy=file.path_policy,
+        resolve_model_variants=file.resolve_model_variants,
+        admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
-        redis_url=redis_url,
-        redis_prefix=os.environ.get("ONEGATE_REDIS_PREFIX") or file.redis_prefix,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
@@ -243,8 +341,25 @@ def _check_channels(file: FileConfig) -> None:
             )
 
 
+def _check_model_map(file: FileConfig) -> None:
+    public = {file.selftest_model}
+    for channel in file.channels:
+        public.update(channel.models, channel.aliases)
+    for pattern, target in file.model_map.items():
+        if target not in public:
+            raise ConfigError(
+                f"model_map: '{pattern}' points at '{target}', which no channel serves "
+                f"(known models: {', '.join(sorted(public))})"
+            )
+
+
+def public_models(channels: tuple[ChannelConfig, ...] | list[ChannelConfig], selftest_model: str) -> set[str]:
+    """Every public model name the channels serve, the self-test model included."""
+    return {route.name for channel in channels for route in channel.routes()} | {selftest_model}
+
+
 def _check_groups(file: FileConfig) -> None:
-    known = {m for c in file.channels for m in [*c.models, *c.aliases]} | {file.selftest_model}
+    known = public_models(file.channels, file.selftest_model)
     for group, models in file.model_groups.items():
         unknown = sorted(set(models) - known)
         if unknown:

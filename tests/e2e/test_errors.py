@@ -96,7 +96,7 @@ def test_body_over_the_limit_is_413(start_gateway):
 
 
 def test_unknown_path_is_json_404_naming_the_base_url(start_gateway):
-    gw = start_gateway()
+    gw = start_gateway({"path_policy": "strict"})  # lenient (the default) would serve it: tests/diagnosis
     response = raw_request("POST", gw.root + "/chat/completions", CHAT, {"Authorization": f"Bearer {gw.key}"})
     assert response.status == 404
     assert response.headers["content-type"] == "application/json"

@@ -17,17 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import itertools
-import socket
 import struct
-import threading
 import time
 import zlib
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import uvicorn
+
+from tests.fakes.vendor import SSE, FakeVendor, Handler, RecordedRequest, split_text, text_len
+
+__all__ = ["FakeOpenAIUpstream", "RecordedRequest", "split_text"]
 
 REPLY_TEXT = "Hello from fake upstream."
 REPLY_COMPLETION_TOKENS = 6
@@ -44,45 +44,18 @@ _COMPLETION_DETAILS = (
     "accepted_prediction_tokens",
     "rejected_prediction_tokens",
 )
-_JSON = (b"content-type", b"application/json")
-_SSE = (b"content-type", b"text/event-stream; charset=utf-8")
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query_string: str
-    headers: dict[str, str]  # names lower-cased; a repeated header keeps its last value
-    body: bytes
-    json: Any  # parsed body, or None if empty / not JSON
 
 
 def openai_error(message: str, type_: str = "invalid_request_error", code: str | None = None) -> dict:
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
-def split_text(text: str, n: int) -> list[str]:
-    """Split ``text`` into ``n`` contiguous non-empty pieces (fewer if text is shorter)."""
-    n = max(1, min(n, len(text)))
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in itertools.pairwise(cuts)]
-
-
-def _text_len(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):  # content parts / prompt lists / token arrays
-        return sum(_text_len(p.get("text") if isinstance(p, dict) else p) for p in content)
-    return 1 if isinstance(content, int) else 0  # a token id counts as one char
-
-
 def prompt_tokens_for(body: dict) -> int:
     """Deterministic stand-in for tokenisation: total prompt chars // 4 + 1."""
     if "messages" in body:
-        chars = sum(_text_len(m.get("content")) for m in body["messages"] if isinstance(m, dict))
+        chars = sum(text_len(m.get("content")) for m in body["messages"] if isinstance(m, dict))
     else:
-        chars = _text_len(body.get("prompt", body.get("input")))
+        chars = text_len(body.get("prompt", body.get("input")))
     return chars // 4 + 1
 
 
@@ -129,7 +102,8 @@ def _sse_events(head: dict, choices: list[dict], usage: dict | None) -> list[byt
 def _tool_name(body: dict) -> str | None:
     """Name of the function the fake should 'call', or None for a text reply."""
     tools, choice = body.get("tools"), body.get("tool_choice")
-    if not tools or choice == "none":
+    messages = body.get("messages") or [{}]
+    if not tools or choice == "none" or messages[-1].get("role") == "tool":  # an answered call gets text
         return None
     if isinstance(choice, dict) and "function" in choice:
         return choice["function"].get("name", "tool")
@@ -137,172 +111,57 @@ def _tool_name(body: dict) -> str | None:
     return first.get("function", {}).get("name", "tool")
 
 
-class FakeOpenAIUpstream:
-    """The fake server: an ASGI app (``self`` is callable) plus a thread runner.
+class FakeOpenAIUpstream(FakeVendor):
+    """The fake OpenAI server (knobs and runner in :class:`FakeVendor`); ``cached_tokens`` is its own knob."""
 
-    Knobs are plain attributes read once per request, so tests may change them
-    between requests from the test thread.
-    """
-
-    hold_after_first_chunk: threading.Event | None
-    delay_before_headers: float
-    chunk_delay: float
-    stream_chunks: int
+    thread_name = "fake-openai"
     cached_tokens: int
-    cut_stream_after: int | None
-    cut_stream_abort: bool
-    required_api_key: str | None
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, record: bool = True) -> None:
-        self.host = host
-        self.port = port
-        self.record = record  # the CLI turns this off so a long benchmark doesn't grow memory
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._failures: list[list[Any]] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._routes = {
-            ("POST", "/v1/chat/completions"): self._chat,
-            ("POST", "/v1/completions"): self._completions,
-            ("POST", "/v1/embeddings"): self._embeddings,
-        }
-        self.reset()
-
-    # ---- control surface -------------------------------------------------
+    buffer_stream: bool
 
     def reset(self) -> None:
-        """Restore default behaviour and forget recorded requests."""
-        self.hold_after_first_chunk = None
-        self.delay_before_headers = 0.0
-        self.chunk_delay = 0.0
-        self.stream_chunks = 4
+        super().reset()  # response ids: chatcmpl-fake000000000001, ...
         self.cached_tokens = 0
-        self.cut_stream_after = None  # send N data events, then end without [DONE]
-        self.cut_stream_abort = False  # with cut_stream_after: drop the TCP connection instead of a clean EOF
-        self.required_api_key = None
-        self._ids = itertools.count(1)  # response ids: chatcmpl-fake000000000001, ...
-        self._req_ids = itertools.count(1)
-        with self._lock:
-            self._failures.clear()
-        self.requests.clear()  # in place, so a test holding the list sees the reset
+        self.buffer_stream = False  # behave like a buffering proxy: see send_stream below
 
-    def fail_next(self, status: int, body: bytes | dict, headers: dict[str, str] | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` requests with this error instead of serving them."""
-        raw = body if isinstance(body, bytes) else orjson.dumps(body)
-        hdrs = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (headers or {}).items()]
-        if not any(k == b"content-type" for k, _ in hdrs):
-            hdrs.append(_JSON)
-        with self._lock:
-            self._failures.append([status, raw, hdrs, times])
+    # ---- misbehaving proxies (for `onegate doctor` tests) ---------------
 
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+    async def send_stream(self, send: Any, events: list[bytes], terminator: bytes = b"") -> None:
+        """With ``buffer_stream``, what a buffering proxy (nginx with proxy_buffering on, some CDNs) does to a
+        stream: the events are generated at the usual pace, but nothing reaches the client until the end,
+        and then everything at once."""
+        if not self.buffer_stream:
+            return await super().send_stream(send, events, terminator)
+        await asyncio.sleep(self.chunk_delay * max(len(events) - 1, 0))
+        await send({"type": "http.response.start", "status": 200, "headers": [SSE, self._request_id()]})
+        await send({"type": "http.response.body", "body": b"".join([*events, terminator])})
 
-    def start(self) -> FakeOpenAIUpstream:
-        # Bind ourselves so the port is known (and free) before uvicorn starts.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._stopping = False
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI upstream failed to start")
-            time.sleep(0.005)
-        return self
+    # ---- routes ----------------------------------------------------------
 
-    def stop(self) -> None:
-        self._stopping = True  # releases streams parked on hold_after_first_chunk
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+    def route(self, method: str, path: str) -> Handler | None:
+        if method != "POST":
+            return None
+        endpoints = {"/v1/chat/completions": self._chat, "/v1/completions": self._completions}
+        return {**endpoints, "/v1/embeddings": self._embeddings, "/v1/responses": self._responses}.get(path)
 
-    def __enter__(self) -> FakeOpenAIUpstream:
-        return self.start()
+    def error_body(self, message: str) -> dict:
+        return openai_error(message)
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def check_body(self, body: dict, headers: dict[str, str]) -> str | None:
+        return None if body.get("model") else "you must provide a model parameter"
 
-    # ---- ASGI ------------------------------------------------------------
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        method, path = scope["method"], scope["path"]
-        parsed: Any = None
-        if body:
-            try:
-                parsed = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                parsed = None
-        if self.record:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            qs = scope.get("query_string", b"").decode("latin-1")
-            self.requests.append(RecordedRequest(method, path, qs, headers, body, parsed))
-
-        if self.delay_before_headers > 0:
-            await asyncio.sleep(self.delay_before_headers)
-        failure = self._take_failure()
-        if failure is not None:
-            return await self._send(send, failure[0], failure[1], failure[2])
-        if self.required_api_key is not None:
-            error = self._auth_error(scope["headers"])
-            if error is not None:
-                return await self._json(send, 401, error)
-
-        handler = self._routes.get((method, path))
-        if handler is not None:
-            if not isinstance(parsed, dict):
-                msg = (
-                    "We could not parse the JSON body of your request. (HINT: This likely means "
-                    "you aren't using your HTTP library correctly.)"
-                )
-                return await self._json(send, 400, openai_error(msg))
-            if not parsed.get("model"):
-                return await self._json(send, 400, openai_error("you must provide a model parameter"))
-            return await handler(send, parsed)
+    async def serve_other(self, send: Any, method: str, path: str, headers: dict[str, str]) -> bool:
         if method == "GET" and path == "/v1/models":
             data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "system"} for m in MODELS]
-            return await self._json(send, 200, {"object": "list", "data": data})
+            await self.send_json(send, 200, {"object": "list", "data": data})
+            return True
         if method == "GET" and path.startswith("/v1/models/"):
             model = {"id": path[11:], "object": "model", "created": 1700000000, "owned_by": "system"}
-            return await self._json(send, 200, model)
-        return await self._json(send, 404, openai_error(f"Invalid URL ({method} {path})"))
+            await self.send_json(send, 200, model)
+            return True
+        return False
 
-    def _take_failure(self) -> tuple[int, bytes, list] | None:
-        if not self._failures:  # unlocked fast path for the benchmark
-            return None
-        with self._lock:
-            if not self._failures:
-                return None
-            entry = self._failures[0]
-            entry[3] -= 1
-            if entry[3] <= 0:
-                self._failures.pop(0)
-            return entry[0], entry[1], entry[2]
-
-    def _auth_error(self, headers: list[tuple[bytes, bytes]]) -> dict | None:
-        auth = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), "")
+    def auth_error(self, headers: dict[str, str]) -> dict | None:
+        auth = headers.get("authorization", "")
         if auth == f"Bearer {self.required_api_key}":
             return None
         if not auth.startswith("Bearer ") or not auth[7:]:
@@ -319,41 +178,10 @@ class FakeOpenAIUpstream:
             )
         return openai_error(msg, code="invalid_api_key")
 
-    def _request_id(self) -> tuple[bytes, bytes]:
-        return (b"x-request-id", b"req_fake%012d" % next(self._req_ids))
-
-    async def _send(self, send: Any, status: int, body: bytes, headers: list) -> None:
-        headers = [*headers, (b"content-length", b"%d" % len(body)), self._request_id()]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _json(self, send: Any, status: int, obj: dict) -> None:
-        await self._send(send, status, orjson.dumps(obj), [_JSON])
-
-    async def _stream(self, send: Any, events: list[bytes]) -> None:
-        # Knobs are sampled once so a test flipping them mid-stream can't tear a response.
-        hold, delay, cut = self.hold_after_first_chunk, self.chunk_delay, self.cut_stream_after
-        await send({"type": "http.response.start", "status": 200, "headers": [_SSE, self._request_id()]})
-        events = events[:cut] if cut is not None else [*events, DONE]
-        for i, event in enumerate(events):
-            if i == 1 and hold is not None:
-                # Poll rather than Event.wait(): blocking would freeze the whole event loop.
-                # reset() (which swaps the knob) and stop() also release it, so a forgotten
-                # Event can't leave a task spinning into the next test.
-                while not hold.is_set() and not self._stopping and self.hold_after_first_chunk is hold:
-                    await asyncio.sleep(0.002)
-            if i and delay > 0:
-                await asyncio.sleep(delay)
-            # One ASGI message per event so each is flushed as its own write.
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        if cut is not None and self.cut_stream_abort:
-            return  # returning mid-response makes uvicorn close the socket: a truncated chunked body
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
     # ---- endpoints -------------------------------------------------------
 
     async def _chat(self, send: Any, body: dict) -> None:
-        n = next(self._ids)
+        n = self.next_id()
         cid, created, model = f"chatcmpl-fake{n:012d}", int(time.time()), body["model"]
         tool = _tool_name(body)
         completion = TOOL_COMPLETION_TOKENS if tool else REPLY_COMPLETION_TOKENS
@@ -372,7 +200,7 @@ class FakeOpenAIUpstream:
             choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
             resp = {**head, "choices": [choice], "usage": usage}
             resp.update(service_tier="default", system_fingerprint=FINGERPRINT)
-            return await self._json(send, 200, resp)
+            return await self.send_json(send, 200, resp)
 
         head.update(object="chat.completion.chunk", service_tier="default", system_fingerprint=FINGERPRINT)
 
@@ -390,18 +218,18 @@ class FakeOpenAIUpstream:
             choices = [delta({"role": "assistant", "content": "", "refusal": None})]
             choices += [delta({"content": piece}) for piece in split_text(REPLY_TEXT, self.stream_chunks)]
             choices.append(delta({}, "stop"))
-        await self._stream(send, _sse_events(head, choices, usage if _wants_usage(body) else None))
+        await self.send_stream(send, _sse_events(head, choices, usage if _wants_usage(body) else None), DONE)
 
     async def _completions(self, send: Any, body: dict) -> None:
-        head = {"id": f"cmpl-fake{next(self._ids):012d}", "object": "text_completion"}
+        head = {"id": f"cmpl-fake{self.next_id():012d}", "object": "text_completion"}
         head.update(created=int(time.time()), model=body["model"], system_fingerprint=FINGERPRINT)
         usage = usage_for(prompt_tokens_for(body), REPLY_COMPLETION_TOKENS, self.cached_tokens)
         if not body.get("stream"):
             choice = {"text": REPLY_TEXT, "index": 0, "logprobs": None, "finish_reason": "stop"}
-            return await self._json(send, 200, {**head, "choices": [choice], "usage": usage})
+            return await self.send_json(send, 200, {**head, "choices": [choice], "usage": usage})
         texts = [*split_text(REPLY_TEXT, self.stream_chunks), ""]
         choices = [{"text": t, "index": 0, "logprobs": None, "finish_reason": None if t else "stop"} for t in texts]
-        await self._stream(send, _sse_events(head, choices, usage if _wants_usage(body) else None))
+        await self.send_stream(send, _sse_events(head, choices, usage if _wants_usage(body) else None), DONE)
 
     async def _embeddings(self, send: Any, body: dict) -> None:
         raw = body.get("input")
@@ -411,10 +239,10 @@ class FakeOpenAIUpstream:
         elif isinstance(raw, list) and raw:
             inputs = raw
         else:
-            return await self._json(send, 400, openai_error("'input' is a required property"))
+            return await self.send_json(send, 400, openai_error("'input' is a required property"))
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
-            return await self._json(send, 400, openai_error(f"Invalid encoding_format: '{fmt}'"))
+            return await self.send_json(send, 400, openai_error(f"Invalid encoding_format: '{fmt}'"))
         dims = int(body.get("dimensions") or EMBEDDING_DIMS)
         data = []
         for i, item in enumerate(inputs):
@@ -425,7 +253,112 @@ class FakeOpenAIUpstream:
         tokens = prompt_tokens_for(body)
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         resp = {"object": "list", "data": data, "model": body["model"], "usage": usage}
-        await self._json(send, 200, resp)
+        await self.send_json(send, 200, resp)
+
+    async def _responses(self, send: Any, body: dict) -> None:
+        """The Responses API: one output item (a message or a function call), usage in the last event."""
+        n = self.next_id()
+        tool = responses_tool_name(body)
+        usage = responses_usage(
+            responses_prompt_tokens(body),
+            TOOL_COMPLETION_TOKENS if tool else REPLY_COMPLETION_TOKENS,
+            self.cached_tokens,
+        )
+        response = responses_object(f"resp_fake{n:012d}", body, int(time.time()), "completed", [], usage)
+        item = responses_item(n, tool)
+        if not body.get("stream"):
+            return await self.send_json(send, 200, {**response, "output": [item]})
+        events = responses_events(response, item, self.stream_chunks)
+        await self.send_stream(send, [responses_sse(e) for e in events])
+
+
+# ---- Responses API helpers (kept apart: real OpenAI wire format, `event:` lines and sequence numbers) ----
+
+
+def responses_prompt_tokens(body: dict) -> int:
+    items = body.get("input")
+    chars = len(body.get("instructions") or "")
+    if isinstance(items, str):
+        chars += len(items)
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            chars += text_len(item.get("content")) + text_len(item.get("output")) + len(item.get("arguments", ""))
+    return chars // 4 + 1
+
+
+def responses_usage(prompt: int, completion: int, cached: int) -> dict:
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
+
+
+def responses_tool_name(body: dict) -> str | None:
+    items = body.get("input")
+    last = items[-1] if isinstance(items, list) and items and isinstance(items[-1], dict) else {}
+    if body.get("tool_choice") == "none" or last.get("type") == "function_call_output":
+        return None
+    functions = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+    return functions[0].get("name", "tool") if functions else None
+
+
+def responses_object(rid: str, body: dict, created: int, status: str, output: list, usage: dict | None) -> dict:
+    return {
+        "id": rid, "object": "response", "created_at": created, "status": status, "background": False,
+        "error": None, "incomplete_details": None, "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"), "model": body["model"], "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True), "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None}, "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0), "text": {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools", []), "top_p": 1.0,
+        "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+    }  # fmt: skip
+
+
+def responses_item(n: int, tool: str | None) -> dict:
+    if tool:
+        return {"id": f"fc_fake{n:012d}", "type": "function_call", "status": "completed", "arguments": TOOL_ARGUMENTS,
+                "call_id": f"call_fake{n:012d}", "name": tool}  # fmt: skip
+    text = {"type": "output_text", "annotations": [], "logprobs": [], "text": REPLY_TEXT}
+    return {"id": f"msg_fake{n:012d}", "type": "message", "status": "completed", "content": [text], "role": "assistant"}
+
+
+def responses_events(response: dict, item: dict, chunks: int) -> list[dict]:
+    """The event sequence OpenAI streams for a one-item response (sequence numbers added by the caller)."""
+    started = {**response, "status": "in_progress", "usage": None}
+    at = {"item_id": item["id"], "output_index": 0}
+    events: list[dict] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+    ]
+    if item["type"] == "function_call":
+        events.append({"type": "response.output_item.added", "output_index": 0,
+                       "item": {**item, "status": "in_progress", "arguments": ""}})  # fmt: skip
+        pieces = split_text(item["arguments"], chunks)
+        events += [{"type": "response.function_call_arguments.delta", **at, "delta": p} for p in pieces]
+        events.append({"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]})
+    else:
+        text = item["content"][0]["text"]
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        events.append({"type": "response.output_item.added", "output_index": 0,
+                       "item": {**item, "status": "in_progress", "content": []}})  # fmt: skip
+        events.append({"type": "response.content_part.added", **at, "content_index": 0, "part": part})
+        events += [
+            {"type": "response.output_text.delta", **at, "content_index": 0, "delta": p, "logprobs": []}
+            for p in split_text(text, chunks)
+        ]
+        events.append({"type": "response.output_text.done", **at, "content_index": 0, "text": text, "logprobs": []})
+        events.append({"type": "response.content_part.done", **at, "content_index": 0, "part": {**part, "text": text}})
+    events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+    events.append({"type": "response.completed", "response": {**response, "output": [item]}})
+    return [{**e, "sequence_number": i} for i, e in enumerate(events)]
+
+
+def responses_sse(event: dict) -> bytes:
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,6 +55,8 @@ def test_golden_case(case: Path):
     if (case / "upstream_request.json").exists():
         assert orjson.loads(plan.body) == _json(case / "upstream_request.json")
         checked += 1
+    if "notes" in meta:  # what the translation says it dropped, as the request log will show it
+        assert plan.notes == meta["notes"]
     if (case / "upstream_response.json").exists():
         out, _usage = plan.translate_body((case / "upstream_response.json").read_bytes())
         assert orjson.loads(out) == _json(case / "client_response.json")
@@ -75,9 +77,36 @@ def test_golden_case(case: Path):
         checked += 1
     if (case / "client_error.json").exists():
         from onegate.dialects.render import render_error
-        from onegate.pipeline.forward import upstream_error
+        from onegate.pipeline.exchange import upstream_error
 
         error = upstream_error("golden", meta["upstream_status"], (case / "upstream_error.json").read_bytes())
         assert orjson.loads(render_error(meta["inbound"], error, "req_golden")) == _json(case / "client_error.json")
         checked += 1
     assert checked, f"{case.name} has no pair of files to compare"
+
+
+RESPONSES_STREAMS = [
+    c for c in CASES if (c / "client_stream.sse").exists() and _json(c / "meta.json")["inbound"] == "openai_responses"
+]
+
+
+@pytest.mark.parametrize("case", RESPONSES_STREAMS, ids=[c.name for c in RESPONSES_STREAMS])
+def test_responses_client_stream_is_accepted_by_the_openai_sdk(case: Path):
+    """Every Responses stream onegate writes goes through the openai SDK's own accumulator (responses.stream())."""
+    from openai import omit
+    from openai._models import construct_type_unchecked
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import ResponseStreamEvent
+
+    request = _json(case / "client_request.json")
+    state = ResponseStreamState(input_tools=request.get("tools") or [], text_format=omit)
+    events = [data for _name, data in parse_sse((case / "client_stream.sse").read_bytes())]
+    for data in events:
+        state.handle_event(construct_type_unchecked(type_=ResponseStreamEvent, value=data))
+    assert events[-1]["type"] in ("response.completed", "response.incomplete", "response.failed")
+    if events[-1]["type"] == "response.completed":
+        final = state._completed_response
+        assert final is not None and final.id == events[-1]["response"]["id"]
+        assert [item.id for item in final.output] == [
+            e["item"]["id"] for e in events if e["type"] == "response.output_item.done"
+        ]

@@ -7,8 +7,8 @@ import pytest
 from onegate.accounting.pricing import Price, cost_micros
 from onegate.accounting.usage import Usage
 from onegate.apikeys import mask_key, parse_duration
+from onegate.diagnosis.models import close_matches
 from onegate.pipeline.authenticate import extract_token
-from onegate.pipeline.route import close_matches
 from onegate.server.routes import api_suffix, match, normalise
 from onegate.settings import PriceConfig
 

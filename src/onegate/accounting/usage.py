@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 
 @dataclass(slots=True)
@@ -34,3 +38,13 @@ def usage_from_openai(data: dict | None) -> Usage | None:
 def estimate_tokens(text_length: int) -> int:
     """A rough token count from a character count (about four characters a token)."""
     return max(1, text_length // 4) if text_length else 0
+
+
+def usage_in_body(body: bytes, read: Callable[[Any], Usage | None]) -> Usage | None:
+    """Usage of a complete JSON answer, read from its `usage` field by the dialect's `read`; None when
+    absent or unparseable."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return read(data.get("usage")) if isinstance(data, dict) else None

@@ -66,7 +66,10 @@ class Tool:
     description: str | None = None
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     kind: str = "function"  # anything else is a vendor tool (`custom`, `web_search`, …), kept in `raw`
-    raw: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None  # in the shape of the dialect it came from
+    # A hosted tool the model can answer without (web search): an upstream dialect that cannot carry it
+    # drops it with a note instead of refusing the request.
+    droppable: bool = False
 
 
 @dataclass(slots=True)

@@ -40,6 +40,10 @@ class StreamRelay(Protocol):
         """An error after the first byte, as the client's dialect reports one inside a stream."""
         ...
 
+    def keepalive(self) -> bytes:
+        """Sent while the upstream is silent mid-stream (an SSE comment, or an event where a parser needs one)."""
+        ...
+
 
 class StreamDecoder(Protocol):
     usage: Usage | None
@@ -59,6 +63,8 @@ class StreamEncoder(Protocol):
 
     def fail(self, error: GatewayError, request_id: str) -> bytes: ...
 
+    def keepalive(self) -> bytes: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Codec:
@@ -69,14 +75,16 @@ class Codec:
     patch_for_upstream: Callable[[dict[str, Any], str, bool], dict[str, Any]]
     passthrough_relay: Callable[[dict[str, Any]], StreamRelay]  # given the client's original body
     usage_of_body: Callable[[bytes], Usage | None]
-    keepalive: bytes = b": keep-alive\n\n"  # sent while the upstream is silent mid-stream
     # Translation through the hub; None for pass-through-only dialects (legacy completions, embeddings).
     request_to_canonical: Callable[[dict[str, Any]], c.CanonicalRequest] | None = None
     request_from_canonical: Callable[[c.CanonicalRequest, str], dict[str, Any]] | None = None
     response_to_canonical: Callable[[dict[str, Any]], c.CanonicalResponse] | None = None
-    response_from_canonical: Callable[[c.CanonicalResponse, str, int], dict[str, Any]] | None = None
+    # (response, public model, created, the client's request body)
+    response_from_canonical: Callable[[c.CanonicalResponse, str, int, dict[str, Any]], dict[str, Any]] | None = None
     stream_decoder: Callable[[], StreamDecoder] | None = None
     stream_encoder: Callable[[str, int, dict[str, Any]], StreamEncoder] | None = None  # (model, created, body)
+    # Neutral tool kinds `request_from_canonical` can write; any other tool is dropped or refused (fit_tools).
+    tool_kinds: frozenset[str] = frozenset({"function"})
 
     @property
     def translatable(self) -> bool:
@@ -91,20 +99,22 @@ def register(codec: Codec) -> None:
 
 
 def codec(name: str) -> Codec:
-    if not _CODECS:
-        _load_builtin()
+    if name not in _CODECS:
+        _load_builtin()  # idempotent: a module registers its codecs once, on first import
     return _CODECS[name]
 
 
 def known(name: str) -> bool:
-    codec("openai_chat")  # make sure the built-ins are registered
+    _load_builtin()
     return name in _CODECS
 
 
 def _load_builtin() -> None:
     # Each dialect package registers its codec on import.
+    from onegate.dialects.anthropic_messages import codec as _messages  # noqa: F401
     from onegate.dialects.openai_chat import codec as _chat  # noqa: F401
     from onegate.dialects.openai_chat import passthrough_codecs as _legacy  # noqa: F401
+    from onegate.dialects.openai_responses import codec as _responses  # noqa: F401
 
 
 @dataclass(slots=True)
@@ -114,26 +124,29 @@ class Plan:
     translate_body: Callable[[bytes], tuple[bytes, Usage | None]]
     new_relay: Callable[[], StreamRelay]
     notes: list[str]
-    keepalive: bytes = b": keep-alive\n\n"
 
 
 def plan_exchange(
     inbound: str, upstream: str, body: dict[str, Any], upstream_model: str, stream: bool, created: int
 ) -> Plan:
-    """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`."""
+    """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`.
+
+    `body` is not changed, so forwarding can plan again for another channel when an attempt fails.
+    """
     client, server = codec(inbound), codec(upstream)
     if inbound == upstream:
-        original = dict(body)  # the relay needs what the client asked for (e.g. include_usage)
+        # Patch a copy: `body` stays what the client sent, for the relay (include_usage) and for a failover
+        # attempt on another channel. patch_for_upstream must copy any nested object it changes.
+        patched = dict(body)
         if isinstance(body.get("stream_options"), dict):
-            original["stream_options"] = dict(body["stream_options"])
-        payload = orjson.dumps(client.patch_for_upstream(body, upstream_model, stream))
+            patched["stream_options"] = dict(body["stream_options"])
+        payload = orjson.dumps(client.patch_for_upstream(patched, upstream_model, stream))
         return Plan(
             client.endpoint,
             payload,
             lambda raw: (raw, client.usage_of_body(raw)),
-            lambda: client.passthrough_relay(original),
+            lambda: client.passthrough_relay(body),
             [],
-            client.keepalive,
         )
     if not (client.translatable and server.translatable):
         raise GatewayError(
@@ -147,17 +160,42 @@ def plan_exchange(
     assert server.stream_decoder and client.stream_encoder
     request = client.request_to_canonical(body)
     request.stream = stream
+    fit_tools(request, server)
     payload = orjson.dumps(server.request_from_canonical(request, upstream_model))
     public_model = str(body.get("model", upstream_model))
 
     def translate_body(raw: bytes) -> tuple[bytes, Usage | None]:
         response = server.response_to_canonical(orjson.loads(raw))
-        return orjson.dumps(client.response_from_canonical(response, public_model, created)), response.usage
+        out = client.response_from_canonical(response, public_model, created, body)
+        return orjson.dumps(out), response.usage
 
     def new_relay() -> StreamRelay:
         return TranslatingRelay(server.stream_decoder(), client.stream_encoder(public_model, created, body))
 
-    return Plan(server.endpoint, payload, translate_body, new_relay, request.notes, client.keepalive)
+    return Plan(server.endpoint, payload, translate_body, new_relay, request.notes)
+
+
+def fit_tools(request: c.CanonicalRequest, upstream: Codec) -> None:
+    """Vendor tools the upstream dialect cannot carry: droppable ones go (with a note), others are refused.
+
+    One rule for every pair, so a tool a client depends on is never silently lost: a hosted extra such
+    as web search is left out, anything the client expects to be called is a 400 naming it.
+    """
+    kept: list[c.Tool] = []
+    for tool in request.tools:
+        if tool.kind in upstream.tool_kinds:
+            kept.append(tool)
+        elif tool.droppable:
+            request.notes.append(f"tool '{tool.kind}' dropped: the upstream ({upstream.name}) cannot run it")
+        else:
+            raise GatewayError(
+                errors.INVALID_REQUEST,
+                f"The model '{request.model}' cannot use tools of type '{tool.kind}': its upstream speaks "
+                f"{upstream.name}, which has no such tool. Remove the tool, or use a model whose channel serves "
+                "your API natively.",
+                param="tools",
+            )
+    request.tools = kept
 
 
 class TranslatingRelay:
@@ -192,3 +230,6 @@ class TranslatingRelay:
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return self._encoder.fail(error, request_id)
+
+    def keepalive(self) -> bytes:
+        return self._encoder.keepalive()

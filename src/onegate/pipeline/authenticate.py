@@ -1,25 +1,28 @@
 """Step 1: who is calling. The key is read from any header a known client uses, hashed, and looked up
-in memory; only a cache miss touches the database."""
+in memory; only a cache miss touches the database. A refused key gets a diagnosis (diagnosis/keys.py) and,
+when an address keeps failing, a growing delay (pipeline/failures.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from typing import NoReturn
 
 from sqlalchemy import Engine
 
 from onegate import errors
 from onegate.apikeys import KeyRecord, hash_key
 from onegate.context import RequestContext
+from onegate.diagnosis.keys import diagnose_key
 from onegate.errors import GatewayError
+from onegate.pipeline.failures import FailurePenalty
 from onegate.store.keys import find_key_by_hash, keys_revision, list_keys
 
 log = logging.getLogger("onegate.auth")
 
 # In the order clients use them (CLIENTS.md §4.2): OpenAI family, Anthropic, Azure/Continue, Gemini.
 AUTH_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
-LOOKED_AT = "Authorization: Bearer, x-api-key, api-key and x-goog-api-key"
 
 
 def extract_token(headers: dict[str, str]) -> tuple[str | None, str | None]:
@@ -46,6 +49,7 @@ class KeyCache:
         self._engine = engine
         self._by_hash: dict[str, KeyRecord] = {}
         self._revision: tuple[float, int] | None = None
+        self.failures = FailurePenalty()
 
     def load(self) -> None:
         """Blocking reload; called at start and from a worker thread."""
@@ -75,19 +79,9 @@ class KeyCache:
 
 async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:
     token, header = extract_token(ctx.headers)
-    if token is None:
-        raise GatewayError(
-            errors.MISSING_API_KEY,
-            f"No API key was sent. onegate looked at the {LOOKED_AT} headers. "
-            "Put your onegate key (sk-og-…) in your client's API key field.",
-        )
-    record = await cache.lookup(hash_key(token))
+    record = await cache.lookup(hash_key(token)) if token is not None else None
     if record is None:
-        raise GatewayError(
-            errors.INVALID_API_KEY,
-            f"Incorrect API key provided in the {header} header (ends in …{token[-4:]}). "
-            "Use a key created by this onegate server (onegate keys create).",
-        )
+        await _refuse(ctx, cache, token, header)
     ctx.key = record
     if record.status != "active":
         raise GatewayError(errors.KEY_DISABLED, f"API key {record.mask} ({record.name}) is disabled.")
@@ -95,3 +89,12 @@ async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(record.expires_at))
         raise GatewayError(errors.KEY_EXPIRED, f"API key {record.mask} ({record.name}) expired on {when}.")
     return record
+
+
+async def _refuse(ctx: RequestContext, cache: KeyCache, token: str | None, header: str | None) -> NoReturn:
+    finding = diagnose_key(ctx.headers, ctx.path.partition("?")[2], token, header, ctx.client)
+    ctx.config_hint = finding.code
+    delay = cache.failures.record_failure(ctx.peer)
+    if delay:
+        await asyncio.sleep(delay)
+    raise GatewayError(errors.MISSING_API_KEY if finding.missing else errors.INVALID_API_KEY, finding.message)

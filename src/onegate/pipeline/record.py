@@ -13,10 +13,11 @@ from typing import Any
 import orjson
 
 from onegate import errors
-from onegate.accounting.ledger import charge_for
+from onegate.accounting.ledger import UNBILLED_DIALECTS, charge_for
 from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
+from onegate.diagnosis.paths import shown_path
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000
@@ -25,6 +26,7 @@ MAX_ERROR_TEXT = 2000
 def log_row(ctx: RequestContext) -> dict[str, Any]:
     usage = ctx.usage
     key = ctx.key
+    path, _, query = ctx.path.partition("?")
     return {
         "request_id": ctx.request_id,
         "created_at": ctx.created_at,
@@ -35,7 +37,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "client_version": ctx.client.version,
         "user_agent": ctx.client.user_agent,
         "method": ctx.method,
-        "path": ctx.path[:500],
+        "path": shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
         "dialect": ctx.dialect,
         "model_requested": ctx.model_requested,
         "model_routed": ctx.model_routed,
@@ -63,6 +65,8 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
 def charged(ctx: RequestContext) -> bool:
     """Served (a failure mid-stream included: the status was 200), or the client left after the answer
     had started. Not when the upstream refused or failed before answering."""
+    if ctx.dialect in UNBILLED_DIALECTS:
+        return False
     if 0 < ctx.status < 400:
         return True
     return ctx.error_code == errors.CLIENT_DISCONNECTED.code and ctx.first_byte_at is not None

@@ -5,6 +5,8 @@ Built once from the settings and held in memory; the hot path only does dictiona
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -23,6 +25,12 @@ class SessionPool(Protocol):
 class Target:
     provider: Provider
     upstream_model: str
+    priority: int = 0  # tier: lower is tried first
+    weight: float = 1.0  # share of traffic inside the tier
+
+    @property
+    def channel(self) -> str:
+        return self.provider.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +42,23 @@ class ModelEntry:
 
 
 class ModelRegistry:
-    def __init__(self, entries: dict[str, ModelEntry], sessions: SessionPool | None = None) -> None:
+    def __init__(
+        self,
+        entries: dict[str, ModelEntry],
+        sessions: SessionPool | None = None,
+        model_map: dict[str, str] | None = None,
+        channels: dict[str, Target] | None = None,
+    ) -> None:
         self._entries = entries
         self._config_prices = {name: entry.price for name, entry in entries.items()}
         self.names = tuple(sorted(entries))
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
+        self.channels = channels or {}  # configured channel → its first model: what a health probe asks for
+        # glob → public model, in config order; case-insensitive like the names clients type
+        self._patterns = [
+            (re.compile(fnmatch.translate(pattern), re.IGNORECASE), target)
+            for pattern, target in (model_map or {}).items()
+        ]
 
     def get(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)
@@ -50,22 +70,34 @@ class ModelRegistry:
             for name, entry in self._entries.items()
         }
 
+    def mapped(self, name: str) -> ModelEntry | None:
+        """The entry `model_map` sends `name` to (first matching pattern), or None."""
+        for pattern, target in self._patterns:
+            if pattern.match(name):
+                return self._entries.get(target)
+        return None
+
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:
         targets: dict[str, list[Target]] = {}
         owners: dict[str, str] = {}
         sessions = None
+        channels: dict[str, Target] = {}
         if settings.channels:
             # imported only when there are channels: keeps a bare start fast
-            from onegate.providers.openai_compatible import OpenAICompatibleProvider, SessionFactory
+            from onegate.providers.anthropic import AnthropicProvider
+            from onegate.providers.http import SessionFactory
+            from onegate.providers.openai_compatible import OpenAICompatibleProvider
 
+            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
             sessions = SessionFactory()
             for channel in settings.channels:
-                provider = OpenAICompatibleProvider(channel, sessions)
-                public = {m: m for m in channel.models} | dict(channel.aliases)
-                for name, upstream in public.items():
-                    targets.setdefault(name, []).append(Target(provider, upstream))
-                    owners.setdefault(name, channel.name)
+                provider = kinds[channel.type](channel, sessions)
+                for route in channel.routes():
+                    target = Target(provider, route.upstream, route.priority, route.weight)
+                    targets.setdefault(route.name, []).append(target)
+                    owners.setdefault(route.name, channel.name)
+                    channels.setdefault(channel.name, target)
         selftest = settings.selftest_model
         targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
         owners[selftest] = "onegate"
@@ -78,4 +110,4 @@ class ModelRegistry:
             )
             for name, found in targets.items()
         }
-        return cls(entries, sessions)
+        return cls(entries, sessions, settings.model_map, channels)

@@ -1,7 +1,8 @@
 """`onegate-selftest`: a built-in, zero-cost model that answers in OpenAI's wire format, in process.
 
 Its purpose is support: prove that base URL, key and streaming work before any money is spent. Replies
-are deterministic; a request with tools gets a call to the first function tool; usage is reported.
+are deterministic; a request with tools gets a call to the first function tool, unless it is answering a
+tool result (agents such as Claude Code would otherwise call tools forever); usage is reported.
 Because it speaks the OpenAI dialect, every other surface reaches it through the same translators as a
 real OpenAI-compatible upstream.
 """
@@ -90,6 +91,9 @@ def _reply_pieces() -> list[str]:
 
 
 def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    messages = body.get("messages") or []
+    if body.get("tool_choice") == "none" or (messages and messages[-1].get("role") == "tool"):
+        return None
     for tool in body.get("tools") or []:
         function = tool.get("function") if isinstance(tool, dict) else None
         if tool.get("type") == "function" and isinstance(function, dict) and function.get("name"):

@@ -11,15 +11,35 @@ import orjson
 from onegate import errors
 from onegate.context import RequestContext
 from onegate.dialects.openai_chat.request import require_fields
+from onegate.dialects.openai_responses import request as responses_request
+from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.errors import GatewayError
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
-from onegate.pipeline.route import resolve_model
+from onegate.pipeline.route import plan_route, resolve_model
 from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
+    from onegate.providers.registry import ModelEntry
+
+
+async def read_admitted(
+    gw: Gateway, ctx: RequestContext, receive: Receive, check: Callable[[dict[str, Any]], str]
+) -> tuple[dict[str, Any], ModelEntry]:
+    """authenticate → read → admit → route: the body and the model entry that will serve it.
+
+    `check` validates the body in the endpoint's dialect and returns the requested model.
+    """
+    key = await authenticate(ctx, gw.keys)
+    raw = await read_body(receive, gw.settings.max_body_bytes)
+    body = parse_json_object(raw)
+    ctx.model_requested = model = check(body)
+    ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
+    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
+    await admit(gw.admission, ctx, key, entry, body, len(raw))
+    return body, entry
 
 
 async def proxy(
@@ -30,23 +50,23 @@ async def proxy(
     check: Callable[[dict[str, Any]], str],
     forwarded_headers: dict[str, str] | None = None,
 ) -> None:
-    """The hot path for every model endpoint: authenticate → read → admit → route → forward.
-
-    `check` validates the body in the endpoint's dialect and returns the requested model.
-    """
-    key = await authenticate(ctx, gw.keys)
-    raw = await read_body(receive, gw.settings.max_body_bytes)
-    body = parse_json_object(raw)
-    ctx.model_requested = model = check(body)
-    stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
-    ctx.stream = stream
-    entry = resolve_model(gw.registry, model, key)
-    await admit(gw.admission, ctx, key, entry, body, len(raw))
-    await forward(ctx, responder, receive, entry, body, stream, forwarded_headers)
+    """The hot path for every model endpoint: authenticate → read → admit → route → forward."""
+    body, entry = await read_admitted(gw, ctx, receive, check)
+    route = plan_route(gw.channels, entry)
+    await forward(ctx, responder, receive, route, body, ctx.stream, forwarded_headers)
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="chat"))
+    await proxy(gw, ctx, responder, receive, partial(_check_chat, ctx))
+
+
+def _check_chat(ctx: RequestContext, body: dict[str, Any]) -> str:
+    """Chat's checks; a Responses-shaped body (Cursor's known bug) is read as Responses, answered in Chat."""
+    if responses_request.looks_like_responses(body):
+        ctx.dialect = RESPONSES_IN_CHAT_OUT
+        ctx.notes.append("Responses-shaped body on /chat/completions (Cursor): read as Responses, answered as Chat")
+        return responses_request.validate(body)
+    return require_fields(body, "chat")
 
 
 async def completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
@@ -68,13 +88,19 @@ async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await responder.send_body(200, orjson.dumps({"object": "list", "data": data}))
 
 
-async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
+    """`GET /models/{id}`: the id, once the caller is known and may see it (else a 404 in their dialect)."""
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     ctx.model_requested = name
-    resolve_model(gw.registry, name, key)
+    resolve_model(gw.registry, name, key, ctx)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
+    return name
+
+
+async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    name = await model_in_path(gw, ctx)
     await responder.send_body(200, orjson.dumps(_model_object(gw, name)))
 
 

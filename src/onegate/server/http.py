@@ -61,12 +61,13 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class Responder:
     """Sends the response for one request and remembers what was sent, for the log and error handling."""
 
-    __slots__ = ("_send", "ctx", "started", "_base_headers", "before_end")
+    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers", "before_end")
 
     def __init__(self, send: Send, ctx: RequestContext) -> None:
         self._send = send
         self.ctx = ctx
         self.started = False
+        self.finished = False  # the last byte was handed to the server
         # called once the outcome is known and before the client can see the response complete: the
         # request is recorded there, so a process killed right after serving it has recorded it
         self.before_end: Callable[[], None] | None = None
@@ -84,7 +85,7 @@ class Responder:
     async def send_body(
         self, status: int, body: bytes, content_type: bytes = JSON, headers: dict[str, str] | None = None
     ) -> None:
-        self.started = True
+        self.started = self.finished = True
         self.ctx.status = status
         self.ctx.mark_first_byte()
         if self.before_end is not None:
@@ -107,16 +108,18 @@ class Responder:
         await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def end_stream(self) -> None:
+        self.finished = True
         if self.before_end is not None:
             self.before_end()
         await self._send({"type": "http.response.body", "body": b""})
 
 
-async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
+async def run_until_disconnect(work: Awaitable[None], receive: Receive, responder: Responder) -> bool:
     """Run `work` in this task; cancel it the moment the client disconnects. True when the client went away.
 
     One watcher task per request (not two): it cancels this task, and a flag tells that cancellation
-    apart from a server shutdown.
+    apart from a server shutdown. Once the response is complete the server reports `http.disconnect`
+    too; that is the end of a served request, not a client leaving, so the work is left to finish.
     """
     current = asyncio.current_task()
     assert current is not None
@@ -125,6 +128,8 @@ async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
     async def watch() -> None:
         nonlocal gone
         await wait_for_disconnect(receive)
+        if responder.finished:
+            return
         gone = True
         current.cancel()
 
@@ -139,3 +144,18 @@ async def run_until_disconnect(work: Awaitable[None], receive: Receive) -> bool:
     finally:
         watcher.cancel()
     return False
+
+
+async def refuse_websocket(
+    scope: dict[str, Any], receive: Receive, send: Send, status: int, body: bytes, request_id: str
+) -> None:
+    """Deny a WebSocket handshake with an HTTP response (a plain close where the server cannot send one)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        headers = [(b"content-type", JSON), (b"x-request-id", request_id.encode()), (b"x-should-retry", b"false")]
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})  # the server answers 403

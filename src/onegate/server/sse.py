@@ -1,6 +1,10 @@
-"""Split a byte stream into complete server-sent events without copying more than needed."""
+"""Split a byte stream into complete server-sent events without copying more than needed; read their JSON."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import orjson
 
 
 class SSESplitter:
@@ -39,3 +43,18 @@ def _boundary(buffer: bytes, start: int) -> tuple[int, int]:
     if crlf >= 0 and (lf < 0 or crlf < lf):
         return crlf, 4
     return lf, 2
+
+
+def event_json(event: bytes) -> dict[str, Any] | None:
+    """The JSON object in an event's `data:` lines; None for comments, `[DONE]` or anything not an object."""
+    start = event.find(b"data:")
+    at_line_start = start == 0 or (start > 0 and event[start - 1] == 10)  # 10: b"\n"
+    if at_line_start and event.find(b"\ndata:", start) < 0:
+        data = event[start + 5 :]  # the usual single `data:` line; JSON ignores the blank line after it
+    else:
+        data = b"".join(line[5:].lstrip() for line in event.splitlines() if line.startswith(b"data:"))
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -11,6 +11,7 @@ from typing import Any
 from onegate import errors
 from onegate.dialects import canonical as c
 from onegate.errors import GatewayError
+from onegate.i18n.catalog import text
 
 # Which field names the input on each endpoint, for the "missing field" error.
 REQUIRED_FIELDS = {
@@ -27,6 +28,14 @@ def require_fields(body: dict[str, Any], endpoint: str) -> str:
         raise GatewayError(errors.INVALID_REQUEST, "Missing required parameter: 'model'.", param="model")
     for name in REQUIRED_FIELDS[endpoint]:
         if name not in body:
+            if endpoint == "chat" and "input" in body:
+                # Cursor's known BYOK bug for gpt-* models: a Responses-API body sent to /chat/completions.
+                raise GatewayError(
+                    errors.INVALID_REQUEST,
+                    text("body.responses_on_chat"),
+                    param="messages",
+                    hint="body.responses_on_chat",
+                )
             raise GatewayError(errors.INVALID_REQUEST, f"Missing required parameter: '{name}'.", param=name)
     if endpoint == "chat" and not isinstance(body["messages"], list):
         raise GatewayError(errors.INVALID_REQUEST, "'messages' must be an array.", param="messages")
@@ -173,9 +182,14 @@ def _response_format_to_canonical(value: Any) -> dict[str, Any] | None:
     return None
 
 
+def _text(parts: list[c.Part]) -> str:
+    """Text blocks of one input message (Claude Code sends several) as one string, kept apart by a blank line."""
+    return "\n\n".join(p.text for p in parts if isinstance(p, c.TextPart) and p.text)
+
+
 def _user_content(parts: list[c.Part]) -> str | list[dict[str, Any]]:
     if all(isinstance(p, c.TextPart) for p in parts):
-        return "".join(p.text for p in parts if isinstance(p, c.TextPart))
+        return _text(parts)
     out: list[dict[str, Any]] = []
     for p in parts:
         if isinstance(p, c.TextPart):
@@ -188,13 +202,13 @@ def _user_content(parts: list[c.Part]) -> str | list[dict[str, Any]]:
 def _messages_from_canonical(req: c.CanonicalRequest) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if req.system:
-        out.append({"role": "system", "content": c.text_of(list(req.system))})
+        out.append({"role": "system", "content": _text(list(req.system))})
     for message in req.messages:
         if message.role == "system":
-            out.append({"role": "system", "content": c.text_of(message.parts)})
+            out.append({"role": "system", "content": _text(message.parts)})
             continue
         if message.role == "assistant":
-            entry: dict[str, Any] = {"role": "assistant", "content": c.text_of(message.parts) or None}
+            entry: dict[str, Any] = {"role": "assistant", "content": _text(message.parts) or None}
             calls = [p for p in message.parts if isinstance(p, c.ToolCallPart)]
             if calls:
                 entry["tool_calls"] = [
@@ -261,6 +275,9 @@ def from_canonical(req: c.CanonicalRequest, model: str) -> dict[str, Any]:
             }
         else:
             body["response_format"] = {"type": "json_object"}
+    if req.reasoning is not None:
+        # `reasoning_effort` is refused by most non-reasoning Chat models, and Claude Code asks for thinking on all
+        req.notes.append("thinking/reasoning settings were not sent (Chat Completions upstreams differ on them)")
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from onegate.accounting.usage import Usage, usage_from_openai
+from onegate.accounting.usage import Usage, usage_from_openai, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_chat.request import tool_call_parts
 
@@ -29,11 +27,7 @@ STOP_TO_FINISH: dict[str, str] = {
 
 def usage_of_body(body: bytes) -> Usage | None:
     """Usage of a non-stream response (chat, completions, embeddings); None when absent or unparseable."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return usage_from_openai(data.get("usage")) if isinstance(data, dict) else None
+    return usage_in_body(body, usage_from_openai)
 
 
 def usage_to_openai(usage: Usage) -> dict[str, Any]:
@@ -65,7 +59,9 @@ def to_canonical(body: dict[str, Any]) -> c.CanonicalResponse:
     )
 
 
-def from_canonical(resp: c.CanonicalResponse, model: str, created: int) -> dict[str, Any]:
+def from_canonical(
+    resp: c.CanonicalResponse, model: str, created: int, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     calls = [p for p in resp.parts if isinstance(p, c.ToolCallPart)]
     message: dict[str, Any] = {"role": "assistant", "content": c.text_of(resp.parts) or None}
     thinking = "".join(p.text for p in resp.parts if isinstance(p, c.ThinkingPart))

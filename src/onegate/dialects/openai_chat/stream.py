@@ -14,8 +14,10 @@ from onegate.dialects.openai_chat.errors import render_error
 from onegate.dialects.openai_chat.response import FINISH_TO_STOP, STOP_TO_FINISH, usage_to_openai
 from onegate.dialects.pairs import UpstreamStreamError
 from onegate.errors import GatewayError
+from onegate.server.sse import event_json
 
 DONE = b"data: [DONE]"
+KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: every parser skips it, proxies see bytes flowing
 
 
 class ChatStreamRelay:
@@ -36,6 +38,9 @@ class ChatStreamRelay:
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
 
+    def keepalive(self) -> bytes:
+        return KEEPALIVE
+
     def feed(self, event: bytes) -> bytes | None:
         """Returns the event to forward, or None to drop it."""
         self.events += 1
@@ -45,7 +50,7 @@ class ChatStreamRelay:
         self.output_chars += len(event)
         if b'"usage"' not in event or b'"usage":null' in event:
             return event
-        payload = _data_of(event)
+        payload = event_json(event)
         if payload is None:
             return event
         usage = usage_from_openai(payload.get("usage"))
@@ -54,15 +59,6 @@ class ChatStreamRelay:
             if not self.client_wants_usage and payload.get("choices") == []:
                 return None
         return event
-
-
-def _data_of(event: bytes) -> dict | None:
-    data = b"".join(line[5:].lstrip() for line in event.splitlines() if line.startswith(b"data:"))
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def error_event(error: GatewayError, request_id: str) -> bytes:
@@ -95,7 +91,7 @@ class ChatStreamDecoder:
         self.events += 1
         if event.startswith(DONE):
             return self.finish()
-        payload = _data_of(event)
+        payload = event_json(event)
         if payload is None:
             return []
         if isinstance(payload.get("error"), dict):
@@ -235,6 +231,9 @@ class ChatStreamEncoder:
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
         return error_event(error, request_id)
+
+    def keepalive(self) -> bytes:
+        return KEEPALIVE
 
 
 def _event(data: dict) -> bytes:

@@ -1,0 +1,1 @@
+"""The admin API: JSON under `/admin/api/…`, behind its own bearer token."""

@@ -1,0 +1,1 @@
+"""Channel health: breakers, cool-downs, concurrency caps and probes, shared across instances via Redis."""

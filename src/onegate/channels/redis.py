@@ -1,0 +1,135 @@
+"""Channel state in Redis, shared by every onegate instance that points at the same server.
+
+Keys (under the configured prefix):
+  channel:<name>:window  hash, fields "<slice>:s|f|l" (successes, failures, latency sum) per time slice
+  channel-marks          hash, channel name → JSON marks
+  claim:<token>          SET NX PX: one half-open probe (or background probe) at a time across instances
+
+Redis trouble never fails a request: the store logs it (at most every 30 s) and answers as if the channel
+had no history, so routing carries on with each instance's own view.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from onegate.channels.memory import BUCKETS
+from onegate.channels.state import Marks, Window
+
+log = logging.getLogger("onegate.channels")
+_FIELDS = {"s": 0, "f": 1, "l": 2}
+
+
+class RedisChannelStore:
+    shared = True
+
+    def __init__(self, url: str, prefix: str, window_seconds: float) -> None:
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._prefix = prefix
+        self._width = window_seconds / BUCKETS
+        self._ttl_ms = int(window_seconds * 2000)
+        self._warned_at = 0.0
+
+    def _window_key(self, channel: str) -> str:
+        return f"{self._prefix}channel:{channel}:window"
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 30:
+            self._warned_at = now
+            log.warning("channel state: Redis is unavailable (%s); routing on this instance's view", exc)
+
+    async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
+        key, number = self._window_key(channel), int(now // self._width)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(key, f"{number}:s", 1)
+                pipe.hincrbyfloat(key, f"{number}:l", latency_ms)
+                pipe.pexpire(key, self._ttl_ms)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def add_failure(self, channel: str, now: float) -> Window:
+        key, number = self._window_key(channel), int(now // self._width)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(key, f"{number}:f", 1)
+                pipe.pexpire(key, self._ttl_ms)
+                pipe.hgetall(key)
+                raw = (await pipe.execute())[-1]
+            return await self._total(key, raw, now)
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return Window(failures=1)
+
+    async def windows(self, channels: Iterable[str], now: float) -> dict[str, Window]:
+        names = list(channels)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.hgetall(self._window_key(name))
+                raws = await pipe.execute()
+            return {
+                name: await self._total(self._window_key(name), raw, now) for name, raw in zip(names, raws, strict=True)
+            }
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return dict.fromkeys(names, Window())
+
+    async def _total(self, key: str, raw: dict[bytes, bytes], now: float) -> Window:
+        oldest = int(now // self._width) - BUCKETS + 1
+        sums: list[float] = [0, 0, 0.0]
+        stale = []
+        for field, value in raw.items():
+            number, kind = field.decode().split(":")
+            if int(number) < oldest:
+                stale.append(field)
+            else:
+                sums[_FIELDS[kind]] += float(value)
+        if stale:
+            await self._redis.hdel(key, *stale)
+        return Window(int(sums[0]), int(sums[1]), sums[2])
+
+    async def clear_window(self, channel: str) -> None:
+        try:
+            await self._redis.delete(self._window_key(channel))
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def load_marks(self) -> dict[str, Marks]:
+        try:
+            raw: dict[bytes, bytes] = await self._redis.hgetall(self._prefix + "channel-marks")
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return {}
+        return {name.decode(): Marks.from_dict(_loads(value)) for name, value in raw.items()}
+
+    async def save_marks(self, channel: str, marks: Marks) -> None:
+        try:
+            await self._redis.hset(self._prefix + "channel-marks", channel, orjson.dumps(marks.as_dict()))
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+
+    async def claim(self, token: str, seconds: float) -> bool:
+        try:
+            ms = max(1, int(seconds * 1000))
+            return bool(await self._redis.set(f"{self._prefix}claim:{token}", b"1", nx=True, px=ms))
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return True  # without Redis each instance probes for itself
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def _loads(value: bytes) -> dict[str, Any]:
+    data = orjson.loads(value)
+    return data if isinstance(data, dict) else {}

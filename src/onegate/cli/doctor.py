@@ -1,0 +1,50 @@
+"""`onegate doctor`: check a base URL, key and model the way support would, and print shareable evidence."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from onegate import __version__
+from onegate.diagnosis.profiles import PROFILES
+from onegate.doctor.evidence import STEP_MARK, as_markdown, from_doctor
+from onegate.doctor.steps import DoctorInput, Step, run_steps
+from onegate.i18n.catalog import normalise_lang, text
+
+CLIENT_NAMES = ", ".join(sorted(PROFILES))
+
+
+def doctor(
+    base_url: Annotated[str, typer.Option("--base-url", help="The base URL as typed into the client.")],
+    key: Annotated[str, typer.Option("--key", envvar="ONEGATE_API_KEY", help="The key (or set ONEGATE_API_KEY).")],
+    model: Annotated[str, typer.Option("--model", help="The model name as typed into the client.")],
+    client: Annotated[str, typer.Option("--client", help=f"The client it is for: {CLIENT_NAMES}.")] = "unknown",
+    client_version: Annotated[str, typer.Option("--client-version", help="The client's version, for evidence.")] = "",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the evidence as JSON (step lines go to stderr).")
+    ] = False,
+    lang: Annotated[str, typer.Option("--lang", help="en or zh.")] = "en",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each request.")] = 300.0,
+) -> None:
+    """Run URL shape, GET /models, a plain request, a stream and a long reply; exit 1 when a step fails."""
+    if client != "unknown" and client not in PROFILES:
+        typer.secho(f"unknown client {client!r}; one of: {CLIENT_NAMES}", fg="red", err=True)
+        raise typer.Exit(2)
+    lang = normalise_lang(lang)
+    d = DoctorInput(base_url, key.strip(), model, client, lang, timeout, f"onegate-doctor/{__version__}")
+    started, t0 = time.time(), time.monotonic()
+    steps = run_steps(d, report=lambda s: _print_step(s, lang, as_json))
+    evidence = from_doctor(d, steps, client_version, started, (time.monotonic() - t0) * 1000)
+    typer.echo(evidence.as_json() if as_json else "\n" + as_markdown(evidence, lang))
+    if evidence.result == "fail":
+        raise typer.Exit(1)
+
+
+def _print_step(step: Step, lang: str, to_stderr: bool) -> None:
+    typer.echo(f"{STEP_MARK[step.status]}  {step.name:<7} {step.summary}", err=to_stderr)
+    if step.error_text:
+        typer.echo(f"         {text('evidence.errors', lang)}: {step.error_text}", err=to_stderr)
+    if step.fix:
+        typer.echo(f"         {text('evidence.fix', lang)}: {step.fix}", err=to_stderr)

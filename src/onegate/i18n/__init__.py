@@ -1,0 +1,1 @@
+"""User-facing texts in English and Chinese, from one catalog."""

@@ -1,0 +1,123 @@
+"""What every vendor reached over HTTP shares: one pooled aiohttp session, timeouts, and the mapping of
+transport failures onto the provider protocol's exceptions. A vendor class only says which headers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import aiohttp
+
+from onegate import __version__
+from onegate.providers.protocol import UpstreamBroken, UpstreamConnectError, UpstreamRequest, UpstreamTimeout
+from onegate.settings import ChannelConfig, Timeouts
+
+USER_AGENT = f"onegate/{__version__}"
+
+
+class AiohttpResponse:
+    __slots__ = ("_response", "status", "headers")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.read()
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+            raise UpstreamBroken(str(exc) or type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise UpstreamTimeout("the upstream stopped sending") from exc
+        finally:
+            self._response.release()
+
+    async def next_chunk(self) -> bytes | None:
+        try:
+            # readany() keeps unread data in the buffer when cancelled, so a keep-alive timer may interrupt it
+            return await self._response.content.readany() or None
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+            raise UpstreamBroken(str(exc) or type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise UpstreamTimeout("the upstream stopped sending") from exc
+
+    def close(self) -> None:
+        # close, not release: an unfinished stream must stop generating (and billing) upstream
+        self._response.close()
+
+
+class SessionFactory:
+    """One pooled client session per process, created inside the running event loop."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
+            # No cookie jar: upstream APIs set no cookies we want, and the jar costs time on every response.
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpChannel:
+    """A configured channel reached over HTTP: POST `base_url + endpoint` with the vendor's headers."""
+
+    dialect: str
+    native_dialects: frozenset[str]
+
+    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
+        self.name = channel.name
+        self.timeouts: Timeouts = channel.timeouts
+        self._base_url = channel.base_url
+        self._session_factory = session_factory
+        # The secret comes from the environment at start; it is never logged or shown.
+        secret = os.environ.get(channel.api_key_env, "") if channel.api_key_env else ""
+        # Built once: the hot path only picks the dict for stream or not.
+        self._headers = {stream: self._base_headers(stream, secret) for stream in (False, True)}
+        self._timeout = aiohttp.ClientTimeout(
+            total=channel.timeouts.total,
+            sock_connect=channel.timeouts.connect,
+            sock_read=max(channel.timeouts.idle, channel.timeouts.first_byte),
+        )
+
+    def auth_headers(self, secret: str) -> dict[str, str]:
+        """The vendor's credential headers (and any other fixed ones it requires)."""
+        raise NotImplementedError
+
+    def _base_headers(self, stream: bool, secret: str) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if secret:
+            headers.update(self.auth_headers(secret))
+        return headers
+
+    def headers_for(self, request: UpstreamRequest) -> dict[str, str]:
+        """The fixed headers, plus the client headers the forwarding step passes on purpose (they win)."""
+        headers = self._headers[request.stream]
+        return {**headers, **request.headers} if request.headers else headers
+
+    async def send(self, request: UpstreamRequest) -> AiohttpResponse:
+        session = self._session_factory.session()
+        url = self._base_url + request.endpoint
+        try:
+            response = await session.post(
+                url, data=request.body, headers=self.headers_for(request), timeout=self._timeout
+            )
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamConnectError(f"cannot connect to {self._base_url}: {exc.os_error or exc}") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamBroken(f"{self._base_url} closed the connection: {exc}") from exc
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{self._base_url} did not answer in time") from exc
+        return AiohttpResponse(response)

@@ -1,0 +1,203 @@
+"""The Responses dialect's pieces that golden files do not show well: validation, refusals, codes, keep-alives."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from onegate import errors
+from onegate.dialects import canonical as c
+from onegate.dialects.openai_responses import request, stream
+from onegate.dialects.openai_responses.errors import failure_of
+from onegate.dialects.openai_responses.tools import CallTargets, custom_input
+from onegate.dialects.pairs import UpstreamStreamError, plan_exchange
+from onegate.errors import GatewayError
+
+
+def _data(raw: bytes) -> list[dict]:
+    return [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": "hi"}, "model"),
+        ({"model": "m"}, "input"),
+        ({"model": "m", "input": 3}, "input"),
+        ({"model": "m", "input": "hi", "stream": "yes"}, "stream"),
+    ],
+)
+def test_validate_names_the_bad_parameter(body, param):
+    with pytest.raises(GatewayError) as info:
+        request.validate(body)
+    assert info.value.status == 400 and info.value.param == param
+
+
+def test_stored_conversation_state_is_refused_when_translating():
+    body = {"model": "m", "previous_response_id": "resp_1", "input": "and then?"}
+    assert request.validate(body) == "m"  # a pass-through channel may still serve it
+    with pytest.raises(GatewayError) as info:
+        plan_exchange("openai_responses", "openai_chat", body, "up", False, 0)
+    assert info.value.param == "previous_response_id" and "store: false" in info.value.message
+
+
+def test_file_input_is_refused_naming_the_part_type_and_model():
+    body = {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f1"}]}]}
+    with pytest.raises(GatewayError) as info:
+        plan_exchange("openai_responses", "openai_chat", body, "up", False, 0)
+    assert "'input_file'" in info.value.message and "'m'" in info.value.message
+
+
+def test_a_vendor_tool_no_target_can_carry_is_refused_for_every_pair():
+    chat_custom = {"type": "custom", "custom": {"name": "grep"}}
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": [chat_custom]}
+    with pytest.raises(GatewayError) as info:
+        plan_exchange("openai_chat", "openai_responses", body, "up", False, 0)
+    assert "'custom'" in info.value.message and info.value.param == "tools"
+
+
+def test_cursor_quirk_needs_input_without_messages():
+    assert request.looks_like_responses({"model": "m", "input": []})
+    assert not request.looks_like_responses({"model": "m", "input": [], "messages": []})
+
+
+def test_call_targets_map_flattened_names_back():
+    tools = [
+        {"type": "custom", "name": "apply_patch"},
+        {"type": "namespace", "name": "ns", "tools": [{"type": "function", "name": "f"}]},
+        {"type": "function", "name": "plain"},
+    ]
+    targets = CallTargets(tools)
+    assert targets.target("apply_patch").custom
+    assert (targets.target("ns__f").name, targets.target("ns__f").namespace) == ("f", "ns")
+    assert targets.target("plain").namespace is None and not targets.target("plain").custom
+    assert custom_input('{"input": "x"}') == "x" and custom_input("not json") == "not json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "code"),
+    [
+        (errors.upstream_kind(400, "context_length_exceeded"), "too long", "context_length_exceeded"),
+        (
+            errors.UPSTREAM_BAD_RESPONSE,
+            "reported an error: maximum context length is 8192 tokens",
+            "context_length_exceeded",
+        ),
+        (errors.upstream_kind(429, "insufficient_quota"), "You exceeded your current quota", "insufficient_quota"),
+        (errors.upstream_kind(402, None), "Insufficient balance", "insufficient_quota"),
+        (errors.UPSTREAM_BAD_RESPONSE, "the upstream sent nothing for 120 s", "server_error"),
+    ],
+)
+def test_failure_codes_are_those_codex_acts_on(kind, message, code):
+    assert failure_of(GatewayError(kind, message))["code"] == code
+
+
+def test_rate_limit_failure_always_tells_codex_when_to_retry():
+    limited = GatewayError(errors.upstream_kind(429, None), "Too many requests.", headers={"Retry-After": "7"})
+    assert failure_of(limited) == {
+        "code": "rate_limit_exceeded",
+        "message": "Too many requests. Please try again in 7s.",
+    }
+    already = GatewayError(errors.UPSTREAM_BAD_RESPONSE, "rate limit reached, please try again in 1.5s.")
+    assert failure_of(already)["message"] == already.message
+
+
+def test_encoder_numbers_keepalives_with_the_other_events():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    raw = encoder.encode(c.StreamStart("chatcmpl-1", "m")) + encoder.keepalive()
+    raw += encoder.encode(c.StreamEnd("end_turn", None))
+    events = _data(raw)
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "keepalive",
+        "response.completed",
+    ]
+    assert [e["sequence_number"] for e in events] == [0, 1, 2, 3]
+    assert events[-1]["response"]["usage"]["total_tokens"] == 0  # Codex wants usage; absent upstream usage is zero
+
+
+def test_encoder_failure_before_any_event_still_opens_the_response():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    events = _data(encoder.fail(GatewayError(errors.UPSTREAM_BAD_RESPONSE, "boom"), "req_1"))
+    assert [e["type"] for e in events] == ["response.created", "response.in_progress", "response.failed"]
+    assert events[-1]["response"]["id"] == events[0]["response"]["id"]
+
+
+def test_passthrough_relay_forwards_the_upstreams_own_failure_once():
+    relay = stream.ResponsesStreamRelay()
+    created = (
+        b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_9"}}\n\n'
+    )
+    failed = (
+        b'event: response.failed\ndata: {"type":"response.failed","sequence_number":1,'
+        b'"response":{"id":"resp_9","status":"failed","error":{"code":"server_error","message":"overloaded"}}}\n\n'
+    )
+    assert relay.feed(created) == created
+    assert _data(relay.keepalive())[0] == {"type": "keepalive", "sequence_number": 1}
+    with pytest.raises(UpstreamStreamError, match="overloaded"):
+        relay.feed(failed)
+    assert relay.fail(GatewayError(errors.UPSTREAM_BAD_RESPONSE, "x"), "req_1") == failed
+    assert not relay.done
+
+
+def test_passthrough_relay_reads_usage_only_from_real_terminal_events():
+    relay = stream.ResponsesStreamRelay()
+    relay.feed(b'data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1"}}\n\n')
+    quoted = b'data: {"type":"response.output_text.delta","sequence_number":1,"delta":"response.completed"}\n\n'
+    relay.feed(quoted)
+    assert not relay.done
+    relay.feed(
+        b'data: {"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","usage":'
+        b'{"input_tokens":5,"input_tokens_details":{"cached_tokens":2},"output_tokens":3,'
+        b'"output_tokens_details":{"reasoning_tokens":1},"total_tokens":8}}}\n\n'
+    )
+    assert relay.done
+    assert (relay.usage.input_tokens, relay.usage.cached_tokens, relay.usage.reasoning_tokens) == (5, 2, 1)
+
+
+def test_anthropic_thinking_signature_round_trips_through_encrypted_content():
+    body = {"model": "m", "input": "hi", "include": ["reasoning.encrypted_content"]}
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, body)
+    raw = encoder.encode(c.StreamStart("msg_1", "m")) + encoder.encode(c.BlockStart(0, c.ThinkingPart("")))
+    raw += encoder.encode(c.BlockDelta(0, "thinking", "Let me think."))
+    raw += encoder.encode(c.BlockDelta(0, "signature", "EqQBsig=="))
+    raw += encoder.encode(c.BlockStop(0)) + encoder.encode(c.StreamEnd("end_turn", None))
+    item = next(e["item"] for e in _data(raw) if e["type"] == "response.output_item.done")
+    assert item["encrypted_content"] == "onegate.thinking-signature:EqQBsig=="
+    # the client sends the item back with its history: the Messages upstream gets its signed thinking
+    history = {"model": "m", "input": [{"role": "user", "content": "hi"}, item, {"role": "user", "content": "go on"}]}
+    request_back = request.to_canonical(history)
+    assert request_back.messages[1].parts == [c.ThinkingPart("Let me think.", signature="EqQBsig==")]
+    assert not request_back.notes
+
+
+def test_signatures_stay_out_unless_encrypted_reasoning_is_asked_for():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    raw = encoder.encode(c.BlockStart(0, c.ThinkingPart(""))) + encoder.encode(c.BlockDelta(0, "signature", "sig"))
+    item = next(
+        e["item"] for e in _data(raw + encoder.encode(c.BlockStop(0))) if e["type"] == "response.output_item.done"
+    )
+    assert "encrypted_content" not in item
+    foreign = {"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gAAAA"}
+    request_back = request.to_canonical({"model": "m", "input": [{"role": "user", "content": "hi"}, foreign]})
+    assert (
+        request_back.messages[1].parts == [c.ThinkingPart("t")]
+        and "encrypted reasoning dropped" in request_back.notes[0]
+    )
+
+
+def test_a_keepalive_before_the_upstream_speaks_opens_the_response_first():
+    encoder = stream.ResponsesStreamEncoder("m", 1700000000, {"model": "m", "input": "hi"})
+    raw = encoder.keepalive() + encoder.encode(c.StreamStart("chatcmpl-late", "m"))
+    raw += encoder.encode(c.StreamEnd("end_turn", None))
+    events = _data(raw)
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "keepalive",
+        "response.completed",
+    ]
+    assert events[0]["response"]["id"] == events[-1]["response"]["id"] == "resp_1700000000"
+    relay = stream.ResponsesStreamRelay()
+    assert relay.keepalive() == b": keep-alive\n\n"  # pass-through: the upstream's response.created comes first
