@@ -49,7 +49,7 @@ def write_config(path: Path, base_config: str, model: str, mode: str, redis_url:
         f"durable_writes: {'true' if DURABLE else 'false'}",
     ]
     if mode == "redis":
-        lines += [f"redis_url: {redis_url}", f"redis_prefix: '{redis_prefix}'"]
+        lines += [f"redis_url: {redis_url}", "routing:", f"  redis_prefix: '{redis_prefix}'"]
     path.write_text("\n".join(lines) + "\n")
     return path
 

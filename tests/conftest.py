@@ -285,13 +285,3 @@ def open_raw_post(root: str, path: str, body: dict, key: str) -> socket.socket:
         + payload
     )
     return sock
-
-
-def read_first_event_then_leave(root: str, key: str, body: dict) -> bytes:
-    """POST a streaming chat request on a raw socket, read until the first SSE event, then disconnect."""
-    sock = open_raw_post(root, "/api/v1/chat/completions", body, key)
-    received = b""
-    while b"data: " not in received:
-        received += sock.recv(65536)
-    sock.close()
-    return received

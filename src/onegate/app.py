@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-from functools import partial
 from typing import Any
 
 from onegate import errors
@@ -155,9 +154,12 @@ class Gateway:
         route, path_known = match(method, scope["path"])
         ctx = _new_context(scope, method, route.dialect if route else "openai_chat")
         responder = Responder(send, ctx)
-        logged = route is None or route.logged
-        if logged:
-            responder.before_end = partial(record, ctx, self.writer, self.reservations)
+
+        def finish() -> None:  # before the last byte leaves, else at the end (record runs once)
+            if route is None or route.logged or ctx.config_hint:
+                record(ctx, self.writer, self.reservations)
+
+        responder.before_end = finish
         try:
             if route is None:
                 query = (scope.get("query_string") or b"").decode("latin-1")
@@ -169,8 +171,7 @@ class Gateway:
             log.exception("unhandled error in %s %s (%s)", method, scope["path"], ctx.request_id)
             await self._fail(ctx, responder, GatewayError(errors.INTERNAL_ERROR, "Internal error in onegate."))
         finally:
-            if logged or ctx.config_hint:  # a no-op when the response already recorded it (before_end)
-                record(ctx, self.writer, self.reservations)
+            finish()
 
     async def refuse_websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """A WebSocket upgrade gets a prompt 426, so a client that tries one first (Codex) falls back to HTTP."""
@@ -186,7 +187,7 @@ class Gateway:
             body = render_error(ctx.dialect, error, ctx.request_id)
             await refuse_websocket(scope, receive, send, error.status, body, ctx.request_id)
         finally:
-            record(ctx, self.writer, self.reservations)
+            record(ctx, self.writer)
 
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code

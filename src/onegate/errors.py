@@ -46,13 +46,13 @@ UPSTREAM_TIMEOUT = _kind("upstream_timeout", 504, "server_error", "api_error")
 ALL_CHANNELS_UNAVAILABLE = _kind("all_channels_unavailable", 503, "server_error", "overloaded_error")
 INTERNAL_ERROR = _kind("internal_error", 500, "server_error", "api_error")
 CLIENT_DISCONNECTED = _kind("client_disconnected", 499, "invalid_request_error", "invalid_request_error")
-ADMIN_AUTH_REQUIRED = _kind("admin_auth_required", 401, "invalid_request_error", "authentication_error")
-ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_error")
-NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
 # OpenAI's own type for an exhausted balance is `insufficient_quota`; Anthropic's is `billing_error`.
 INSUFFICIENT_QUOTA = _kind("insufficient_quota", 402, "insufficient_quota", "billing_error")
 RATE_LIMITED = _kind("rate_limit_exceeded", 429, "rate_limit_error", "rate_limit_error")
 ACCOUNTING_UNAVAILABLE = _kind("accounting_unavailable", 503, "server_error", "api_error")
+ADMIN_AUTH_REQUIRED = _kind("admin_auth_required", 401, "invalid_request_error", "authentication_error")
+ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_error")
+NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
 
 
 def upstream_kind(status: int, code: str | None) -> ErrorKind:

@@ -183,14 +183,13 @@ class FileConfig(_Strict, kw_only=True):
     prices: dict[str, PriceConfig] = config_field(default_factory=dict)
     model_groups: dict[str, list[str]] = config_field(default_factory=dict)  # tiers a team may be given
     accounting: AccountingConfig = config_field(default_factory=AccountingConfig)
-    # counters, reservations and cache invalidation shared by every instance; None = in this process
-    redis_url: str | None = None
-    redis_prefix: str = "onegate:"
     # journal each request's log row and charge to a local file before queueing it: survives kill -9
     durable_writes: bool = False
     log_queue_size: int = 50_000
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
+    # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
+    redis_url: str | None = None
     # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
     model_map: dict[str, str] = config_field(default_factory=dict)
     # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
@@ -216,15 +215,18 @@ class Settings:
     model_map: dict[str, str] = field(default_factory=dict)
     model_groups: dict[str, list[str]] = field(default_factory=dict)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
-    redis_url: str | None = None  # counters, reservations, breakers, cache invalidation across instances
-    redis_prefix: str = "onegate:"
     durable_writes: bool = False
     key_refresh_seconds: float = 1.0  # how often caches poll the database (a safety net when Redis pushes)
     extra: dict[str, str] = field(default_factory=dict)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    redis_url: str | None = None  # counters, reservations, breakers, cache invalidation across instances
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+
+    @property
+    def redis_prefix(self) -> str:
+        return self.routing.redis_prefix
 
     @property
     def root_url(self) -> str:
@@ -310,14 +312,13 @@ def load_settings(
         selftest_model=file.selftest_model,
         config_path=config_path,
         routing=file.routing,
+        redis_url=redis_url,
         model_map=dict(file.model_map),
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
         admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
-        redis_url=redis_url,
-        redis_prefix=os.environ.get("ONEGATE_REDIS_PREFIX") or file.redis_prefix,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
@@ -342,7 +343,7 @@ def _check_channels(file: FileConfig) -> None:
 
 
 def _check_model_map(file: FileConfig) -> None:
-    public = _public_models(file)
+    public = public_models(file.channels, file.selftest_model)
     for pattern, target in file.model_map.items():
         if target not in public:
             raise ConfigError(
@@ -351,13 +352,14 @@ def _check_model_map(file: FileConfig) -> None:
             )
 
 
+def public_models(channels: tuple[ChannelConfig, ...] | list[ChannelConfig], selftest_model: str) -> set[str]:
+    """Every public model name the channels serve, the self-test model included."""
+    return {route.name for channel in channels for route in channel.routes()} | {selftest_model}
+
+
 def _check_groups(file: FileConfig) -> None:
-    known = _public_models(file)
+    known = public_models(file.channels, file.selftest_model)
     for group, models in file.model_groups.items():
         unknown = sorted(set(models) - known)
         if unknown:
             raise ConfigError(f"model group {group}: unknown models {', '.join(unknown)}")
-
-
-def _public_models(file: FileConfig) -> set[str]:
-    return {route.name for channel in file.channels for route in channel.routes()} | {file.selftest_model}

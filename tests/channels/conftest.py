@@ -10,11 +10,11 @@ import pytest
 
 from tests.conftest import GatewayFactory, RunningGateway, require_service
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.services import REDIS_URL, drop_redis_prefix  # noqa: F401 - the channel tests import them from here
 
 MODEL = "gpt-4.1-mini"
 FAST = {"connect": 0.5, "first_byte": 0.6, "idle": 0.6, "total": 10.0, "keepalive": 0.2}
 MESSAGES = [{"role": "user", "content": "hello"}]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="session")
@@ -56,16 +56,6 @@ def attempts(gw: RunningGateway, request_id: str) -> list[tuple[str, int | None]
     import orjson
 
     return [(a["channel"], a["status"]) for a in orjson.loads(gw.log(request_id)["attempts"])]
-
-
-def drop_redis_prefix(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from onegate.store.logs import query_logs
 from onegate.store.prices import set_price
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import change_balance, create_team, get_team
-from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request, read_first_event_then_leave
+from tests.conftest import UPSTREAM_SECRET, channel_config, open_raw_post, raw_request
 
 SELFTEST = "onegate-selftest"
 HI = [{"role": "user", "content": "hi"}]
@@ -207,7 +207,12 @@ def test_cached_tokens_are_charged_at_the_cached_price_in_the_ledger(billed, ups
 def test_client_disconnect_mid_stream_is_charged_for_usage_so_far_flagged_estimated(billed, upstream):
     release = threading.Event()
     upstream.hold_after_first_chunk = release
-    read_first_event_then_leave(billed.root, billed.key, {"model": "gpt-4.1-mini", "messages": HI, "stream": True})
+    body = {"model": "gpt-4.1-mini", "messages": HI, "stream": True}
+    sock = open_raw_post(billed.root, "/api/v1/chat/completions", body, billed.key)
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(65536)
+    sock.close()  # while the upstream still holds the rest
     settled(billed, 1)
     release.set()
     [row] = query_logs(billed.gateway.engine, status=499)
@@ -235,3 +240,45 @@ def test_an_upstream_timeout_costs_nothing_and_releases_the_reservation(start_ga
     assert response.status == 504
     settled(gw, 1)
     assert gw_row(gw, response)["cost_micros"] == 0 and ledger_rows(gw) == []
+
+
+# --- the Anthropic surface -----------------------------------------------------------------------
+
+
+def test_an_empty_balance_is_a_billing_error_for_the_anthropic_sdk(start_gateway):
+    import anthropic
+
+    gw = start_gateway(PRICED)
+    key = team_key(gw)
+    client = gw.anthropic_client(api_key=key, max_retries=2)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        client.messages.create(model=SELFTEST, max_tokens=20, messages=HI)
+    assert caught.value.status_code == 402
+    assert caught.value.body["error"]["type"] == "billing_error"
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    settled(gw, 1)
+    assert len(query_logs(gw.gateway.engine)) == 1  # the SDK did not retry
+
+
+def test_anthropic_cache_reads_and_writes_are_charged_at_their_prices(claude_gateway, anthropic_upstream):
+    anthropic_upstream.cache_read_tokens, anthropic_upstream.cache_creation_tokens = 100, 10
+    key = team_key(claude_gateway, topup=10_000_000)
+    client = claude_gateway.anthropic_client(api_key=key)
+    raw = client.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=HI)
+    row = gw_row(claude_gateway, raw)
+    assert (row["cached_tokens"], row["cache_write_tokens"]) == (100, 10)
+    # claude-sonnet-4-6 per 1M: input 3, cached 0.3, cache write (defaults to input) 3, output 15
+    fresh = row["input_tokens"] - 100 - 10
+    assert row["cost_micros"] == round(fresh * 3 + 100 * 0.3 + 10 * 3 + row["output_tokens"] * 15)
+    settled(claude_gateway, 1)
+    assert [c["amount_micros"] for c in ledger_rows(claude_gateway)] == [-row["cost_micros"]]
+
+
+def test_count_tokens_costs_nothing_and_needs_no_balance(claude_gateway):
+    key = team_key(claude_gateway)  # an empty balance
+    client = claude_gateway.anthropic_client(api_key=key)
+    raw = client.messages.with_raw_response.count_tokens(model="sonnet", messages=HI)
+    assert raw.parse().input_tokens > 0
+    assert gw_row(claude_gateway, raw)["cost_micros"] == 0
+    settled(claude_gateway, 1)
+    assert ledger_rows(claude_gateway) == []

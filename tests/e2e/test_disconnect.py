@@ -6,16 +6,19 @@ import threading
 import time
 
 from onegate.store.logs import query_logs
-from tests.conftest import read_first_event_then_leave
+from tests.conftest import open_raw_post
 
 
 def test_client_disconnect_mid_stream_is_logged_with_usage_so_far(proxied, upstream):
     release = threading.Event()
     upstream.hold_after_first_chunk = release
     body = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True}
-    # leaves while the upstream still holds the rest of the answer
-    received = read_first_event_then_leave(proxied.root, proxied.key, body)
+    sock = open_raw_post(proxied.root, "/api/v1/chat/completions", body, proxied.key)
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(65536)
     assert b" 200 OK" in received
+    sock.close()  # while the upstream still holds the rest of the answer
 
     deadline = time.monotonic() + 3
     rows = []

@@ -118,7 +118,7 @@ class Stack:
             ],
             "prices": {MODEL: {"input": 1000, "output": 1000}},  # 1000 micro-units a token
             "redis_url": REDIS_URL,
-            "redis_prefix": self.prefix,
+            "routing": {"redis_prefix": self.prefix},
         }  # fmt: skip
         for name, value in overrides.items():
             if isinstance(value, dict) and isinstance(config.get(name), dict):

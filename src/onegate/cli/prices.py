@@ -19,7 +19,7 @@ from onegate.cli.common import (
     print_table,
     settings_or_exit,
 )
-from onegate.settings import PriceConfig
+from onegate.settings import PriceConfig, public_models
 from onegate.store.prices import clear_price, list_prices, set_price
 
 app = typer.Typer(help="Prices per model (currency units per 1M tokens, per request, per image).", no_args_is_help=True)
@@ -40,7 +40,7 @@ def set_(
 ) -> None:
     """Set MODEL's price (every field; omitted ones are 0, cached and cache-write default to input)."""
     settings = settings_or_exit(data_dir, config)
-    known = {m for c in settings.channels for m in [*c.models, *c.aliases]} | {settings.selftest_model}
+    known = public_models(settings.channels, settings.selftest_model)
     if model not in known:
         fail(f"no model {model!r} in the config; models: {', '.join(sorted(known))}")
     price = PriceConfig(

@@ -13,6 +13,7 @@ from typing import Any
 
 from onegate import errors
 from onegate.accounting.directory import Directory
+from onegate.accounting.ledger import UNBILLED_DIALECTS
 from onegate.accounting.pricing import estimate_micros
 from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
@@ -55,6 +56,8 @@ async def admit(
     team = await _team_of(admission.directory, key)
     if team is not None:
         _check_team_model(admission.model_groups, team, entry.name)
+    if ctx.dialect in UNBILLED_DIALECTS:
+        return
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)

@@ -92,6 +92,8 @@ class Exchange:
                 self.response.close()  # a hung or refused attempt must stop upstream before the next one
             raise
         self.latency_ms = (time.perf_counter() - self._t0) * 1000
+        # this attempt answers: its translation notes are the request's, in the row before the last byte
+        self.ctx.notes.extend(self.plan.notes)
         response = self.response
         assert response is not None
         if not self.request.stream:

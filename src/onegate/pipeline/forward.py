@@ -89,22 +89,19 @@ class Failover:
             headers = self.forwarded_headers if dialect == self.ctx.dialect else {}
             request = UpstreamRequest(plan.endpoint, plan.body, self.stream, headers)
             self.exchange = exchange = Exchange(self.ctx, self.responder, target, plan, request, deadline)
-            # Notes go in before the attempt runs: the request is recorded just before its last byte leaves.
-            noted = len(self.ctx.notes)
-            self.ctx.notes.extend(plan.notes)
             try:
                 await exchange.run()
             except AttemptFailed as failure:
-                del self.ctx.notes[noted:]  # this channel did not answer: its translation notes do not apply
                 failures.append(failure)
                 await self._report_failure(target, failure)
                 continue
             except GatewayError:  # the upstream refused the caller's own request: the channel is fine
+                self.ctx.notes.extend(plan.notes)
                 await book.succeeded(target.channel, exchange.latency_ms)
                 raise
             finally:
                 book.release(target.channel)
-            self.answered = exchange
+            self.answered = exchange  # its plan's notes are in ctx.notes (Exchange.run)
             return
         if failures:
             raise exhausted(failures, len(self.ctx.attempts), time.perf_counter() >= deadline)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from onegate import errors
-from onegate.accounting.ledger import charge_for
+from onegate.accounting.ledger import UNBILLED_DIALECTS, charge_for
 from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
@@ -65,6 +65,8 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
 def charged(ctx: RequestContext) -> bool:
     """Served (a failure mid-stream included: the status was 200), or the client left after the answer
     had started. Not when the upstream refused or failed before answering."""
+    if ctx.dialect in UNBILLED_DIALECTS:
+        return False
     if 0 < ctx.status < 400:
         return True
     return ctx.error_code == errors.CLIENT_DISCONNECTED.code and ctx.first_byte_at is not None

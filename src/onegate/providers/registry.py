@@ -63,19 +63,19 @@ class ModelRegistry:
     def get(self, name: str) -> ModelEntry | None:
         return self._entries.get(name)
 
-    def mapped(self, name: str) -> ModelEntry | None:
-        """The entry `model_map` sends `name` to (first matching pattern), or None."""
-        for pattern, target in self._patterns:
-            if pattern.match(name):
-                return self._entries.get(target)
-        return None
-
     def reprice(self, overrides: Mapping[str, Price]) -> None:
         """Prices set at run time win over the config file's; a model without one goes back to it."""
         self._entries = {
             name: replace(entry, price=overrides.get(name, self._config_prices[name]))
             for name, entry in self._entries.items()
         }
+
+    def mapped(self, name: str) -> ModelEntry | None:
+        """The entry `model_map` sends `name` to (first matching pattern), or None."""
+        for pattern, target in self._patterns:
+            if pattern.match(name):
+                return self._entries.get(target)
+        return None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:

@@ -35,8 +35,8 @@ async def read_admitted(
     """authenticate → read → admit → route: the body and the model entry that will serve it.
 
     `check` validates the body in the endpoint's dialect and returns the requested model. `reserve`:
-    apply limits and reserve the estimated cost (off for free calls such as count_tokens, which only
-    need the model permission).
+    apply limits and reserve the estimated cost; off for free calls such as count_tokens (Claude Code
+    sends dozens), which only need the model permission.
     """
     key = await authenticate(ctx, gw.keys)
     raw = await read_body(receive, gw.settings.max_body_bytes)
