@@ -5,7 +5,9 @@
 ``BENCH_POSTGRES_URL`` and a fresh key prefix, both removed afterwards). Both: ``memory,redis``.
 Redis: a private ``redis-server`` pinned to the load core like the fake upstream (so it never takes the
 gateway's core), unless ``BENCH_REDIS_URL`` names one.
-``BENCH_DURABLE=1`` also journals every request before the database queue (``durable_writes``).
+``BENCH_ACCOUNTING=redis-off`` adds ``onegate+redis-off``: PostgreSQL + Redis with accounting off (no
+prices, limits or team), the baseline that tells accounting's cost apart from what Redis-shared channel
+state costs anyway. ``BENCH_DURABLE=1`` also journals every request before the database queue (``durable_writes``).
 
 Every request of these targets is admitted against key and team rate limits (set far above the load,
 so all are checked and none refused), a key budget and the team balance (a reservation), and settled
@@ -39,16 +41,16 @@ class Setup:
 
 
 def write_config(path: Path, base_config: str, model: str, mode: str, redis_url: str, redis_prefix: str) -> Path:
-    lines = [
-        base_config.rstrip("\n"),
-        "prices:",
-        f"  {model}: {{input: 0.4, cached_input: 0.1, output: 1.6}}",
-        "accounting:",
-        f"  key_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
-        f"  team_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
-        f"durable_writes: {'true' if DURABLE else 'false'}",
-    ]
-    if mode == "redis":
+    lines = [base_config.rstrip("\n"), f"durable_writes: {'true' if DURABLE else 'false'}"]
+    if mode != "redis-off":
+        lines += [
+            "prices:",
+            f"  {model}: {{input: 0.4, cached_input: 0.1, output: 1.6}}",
+            "accounting:",
+            f"  key_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
+            f"  team_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
+        ]
+    if mode.startswith("redis"):
         lines += [f"redis_url: {redis_url}", "routing:", f"  redis_prefix: '{redis_prefix}'"]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -67,8 +69,8 @@ def start_redis(start: Callable[..., Any], free_port: Callable[[], int]) -> tupl
 
 def prepare(mode: str, work: Path, base_config: str, model: str, python: Path, redis_url: str = "") -> Setup:
     """A config and environment for `mode`; for redis, a PostgreSQL schema and a Redis prefix of its own."""
-    if mode not in ("memory", "redis"):
-        raise SystemExit(f"bench: BENCH_ACCOUNTING takes memory and/or redis, not {mode!r}")
+    if mode not in ("memory", "redis", "redis-off"):
+        raise SystemExit(f"bench: BENCH_ACCOUNTING takes memory, redis, redis-off, not {mode!r}")
     tag = secrets.token_hex(4)
     prefix = f"onegate-bench-{tag}:"
     config = write_config(work / f"onegate-{mode}.yaml", base_config, model, mode, redis_url, prefix)
@@ -78,7 +80,10 @@ def prepare(mode: str, work: Path, base_config: str, model: str, python: Path, r
     _sql(python, f"CREATE SCHEMA {schema}")
 
     def cleanup() -> None:
-        _sql(python, f"DROP SCHEMA {schema} CASCADE")
+        try:
+            _sql(python, f"DROP SCHEMA {schema} CASCADE")
+        except subprocess.CalledProcessError as exc:  # never lose the report over a leftover schema
+            print(f"bench: could not drop schema {schema}: {exc.stderr.decode(errors='replace')[-300:]}")
         if REDIS_URL:  # a shared Redis: remove our keys (a private one is gone with its process)
             drop = (
                 f"r = redis.Redis.from_url({REDIS_URL!r}); k = list(r.scan_iter({prefix + '*'!r})); k and r.delete(*k)"
@@ -105,6 +110,9 @@ def provision_key(onegate: Path, data_dir: Path, setup: Setup, env: dict[str, st
     def cli(*args: str) -> str:
         done = subprocess.run([str(onegate), *args, *common], capture_output=True, text=True, check=True, env=full_env)
         return done.stdout.strip()
+
+    if setup.mode == "redis-off":
+        return cli("keys", "create", "--name", "bench-plain")
 
     cli("teams", "create", "bench")
     cli("teams", "topup", "bench", "1000000000", "--note", "bench")

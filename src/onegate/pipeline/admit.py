@@ -19,13 +19,14 @@ from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
-from onegate.counters.protocol import Admit, Refusal
+from onegate.counters.protocol import Admit, Limits, Refusal
 from onegate.errors import GatewayError
 from onegate.providers.registry import ModelEntry
 from onegate.settings import AccountingConfig
 from onegate.store.teams import TeamRecord
 
 log = logging.getLogger("onegate.admit")
+NO_LIMITS = Limits()
 OUTPUT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 NO_OUTPUT_DIALECTS = ("openai_embeddings",)
 
@@ -63,6 +64,9 @@ async def admit(
     asked = _output_limit(body)
     output = 0 if ctx.dialect in NO_OUTPUT_DIALECTS else asked or admission.config.reserve_output_tokens
     amount = 0 if entry.price.free else estimate_micros(entry.price, input_tokens, output * _choices(body))
+    key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
+    if not amount and key_limits == team_limits == NO_LIMITS:
+        return  # nothing to count and nothing to reserve: the counters are not asked
     period, period_end = await admission.directory.ensure_key_spend(key, now)
     request = Admit(
         rid=ctx.request_id,
@@ -71,9 +75,9 @@ async def admit(
         amount=amount,
         tokens=input_tokens + (asked or 0),
         key_id=key.id,
-        key_limits=limits_of(key, admission.config.key_limits),
+        key_limits=key_limits,
         team_id=team.id if team else None,
-        team_limits=limits_of(team, admission.config.team_limits),
+        team_limits=team_limits,
         budget=key.budget_micros,
         period=period,
         period_ttl=period_end - now + 86400,
