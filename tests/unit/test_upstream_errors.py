@@ -107,6 +107,17 @@ async def test_a_refused_connection_is_an_upstream_connect_error():
         await sessions.close()
 
 
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:notaport/v1", "ftp://127.0.0.1/v1", "http:///v1"])
+async def test_an_unusable_base_url_is_an_upstream_connect_error(base_url: str):
+    """Before the one mapping, aiohttp's InvalidURL escaped the provider and the client got a 500."""
+    provider, sessions = _provider(base_url)
+    try:
+        with pytest.raises(UpstreamConnectError, match="is not an http\\(s\\) URL onegate can call"):
+            await provider.send(UpstreamRequest("/chat/completions", b"{}", False))
+    finally:
+        await sessions.close()
+
+
 async def test_a_body_cut_short_is_upstream_broken():
     async def half_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

@@ -49,6 +49,8 @@ def transport_error(exc: BaseException, base_url: str | None = None) -> Upstream
     """
     kind = transport_class(type(exc)) or UpstreamBroken  # an aiohttp class newer than the table
     detail = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        detail = f"{detail} is not an http(s) URL onegate can call"
     if kind is UpstreamTimeout:
         message = f"{base_url} did not answer in time" if base_url else "the upstream stopped sending"
     elif kind is UpstreamConnectError:
