@@ -46,19 +46,28 @@ NOT_APPLICABLE: dict[tuple[str, str, str], str] = {}
 _TEXT = {
     "openai_chat": re.compile(rb'"content":"[^"]'),
     "anthropic_messages": re.compile(rb'"text":"[^"]'),
-    "openai_responses": re.compile(rb'"(text|delta)":"[^"]'),
+    "openai_responses": re.compile(rb'"type":"(response\.)?output_text'),
 }
-_TOOL_CALL = {"openai_chat": b'"tool_calls"', "anthropic_messages": b'"tool_use"', "openai_responses": b'_call"'}
+_TOOL_CALL = {
+    "openai_chat": b'"tool_calls":[',
+    "anthropic_messages": b'"type":"tool_use"',
+    "openai_responses": b'_call"',  # function_call, custom_tool_call
+}
 _TOOL_RESULT = {
     "openai_chat": b'"role":"tool"',
-    "anthropic_messages": b'"tool_result"',
+    "anthropic_messages": b'"type":"tool_result"',
     "openai_responses": b'_call_output"',
 }
-_IMAGE = {"openai_chat": b'"image_url"', "anthropic_messages": b'"image"', "openai_responses": b'"input_image"'}
-_REASONING = {
-    "openai_chat": b'"reasoning',  # reasoning_content (answer) or reasoning_effort (request)
-    "anthropic_messages": b'"thinking"',
-    "openai_responses": b'"reasoning"',
+_IMAGE = {"openai_chat": b'"image_url"', "anthropic_messages": b'"type":"image"', "openai_responses": b'"input_image"'}
+_REASONING_ASKED = {  # reasoning settings, or reasoning from an earlier turn, in a request
+    "openai_chat": re.compile(rb'"reasoning_effort":"|"reasoning_content":"[^"]'),
+    "anthropic_messages": re.compile(rb'"thinking":\{"type":"(enabled|adaptive)"|"type":"thinking"'),
+    "openai_responses": re.compile(rb'"reasoning":\{"effort":"|"type":"reasoning"'),
+}
+_REASONING_ANSWERED = {  # reasoning in an answer
+    "openai_chat": re.compile(rb'"reasoning_content":"[^"]'),
+    "anthropic_messages": re.compile(rb'"type":"thinking"|"type":"thinking_delta"'),
+    "openai_responses": re.compile(rb'"type":"reasoning"'),
 }
 _CACHED = {  # a non-zero count of cached prompt tokens
     "openai_chat": re.compile(rb'"cached_tokens":[1-9]'),
@@ -118,9 +127,9 @@ def _shows(case: Path, tag: str) -> bool:
     if tag == "image_input":
         return _IMAGE[client] in request and _IMAGE[upstream] in sent
     if tag == "reasoning":
-        asked = _REASONING[client] in request and _REASONING[upstream] in sent
-        answered = _REASONING[upstream] in answer and _REASONING[client] in output
-        return asked or answered
+        asked = _REASONING_ASKED[client].search(request) and _REASONING_ASKED[upstream].search(sent)
+        answered = _REASONING_ANSWERED[upstream].search(answer) and _REASONING_ANSWERED[client].search(output)
+        return bool(asked or answered)
     if tag == "cached_usage":
         return bool(_CACHED[upstream].search(answer) and _CACHED[client].search(output))
     if tag == "error_before_first_byte":
