@@ -13,10 +13,19 @@ from pathlib import Path
 import orjson
 import pytest
 
+from onegate.providers.anthropic import AnthropicProvider
+from onegate.providers.http import SessionFactory
+from onegate.providers.openai_compatible import OpenAICompatibleProvider
+from onegate.providers.protocol import Provider
+from onegate.providers.selftest import SelftestProvider
+from onegate.settings import ChannelConfig
 from tests.golden.test_golden import CASES, parse_sse
 
-# (client dialect, upstream dialect): the pairs the planner serves. Chat → Responses is the hub's own
-# translation (no channel routes a Chat client to a Responses-only upstream yet, but the codec pair is live).
+# (client dialect, upstream dialect): every pair a channel can produce for the three client surfaces (checked
+# below), plus Chat → Responses: no channel routes a Chat client to a Responses upstream yet (a `responses_api`
+# channel serves Chat natively), but the hub translates the pair and it is the likeliest next one. Messages →
+# Responses is the other pair no channel produces; it stays out until one does. Cursor's Responses body on
+# /chat/completions (`openai_chat_responses_body`) is a parsing quirk with its own case, not a surface.
 PAIRS = [
     ("openai_chat", "anthropic_messages"),
     ("anthropic_messages", "openai_chat"),
@@ -137,6 +146,29 @@ def _shows(case: Path, tag: str) -> bool:
     if tag == "error_mid_stream":
         return (case / "upstream_stream.sse").exists() and _ends_in_stream_error(case, client)
     raise AssertionError(f"unknown tag {tag}")
+
+
+CLIENT_SURFACES = ("openai_chat", "anthropic_messages", "openai_responses")
+
+
+def test_the_table_lists_every_pair_a_channel_can_produce():
+    """A new provider or surface (Gemini, images, …) joins the table before it ships."""
+    sessions = SessionFactory()
+    providers: list[Provider] = [
+        OpenAICompatibleProvider(ChannelConfig(name="o", base_url="http://127.0.0.1:9/v1"), sessions),
+        OpenAICompatibleProvider(
+            ChannelConfig(name="r", base_url="http://127.0.0.1:9/v1", responses_api=True), sessions
+        ),
+        AnthropicProvider(ChannelConfig(name="a", type="anthropic", base_url="http://127.0.0.1:9/v1"), sessions),
+        SelftestProvider("onegate-selftest"),
+    ]
+    # as forwarding picks the upstream dialect: the client's own when the channel speaks it natively
+    produced = {
+        (client, client if client in provider.native_dialects else provider.dialect)
+        for provider in providers
+        for client in CLIENT_SURFACES
+    }
+    assert produced <= set(PAIRS), f"pairs a channel produces that the table lacks: {produced - set(PAIRS)}"
 
 
 TAGGED = [(case, tag) for case in CASES for tag in _meta(case).get("covers", [])]
