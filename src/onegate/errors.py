@@ -55,6 +55,16 @@ ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_er
 NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
 
 
+# Anthropic's documented type for each 4xx status it names; any other 4xx is `invalid_request_error`.
+_ANTHROPIC_4XX = {
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+}
+
+
 def upstream_kind(status: int, code: str | None) -> ErrorKind:
     """The kind for an error the upstream answered: its status kept, marked as the upstream's."""
     if status >= 500:
@@ -63,7 +73,7 @@ def upstream_kind(status: int, code: str | None) -> ErrorKind:
         openai_type, anthropic_type = "rate_limit_error", "rate_limit_error"
     else:
         openai_type = "invalid_request_error"
-        anthropic_type = {404: "not_found_error", 413: "request_too_large"}.get(status, "invalid_request_error")
+        anthropic_type = _ANTHROPIC_4XX.get(status, "invalid_request_error")
     return ErrorKind(code or "upstream_error", status, openai_type, anthropic_type)
 
 

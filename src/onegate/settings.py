@@ -27,10 +27,12 @@ class ConfigError(Exception):
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """A config section: unknown keys are errors, values are checked, instances are immutable."""
+    """A config section: unknown keys are errors, values are checked, instances are immutable.
+
+    Subclasses repeat `frozen=True` with their `kw_only=True` (msgspec inherits it, type checkers do not)."""
 
 
-class Timeouts(_Strict, kw_only=True):
+class Timeouts(_Strict, frozen=True, kw_only=True):
     connect: float = 10.0
     first_byte: float = 120.0  # status and first event; reasoning models can think for a while
     idle: float = 120.0  # gap between two chunks of a stream
@@ -39,7 +41,7 @@ class Timeouts(_Strict, kw_only=True):
     keepalive: float = 15.0
 
 
-class ModelRoute(_Strict, kw_only=True):
+class ModelRoute(_Strict, frozen=True, kw_only=True):
     """One model a channel serves, when it needs more than its name (see ChannelConfig.models)."""
 
     name: str  # public name
@@ -48,7 +50,7 @@ class ModelRoute(_Strict, kw_only=True):
     weight: Annotated[float, Meta(gt=0)] | None = None
 
 
-class ChannelConfig(_Strict, kw_only=True):
+class ChannelConfig(_Strict, frozen=True, kw_only=True):
     """An upstream account. Several channels may serve one public model: the lowest `priority` tier is
     tried first, and inside a tier channels are picked at random in proportion to `weight`.
 
@@ -96,7 +98,7 @@ class ServedModel:
     weight: float
 
 
-class PriceConfig(_Strict, kw_only=True):
+class PriceConfig(_Strict, frozen=True, kw_only=True):
     """Prices in currency units per 1M tokens (and per request, per image)."""
 
     input: float = 0.0
@@ -107,7 +109,7 @@ class PriceConfig(_Strict, kw_only=True):
     per_image: float = 0.0
 
 
-class LimitsConfig(_Strict, kw_only=True):
+class LimitsConfig(_Strict, frozen=True, kw_only=True):
     """Rate limits; None = unlimited. A key's or team's own limits override these defaults."""
 
     rpm: Annotated[int, Meta(ge=1)] | None = None  # requests per minute
@@ -115,7 +117,7 @@ class LimitsConfig(_Strict, kw_only=True):
     concurrent: Annotated[int, Meta(ge=1)] | None = None  # requests in flight at once
 
 
-class AlertsConfig(_Strict, kw_only=True):
+class AlertsConfig(_Strict, frozen=True, kw_only=True):
     """Abnormal spend: a key's or team's spend rate over `factor` × its own recent baseline."""
 
     enabled: bool = True
@@ -133,7 +135,7 @@ class AlertsConfig(_Strict, kw_only=True):
             raise ValueError("webhook_url must be an http:// or https:// URL")
 
 
-class AccountingConfig(_Strict, kw_only=True):
+class AccountingConfig(_Strict, frozen=True, kw_only=True):
     currency: str = "USD"
     # reserved for the output when a request sets no max_tokens (the reservation is settled to actual use)
     reserve_output_tokens: Annotated[int, Meta(ge=0)] = 1024
@@ -144,7 +146,7 @@ class AccountingConfig(_Strict, kw_only=True):
     alerts: AlertsConfig = config_field(default_factory=AlertsConfig)
 
 
-class BreakerConfig(_Strict, kw_only=True):
+class BreakerConfig(_Strict, frozen=True, kw_only=True):
     """When a channel's circuit opens: `min_failures` failures AND `failure_ratio` of its attempts in the
     last `window_seconds`. Open for `open_seconds`, doubling on each failed probe up to `max_open_seconds`."""
 
@@ -157,7 +159,7 @@ class BreakerConfig(_Strict, kw_only=True):
     disable_after_opens: Annotated[int, Meta(ge=1)] | None = 5
 
 
-class RoutingConfig(_Strict, kw_only=True):
+class RoutingConfig(_Strict, frozen=True, kw_only=True):
     max_attempts: Annotated[int, Meta(ge=1)] = 3  # channels tried for one request, each at most once
     total_timeout: Annotated[float, Meta(gt=0)] = 900.0  # one deadline for the whole request, every attempt
     cooldown_seconds: Annotated[float, Meta(ge=0)] = 30.0  # after a 429 without Retry-After
@@ -169,14 +171,14 @@ class RoutingConfig(_Strict, kw_only=True):
     redis_prefix: str = "onegate:"
 
 
-class ServerConfig(_Strict, kw_only=True):
+class ServerConfig(_Strict, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
     max_body_mb: float = 32.0
 
 
-class FileConfig(_Strict, kw_only=True):
+class FileConfig(_Strict, frozen=True, kw_only=True):
     server: ServerConfig = config_field(default_factory=ServerConfig)
     database_url: str | None = None
     channels: list[ChannelConfig] = config_field(default_factory=list)

@@ -87,11 +87,11 @@ class SpendAlerts:
             "ratio": ratio,
             "message": f"Abnormal spend: {subject.scope} {subject.name} spent {spent}, {versus}.",
         }
-        row["id"] = await asyncio.to_thread(insert_alert, self._engine, row)
-        log.warning("%s (alert %s)", row["message"], row["id"])
+        row["id"] = alert_id = await asyncio.to_thread(insert_alert, self._engine, row)
+        log.warning("%s (alert %s)", row["message"], alert_id)
         if config.webhook_url:
             payload = {"type": "onegate.spend_alert", "currency": self._currency, **row}
-            task = asyncio.create_task(self._notify(row["id"], payload))
+            task = asyncio.create_task(self._notify(alert_id, payload))
             self._webhooks.add(task)
             task.add_done_callback(self._webhooks.discard)
         return row

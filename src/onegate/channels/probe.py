@@ -18,7 +18,7 @@ import orjson
 from onegate.channels.faults import is_channel_fault, retry_after_seconds
 from onegate.dialects.openai_chat.errors import parse_upstream_error
 from onegate.dialects.pairs import plan_exchange
-from onegate.providers.protocol import UpstreamBroken, UpstreamConnectError, UpstreamRequest, UpstreamTimeout
+from onegate.providers.protocol import UpstreamRequest, UpstreamTransportError
 from onegate.providers.registry import Target
 
 Verdict = Literal["ok", "fault", "rate_limited"]
@@ -54,7 +54,7 @@ async def probe(target: Target) -> ProbeResult:
             raw = await response.read()
     except TimeoutError:
         return result("fault", None, f"no answer within {provider.timeouts.first_byte:g} s")
-    except (UpstreamTimeout, UpstreamConnectError, UpstreamBroken) as exc:
+    except UpstreamTransportError as exc:
         return result("fault", None, str(exc))
     finally:
         if response is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -106,7 +106,8 @@ class RedisChannelStore:
 
     async def load_marks(self) -> dict[str, Marks]:
         try:
-            raw: dict[bytes, bytes] = await self._redis.hgetall(self._prefix + "channel-marks")
+            # bytes: the client is made without decode_responses (redis-py's stubs cannot tell)
+            raw = cast(dict[bytes, bytes], await self._redis.hgetall(self._prefix + "channel-marks"))
         except (RedisError, OSError) as exc:
             self._warn(exc)
             return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -99,7 +100,9 @@ def set_(
     typer.echo(f"team {team.name}: {_describe(team)}")
 
 
-def _money(kind: str, name: str, amount: str, note: str | None, by: str | None, data_dir, config) -> None:  # noqa: ANN001
+def _money(
+    kind: str, name: str, amount: str, note: str | None, by: str | None, data_dir: Path | None, config: Path | None
+) -> None:
     settings = settings_or_exit(data_dir, config)
     try:
         micros = parse_amount(amount)

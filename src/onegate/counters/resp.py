@@ -67,7 +67,7 @@ class RespClient:
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_connection(lambda: _Protocol(self), self._host, self._port, ssl=self._ssl)
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = transport
         setup = []
         if self._auth:
             setup.append(self._send(("AUTH", *self._auth)))

@@ -26,9 +26,16 @@ class UpstreamStreamError(Exception):
 class StreamRelay(Protocol):
     """Per-request stream state: fed each complete upstream SSE event, returns bytes for the client."""
 
-    usage: Usage | None
-    done: bool  # the upstream ended its answer properly
-    events: int
+    @property
+    def usage(self) -> Usage | None: ...
+
+    @property
+    def done(self) -> bool:
+        """The upstream ended its answer properly."""
+        ...
+
+    @property
+    def events(self) -> int: ...
 
     def feed(self, event: bytes) -> bytes | None: ...
 
@@ -158,6 +165,9 @@ def plan_exchange(
     assert client.request_to_canonical and server.request_from_canonical  # for the type checker
     assert server.response_to_canonical and client.response_from_canonical
     assert server.stream_decoder and client.stream_encoder
+    # Bound here: the closures below would otherwise see the Optional fields again.
+    read_response, write_response = server.response_to_canonical, client.response_from_canonical
+    new_decoder, new_encoder = server.stream_decoder, client.stream_encoder
     request = client.request_to_canonical(body)
     request.stream = stream
     fit_tools(request, server)
@@ -165,12 +175,12 @@ def plan_exchange(
     public_model = str(body.get("model", upstream_model))
 
     def translate_body(raw: bytes) -> tuple[bytes, Usage | None]:
-        response = server.response_to_canonical(orjson.loads(raw))
-        out = client.response_from_canonical(response, public_model, created, body)
+        response = read_response(orjson.loads(raw))
+        out = write_response(response, public_model, created, body)
         return orjson.dumps(out), response.usage
 
     def new_relay() -> StreamRelay:
-        return TranslatingRelay(server.stream_decoder(), client.stream_encoder(public_model, created, body))
+        return TranslatingRelay(new_decoder(), new_encoder(public_model, created, body))
 
     return Plan(server.endpoint, payload, translate_body, new_relay, request.notes)
 

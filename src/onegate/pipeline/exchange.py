@@ -20,13 +20,7 @@ from onegate.context import Attempt, RequestContext
 from onegate.dialects.openai_chat.errors import parse_upstream_error
 from onegate.dialects.pairs import Plan, UpstreamStreamError
 from onegate.errors import GatewayError
-from onegate.providers.protocol import (
-    UpstreamBroken,
-    UpstreamConnectError,
-    UpstreamRequest,
-    UpstreamResponse,
-    UpstreamTimeout,
-)
+from onegate.providers.protocol import UpstreamRequest, UpstreamResponse, UpstreamTimeout, UpstreamTransportError
 from onegate.providers.registry import Target
 from onegate.server.http import Responder
 from onegate.server.sse import SSESplitter
@@ -120,11 +114,9 @@ class Exchange:
             message = f"The upstream channel '{channel}' did not answer within {wait:g} s."
             error = GatewayError(errors.UPSTREAM_TIMEOUT, message)
             raise self._refuse(None, error, "timeout before the first byte") from None
-        except UpstreamTimeout as exc:
-            error = GatewayError(errors.UPSTREAM_TIMEOUT, f"Upstream channel '{channel}': {exc}.")
-            raise self._refuse(None, error, str(exc)) from None
-        except (UpstreamConnectError, UpstreamBroken) as exc:
-            error = GatewayError(errors.UPSTREAM_UNREACHABLE, f"Upstream channel '{channel}' is unreachable: {exc}.")
+        except UpstreamTransportError as exc:
+            how = " is unreachable" if exc.kind is errors.UPSTREAM_UNREACHABLE else ""
+            error = GatewayError(exc.kind, f"Upstream channel '{channel}'{how}: {exc}.")
             raise self._refuse(None, error, str(exc)) from None
 
     def _upstream_refused(self, response: UpstreamResponse, body: bytes) -> Exception:
@@ -216,7 +208,7 @@ class Exchange:
             if time.perf_counter() >= self.deadline:
                 return await self._fail_mid_stream("the request reached its total time limit")
             return await self._fail_mid_stream(f"the upstream sent nothing for {idle:g} s")
-        except UpstreamBroken as exc:
+        except UpstreamTransportError as exc:
             return await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({exc})")
         except UpstreamStreamError as exc:
             return await self._fail_mid_stream(f"the upstream reported an error: {exc}")

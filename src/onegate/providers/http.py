@@ -9,10 +9,57 @@ from collections.abc import Mapping
 import aiohttp
 
 from onegate import __version__
-from onegate.providers.protocol import UpstreamBroken, UpstreamConnectError, UpstreamRequest, UpstreamTimeout
+from onegate.providers.protocol import (
+    UpstreamBadResponse,
+    UpstreamBroken,
+    UpstreamConnectError,
+    UpstreamRequest,
+    UpstreamTimeout,
+    UpstreamTransportError,
+)
 from onegate.settings import ChannelConfig, Timeouts
 
 USER_AGENT = f"onegate/{__version__}"
+
+# aiohttp's exception families onto ours, first match wins (tests/unit/test_upstream_errors.py checks that
+# every aiohttp exception class meets an entry). Timeouts come first: aiohttp's are also connection errors.
+TRANSPORT_ERRORS: tuple[tuple[type[BaseException], type[UpstreamTransportError]], ...] = (
+    (TimeoutError, UpstreamTimeout),  # asyncio's, and aiohttp's ServerTimeoutError and its kinds
+    (aiohttp.ClientConnectorError, UpstreamConnectError),  # refused, DNS, proxy, TLS handshake, certificate
+    (aiohttp.ServerFingerprintMismatch, UpstreamConnectError),
+    (aiohttp.ClientPayloadError, UpstreamBroken),  # the body stopped short or its framing broke
+    (aiohttp.ClientConnectionError, UpstreamBroken),  # disconnected, reset, any other socket error
+    (aiohttp.UploadAbortedError, UpstreamBroken),
+    (aiohttp.ClientResponseError, UpstreamBadResponse),  # redirect loop, a proxy's refusal, a malformed head
+    (aiohttp.RedirectClientError, UpstreamBadResponse),  # a redirect to a URL that cannot be followed
+    (aiohttp.InvalidURL, UpstreamConnectError),  # a channel base_url aiohttp cannot use
+    (aiohttp.NonHttpUrlClientError, UpstreamConnectError),
+    (OSError, UpstreamBroken),  # a socket error aiohttp did not wrap
+)
+
+
+def transport_class(exc_type: type[BaseException]) -> type[UpstreamTransportError] | None:
+    return next((ours for theirs, ours in TRANSPORT_ERRORS if issubclass(exc_type, theirs)), None)
+
+
+def transport_error(exc: BaseException, base_url: str | None = None) -> UpstreamTransportError:
+    """The one mapping of a client-library failure onto the provider protocol's exceptions.
+
+    `base_url` when sending (the message names the upstream); None once the response has started.
+    """
+    kind = transport_class(type(exc)) or UpstreamBroken  # an aiohttp class newer than the table
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        detail = f"{detail} is not an http(s) URL onegate can call"
+    if kind is UpstreamTimeout:
+        message = f"{base_url} did not answer in time" if base_url else "the upstream stopped sending"
+    elif kind is UpstreamConnectError:
+        message = f"cannot connect to {base_url}: {getattr(exc, 'os_error', None) or detail}"
+    elif base_url and kind is UpstreamBroken:
+        message = f"{base_url} closed the connection: {detail}"
+    else:
+        message = f"{base_url}: {detail}" if base_url else detail
+    return kind(message)
 
 
 class AiohttpResponse:
@@ -26,10 +73,8 @@ class AiohttpResponse:
     async def read(self) -> bytes:
         try:
             return await self._response.read()
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-            raise UpstreamBroken(str(exc) or type(exc).__name__) from exc
-        except TimeoutError as exc:
-            raise UpstreamTimeout("the upstream stopped sending") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc) from exc
         finally:
             self._response.release()
 
@@ -37,10 +82,8 @@ class AiohttpResponse:
         try:
             # readany() keeps unread data in the buffer when cancelled, so a keep-alive timer may interrupt it
             return await self._response.content.readany() or None
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-            raise UpstreamBroken(str(exc) or type(exc).__name__) from exc
-        except TimeoutError as exc:
-            raise UpstreamTimeout("the upstream stopped sending") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise transport_error(exc) from exc
 
     def close(self) -> None:
         # close, not release: an unfinished stream must stop generating (and billing) upstream
@@ -114,10 +157,6 @@ class HttpChannel:
             response = await session.post(
                 url, data=request.body, headers=self.headers_for(request), timeout=self._timeout
             )
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamConnectError(f"cannot connect to {self._base_url}: {exc.os_error or exc}") from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise UpstreamBroken(f"{self._base_url} closed the connection: {exc}") from exc
-        except TimeoutError as exc:
-            raise UpstreamTimeout(f"{self._base_url} did not answer in time") from exc
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            raise transport_error(exc, self._base_url) from exc
         return AiohttpResponse(response)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from onegate import errors
+from onegate.errors import ErrorKind
 from onegate.settings import Timeouts
 
 
@@ -39,13 +41,31 @@ class Provider(Protocol):
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 
 
-class UpstreamConnectError(Exception):
-    """The upstream could not be reached (refused, DNS, TLS)."""
+class UpstreamTransportError(Exception):
+    """The upstream could not be reached, or the connection failed: the channel's fault, never the caller's.
+
+    Providers raise only these (providers/http.py maps every aiohttp exception onto them); `kind` is the
+    error the client gets when no other channel serves the request.
+    """
+
+    kind: ErrorKind = errors.UPSTREAM_UNREACHABLE
 
 
-class UpstreamTimeout(Exception):
+class UpstreamConnectError(UpstreamTransportError):
+    """The upstream could not be reached (refused, DNS, TLS, an unusable base URL)."""
+
+
+class UpstreamTimeout(UpstreamTransportError):
     """The upstream did not answer, or stopped sending, within the channel's timeout."""
 
+    kind = errors.UPSTREAM_TIMEOUT
 
-class UpstreamBroken(Exception):
+
+class UpstreamBroken(UpstreamTransportError):
     """The upstream closed the connection in the middle of a response."""
+
+
+class UpstreamBadResponse(UpstreamTransportError):
+    """The upstream answered with HTTP the client library cannot read (a redirect loop, a malformed head)."""
+
+    kind = errors.UPSTREAM_BAD_RESPONSE

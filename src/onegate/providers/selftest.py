@@ -13,6 +13,7 @@ import base64
 import hashlib
 import struct
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ class SelftestResponse:
 
     def __init__(self, status: int, pieces: list[bytes], content_type: str) -> None:
         self.status = status
-        self.headers = {"content-type": content_type}
+        self.headers: Mapping[str, str] = {"content-type": content_type}
         self._pieces = list(pieces)
 
     async def read(self) -> bytes:

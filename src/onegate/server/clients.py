@@ -140,14 +140,14 @@ def identify_client(headers: Mapping[str, str]) -> ClientInfo:
             if needle in ua_lower and (match := pattern.search(ua)) is not None:
                 return ClientInfo(name, match.group(1) or _header_version(name, headers), ua)
 
-    name = _from_app_headers(headers)
-    if name is not None:
-        return ClientInfo(name, _header_version(name, headers), ua)
+    app = _from_app_headers(headers)
+    if app is not None:
+        return ClientInfo(app, _header_version(app, headers), ua)
 
     if raw_ua:
         match = _SDK_UA.match(raw_ua)
         if match is not None:
-            return ClientInfo(_SDK_NAMES[match.group(1, 2)], match.group(3), ua)
+            return ClientInfo(_SDK_NAMES[match[1], match[2]], match.group(3), ua)
         match = _TOOL_UA.match(raw_ua)
         if match is not None:
             return ClientInfo(match.group(1), match.group(2), ua)

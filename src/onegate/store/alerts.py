@@ -11,7 +11,7 @@ from onegate.store.schema import spend_alerts
 
 def insert_alert(engine: Engine, row: dict[str, Any]) -> int:
     with engine.begin() as conn:
-        return int(conn.execute(spend_alerts.insert().values(**row)).inserted_primary_key[0])
+        return int(conn.execute(spend_alerts.insert().values(**row).returning(spend_alerts.c.id)).scalar_one())
 
 
 def set_webhook_status(engine: Engine, alert_id: int, status: str) -> None:

@@ -71,7 +71,7 @@ def create_key(
         **asdict(options),
     }
     with engine.begin() as conn:
-        key_id = conn.execute(api_keys.insert().values(**values)).inserted_primary_key[0]
+        key_id = conn.execute(api_keys.insert().values(**values).returning(api_keys.c.id)).scalar_one()
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
     return _record(row), plain
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -62,7 +63,7 @@ def _plain(mapping: Any) -> LogRow:
     return {str(k): v for k, v in mapping.items()}
 
 
-def postgresql_dialect():  # noqa: ANN201 - a module
+def postgresql_dialect() -> ModuleType:
     """PostgreSQL's dialect, imported only when a PostgreSQL database is in use (it costs start-up time)."""
     from sqlalchemy.dialects import postgresql
 

@@ -145,8 +145,8 @@ def _tool_choice(choice: Any) -> tuple[c.ToolChoice | None, bool | None]:
 
 
 def _reasoning(body: dict[str, Any]) -> c.Reasoning | None:
-    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
-    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    thinking = v if isinstance(v := body.get("thinking"), dict) else {}
+    config = v if isinstance(v := body.get("output_config"), dict) else {}
     effort = _EFFORTS.get(str(config.get("effort")))
     if thinking.get("type") == "enabled":
         return c.Reasoning(effort=effort, budget_tokens=thinking.get("budget_tokens"))
@@ -156,7 +156,7 @@ def _reasoning(body: dict[str, Any]) -> c.Reasoning | None:
 
 
 def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
-    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    config = v if isinstance(v := body.get("output_config"), dict) else {}
     fmt = config.get("format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         return {"type": "json_schema", "name": fmt.get("name", "response"), "schema": fmt.get("schema", {})}
@@ -216,6 +216,7 @@ _BUDGETS = {"low": 2048, "medium": 8192, "high": 16384}  # reasoning effort → 
 
 
 def _image_block(part: c.ImagePart) -> dict[str, Any]:
+    source: dict[str, str | None]
     if part.data is not None:
         source = {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data}
     else:

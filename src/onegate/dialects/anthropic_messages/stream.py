@@ -217,7 +217,7 @@ class MessagesStreamEncoder:
         usage = event.usage if event is not None else None
         if usage is None or not usage.reported:
             usage = Usage(input_tokens=estimate_input_tokens(self._body))
-        message = {
+        message: dict[str, Any] = {
             "id": message_id(event.id if event is not None else ""),
             "type": "message",
             "role": "assistant",
@@ -234,11 +234,11 @@ class MessagesStreamEncoder:
             return b"" if self._started else self._message_start(event)
         head = b"" if self._started else self._message_start(None)
         if isinstance(event, c.BlockStart):
-            index = self._indexes[event.index] = len(self._indexes)
-            self._open.append(index)
+            new = self._indexes[event.index] = len(self._indexes)
+            self._open.append(new)
             block = _start_block(event.part)
             return head + _event(
-                b"content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
+                b"content_block_start", {"type": "content_block_start", "index": new, "content_block": block}
             )
         if isinstance(event, c.BlockDelta):
             index = self._indexes.get(event.index)

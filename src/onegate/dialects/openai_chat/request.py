@@ -109,11 +109,11 @@ def to_canonical(body: dict[str, Any]) -> c.CanonicalRequest:
     for message in body.get("messages") or []:
         role = message.get("role")
         if role in ("system", "developer"):
-            parts = [p for p in _content_parts(message.get("content")) if isinstance(p, c.TextPart)]
+            texts = [p for p in _content_parts(message.get("content")) if isinstance(p, c.TextPart)]
             if messages:
-                messages.append(c.Message("system", list(parts)))
+                messages.append(c.Message("system", list(texts)))
             else:
-                system.extend(parts)
+                system.extend(texts)
         elif role == "tool":
             text = message.get("content")
             result = c.ToolResultPart(

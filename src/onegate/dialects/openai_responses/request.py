@@ -177,7 +177,7 @@ def to_canonical(body: dict[str, Any]) -> c.CanonicalRequest:
     for param in _STATEFUL:
         if body.get(param):
             raise _stateful(param, model)
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    reasoning = v if isinstance(v := body.get("reasoning"), dict) else {}
     effort = reasoning.get("effort")
     req = c.CanonicalRequest(
         model=model,

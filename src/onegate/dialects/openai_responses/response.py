@@ -130,7 +130,7 @@ def response_object(
     incomplete_reason: str | None = None,
 ) -> dict[str, Any]:
     """The response object, echoing the request's settings the way OpenAI does."""
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    reasoning = v if isinstance(v := body.get("reasoning"), dict) else {}
     text = body.get("text") if isinstance(body.get("text"), dict) else {"format": {"type": "text"}}
     return {
         "id": resp_id,

@@ -76,7 +76,7 @@ class ResponsesStreamRelay:
         if self.events == 1 or any(name in event for name in _TERMINAL):
             payload = event_json(event) or {}
             kind = payload.get("type")
-            response = payload.get("response") if isinstance(payload.get("response"), dict) else {}
+            response = v if isinstance(v := payload.get("response"), dict) else {}
             self._response_id = self._response_id or str(response.get("id", ""))
             if kind in ("response.completed", "response.incomplete"):
                 self.usage = usage_from_responses(response.get("usage"))
