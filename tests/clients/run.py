@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 TIMEOUT = 60.0  # a turn takes seconds; a client that loops or waits on the network is killed, with its output
 
@@ -99,3 +103,19 @@ def run(
             name, tail = Path(command[0]).name, f"stdout: {out[-1500:]}\nstderr: {err[-1500:]}"
             raise AssertionError(f"{name} did not finish in {TIMEOUT:.0f}s\n{tail}") from None
     return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+_LOGGED = sa.text(
+    "select method, path, dialect, model_routed, channel, status, error_code from request_logs order by created_at"
+)
+
+
+def logged(gw: Any, count: int) -> list[tuple]:
+    """(method, path, dialect, model, channel, status, error code) of each logged request, once `count` are written."""
+    deadline = time.monotonic() + 5
+    while True:
+        with gw.gateway.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(_LOGGED)]
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)

@@ -6,28 +6,12 @@ from __future__ import annotations
 
 import time
 
-import sqlalchemy as sa
-
 from onegate.providers.selftest import REPLY
-from tests.clients.run import codex_provider_config, isolated_env, run, run_codex
+from tests.clients.run import codex_provider_config, isolated_env, logged, run, run_codex
 from tests.conftest import ANTHROPIC_SECRET, UPSTREAM_SECRET, anthropic_channel, channel_config
 from tests.fakes.anthropic_upstream import REPLY_TEXT as ANTHROPIC_REPLY
 from tests.fakes.anthropic_upstream import SIGNATURE, THINKING_TEXT
 from tests.fakes.openai_upstream import REPLY_TEXT as CHAT_REPLY
-
-
-def _rows(gw, count: int) -> list[tuple]:
-    """(method, path, dialect, model, channel, status, error_code) of every logged request, once `count` are written."""
-    query = sa.text(
-        "select method, path, dialect, model_routed, channel, status, error_code from request_logs order by created_at"
-    )
-    deadline = time.monotonic() + 5
-    while True:
-        with gw.gateway.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(query)]
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)
 
 
 def _row(model: str, channel: str) -> tuple:
@@ -41,7 +25,7 @@ def test_codex_finishes_a_turn_on_the_selftest_model(start_gateway, codex_bin, t
     assert done.returncode == 0, done.stderr[-2000:]
     assert REPLY in done.stdout and time.monotonic() - started < 30
     # Codex offers its tools; the self-test model answers in text, so the turn ends after one request
-    assert _rows(gw, 1) == [_row("onegate-selftest", "selftest")]
+    assert logged(gw, 1) == [_row("onegate-selftest", "selftest")]
 
 
 def test_codex_on_a_chat_only_upstream_runs_a_tool_turn_through_translation(
@@ -54,7 +38,7 @@ def test_codex_on_a_chat_only_upstream_runs_a_tool_turn_through_translation(
     assert done.returncode == 0, done.stderr[-2000:]
     assert CHAT_REPLY in done.stdout
     # the fake calls Codex's first tool, Codex sends back the result, the fake answers it in text
-    assert _rows(gw, 2) == [_row("gpt-4.1-mini", "fake")] * 2
+    assert logged(gw, 2) == [_row("gpt-4.1-mini", "fake")] * 2
     assert [r.path for r in upstream.requests] == ["/v1/chat/completions"] * 2
     assert upstream.requests[1].json["messages"][-1]["role"] == "tool"
 
@@ -69,7 +53,7 @@ def test_codex_on_claude_keeps_signed_thinking_across_the_tool_turn(
     done = run_codex(codex_bin, tmp_path, gw.key, codex_provider_config(gw.base_url, "claude-sonnet-4-6", reasoning))
     assert done.returncode == 0, done.stderr[-2000:]
     assert ANTHROPIC_REPLY in done.stdout and THINKING_TEXT in done.stderr  # Codex shows the reasoning summary
-    assert _rows(gw, 2) == [_row("claude-sonnet-4-6", "claude")] * 2
+    assert logged(gw, 2) == [_row("claude-sonnet-4-6", "claude")] * 2
     first, second = (r.json for r in anthropic_upstream.requests)
     assert first["thinking"]["type"] == "enabled"
     turn = second["messages"][-2]["content"]  # Codex's history, sent back: signed thinking, then the call
@@ -85,7 +69,7 @@ def test_codex_builtin_provider_falls_back_from_websocket_at_once(start_gateway,
     done = run_codex(codex_bin, tmp_path, gw.key, config)
     assert done.returncode == 0, done.stderr[-2000:]
     assert REPLY in done.stdout and time.monotonic() - started < 20
-    rows = _rows(gw, 2)
+    rows = logged(gw, 2)
     # one refused upgrade, then the same request over HTTPS
     assert rows[0][:2] == ("GET", "/api/v1/responses") and rows[0][5:] == (426, "websocket_not_supported")
     assert rows[1:] == [_row("onegate-selftest", "selftest")]
