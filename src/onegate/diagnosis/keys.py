@@ -78,6 +78,7 @@ class KeyFinding:
     code: str  # stable, e.g. "key.placeholder"
     missing: bool  # no usable key at all (missing_api_key) rather than a wrong one (invalid_api_key)
     message: str
+    fix: str  # the fix sentence alone
 
 
 def mask(secret: str) -> str:
@@ -111,7 +112,8 @@ def diagnose_key(
     problem = text(code, lang, client=display_name(client, lang), **params)
     if header is not None:  # which header was read, so a client sending two can tell (CLIENTS.md §4.2)
         problem += (" " if lang == "en" else "") + text("key.read_from", lang, header=header)
-    return KeyFinding(code, missing, text("key.message", lang, problem=problem, fix=_fix(code, client, lang)))
+    fix = _fix(code, client, lang)
+    return KeyFinding(code, missing, text("key.message", lang, problem=problem, fix=fix), fix)
 
 
 def _classify(
