@@ -231,7 +231,10 @@ class Settings:
     @property
     def root_url(self) -> str:
         """The server's public address, `https://HOST`, without the API path."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = _WILDCARD_HOSTS.get(self.host, self.host)  # a bind-all address is not one a client can use
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -283,6 +286,9 @@ def _readable(error: str) -> str:
     return f"{path}: {message}" if path else message
 
 
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
 def load_settings(
     data_dir: Path | None = None,
     config_path: Path | None = None,
@@ -301,8 +307,9 @@ def load_settings(
     redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
     return Settings(
         data_dir=data_dir,
-        host=host or file.server.host,
-        port=port if port is not None else file.server.port,
+        # the same sources as `onegate serve --host/--port`, so every command names the address it serves on
+        host=host or os.environ.get("ONEGATE_HOST") or file.server.host,
+        port=port if port is not None else _env_port() or file.server.port,
         database_url=database_url,
         public_url=os.environ.get("ONEGATE_PUBLIC_URL") or file.server.public_url,
         max_body_bytes=int(file.server.max_body_mb * 1024 * 1024),
@@ -323,6 +330,15 @@ def load_settings(
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("ONEGATE_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"ONEGATE_PORT must be a port number, not {value!r}")
+    return int(value)
 
 
 def _env_flag(name: str, default: bool) -> bool:
