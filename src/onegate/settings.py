@@ -7,6 +7,7 @@ and a tenth of the start-up cost of the alternatives, which matters for the one-
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -305,6 +306,7 @@ def load_settings(
     _check_model_map(file)
     _check_groups(file)
     redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
+    _check_extras(database_url, redis_url)
     return Settings(
         data_dir=data_dir,
         # the same sources as `onegate serve --host/--port`, so every command names the address it serves on
@@ -330,6 +332,27 @@ def load_settings(
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _check_extras(database_url: str, redis_url: str | None) -> None:
+    """A config that needs an optional extra which is not installed stops here, with the command that fixes it."""
+    needs = []
+    if redis_url:
+        needs.append(("redis", "redis_url is set", "redis"))
+    if database_url.startswith(("postgresql", "postgres:")):
+        needs.append(("psycopg", "the database is PostgreSQL", "postgres"))
+    for module, why, extra in needs:
+        if not _installed(module):
+            raise ConfigError(
+                f"{why}, but the Python package {module} is not installed: pip install 'onegate[{extra}]'"
+            )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
 
 
 def _env_port() -> int | None:

@@ -189,3 +189,38 @@ def test_sigterm_after_a_burst_loses_no_log_row(tmp_path):
         not (tmp_path / "data" / "spill" / "request_logs.jsonl").exists()
         or os.path.getsize(tmp_path / "data" / "spill" / "request_logs.jsonl") == 0
     )
+
+
+# Python puts sitecustomize on PYTHONPATH first: here it makes the named packages look uninstalled
+_UNINSTALL = """
+import os, sys
+
+class _Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in os.environ["ONEGATE_TEST_MISSING"].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, _Missing())
+"""
+
+
+@pytest.mark.parametrize(
+    ("config", "missing", "extra"),
+    [
+        ("redis_url: redis://127.0.0.1:6379/0\n", "redis", "onegate[redis]"),
+        ("database_url: postgresql://postgres@127.0.0.1:5432/test\n", "psycopg", "onegate[postgres]"),
+    ],
+    ids=["redis", "postgres"],
+)
+def test_a_config_needing_an_uninstalled_extra_stops_with_one_line_naming_it(tmp_path, config, missing, extra):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(_UNINSTALL)
+    (tmp_path / "onegate.yaml").write_text(config)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "ONEGATE_TEST_MISSING": missing}
+    command = [*ONEGATE, "serve", "--port", str(free_port()), "--config", str(tmp_path / "onegate.yaml")]
+    done = subprocess.run(
+        [*command, "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"pip install '{extra}'" in done.stderr
