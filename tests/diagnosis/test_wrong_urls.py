@@ -1,4 +1,4 @@
-"""One test per wrong-URL pattern of CLIENTS.md §6, with the path, query and headers the named client sends.
+"""One test per wrong-URL pattern of docs/CLIENTS.md §6, with the path, query and headers the named client sends.
 
 Strict mode answers every misconfigured path with a 404 in the caller's dialect that names the client,
 the path that arrived and the exact base URL to set; lenient mode (the default) serves the unambiguous

@@ -197,7 +197,7 @@ def test_selftest_answers_on_responses_stream_and_not(start_gateway):
 
 # Codex CLI ------------------------------------------------------------------------------------------------
 
-# The shape Codex 0.171.0 sends (see CLIENTS-OBSERVED.md): developer items instead of `instructions`, a
+# The shape Codex 0.171.0 sends (docs/CLIENTS.md §2.5): developer items instead of `instructions`, a
 # namespace tool, a hosted web_search tool, encrypted reasoning asked for, store false, a prompt cache key.
 CODEX_BODY = {
     "model": "gpt-4.1-mini",

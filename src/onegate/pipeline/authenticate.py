@@ -21,7 +21,7 @@ from onegate.store.keys import find_key_by_hash, keys_revision, list_keys
 
 log = logging.getLogger("onegate.auth")
 
-# In the order clients use them (CLIENTS.md §4.2): OpenAI family, Anthropic, Azure/Continue, Gemini.
+# In the order clients use them (docs/CLIENTS.md §4.2): OpenAI family, Anthropic, Azure/Continue, Gemini.
 AUTH_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
 
