@@ -62,14 +62,21 @@ def run_claude(
     return run([str(binary), "-p", prompt, "--output-format", "text"], home, env)
 
 
+def codex_config(settings: str, tables: str = "") -> str:
+    """A config.toml: top-level `settings`, then `tables`, with what would leave loopback turned off
+    (update check on GitHub, curated-plugin sync, analytics: found with strace, 0.171.0)."""
+    quiet = "[features]\nplugins = false\n[analytics]\nenabled = false\n"
+    return settings + "check_for_update_on_startup = false\n" + tables + quiet
+
+
 def codex_provider_config(base_url: str, model: str, extra: str = "") -> str:
-    """config.toml for Codex with onegate as a custom provider (the only wire API Codex still has: responses)."""
-    return (
-        f'model = "{model}"\n{extra}model_provider = "onegate"\n'
+    """Codex with onegate as a custom provider (the only wire API Codex still has: responses), one retry."""
+    provider = (
         '[model_providers.onegate]\nname = "onegate"\n'
         f'base_url = "{base_url}"\nenv_key = "ONEGATE_KEY"\nwire_api = "responses"\n'
         "request_max_retries = 1\nstream_max_retries = 1\n"
     )
+    return codex_config(f'model = "{model}"\n{extra}model_provider = "onegate"\n', provider)
 
 
 def run_codex(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from onegate.providers.selftest import REPLY
-from tests.clients.run import codex_provider_config, isolated_env, logged, run, run_codex
+from tests.clients.run import codex_config, codex_provider_config, isolated_env, logged, run, run_codex
 from tests.conftest import ANTHROPIC_SECRET, UPSTREAM_SECRET, anthropic_channel, channel_config
 from tests.fakes.anthropic_upstream import REPLY_TEXT as ANTHROPIC_REPLY
 from tests.fakes.anthropic_upstream import SIGNATURE, THINKING_TEXT
@@ -62,7 +62,7 @@ def test_codex_on_claude_keeps_signed_thinking_across_the_tool_turn(
 
 def test_codex_builtin_provider_falls_back_from_websocket_at_once(start_gateway, codex_bin, tmp_path):
     gw = start_gateway()
-    config = f'model = "onegate-selftest"\nopenai_base_url = "{gw.base_url}"\n'
+    config = codex_config(f'model = "onegate-selftest"\nopenai_base_url = "{gw.base_url}"\n')
     login = run([str(codex_bin), "login", "--with-api-key"], tmp_path, isolated_env(tmp_path), stdin=gw.key)
     assert login.returncode == 0, login.stderr[-2000:]
     started = time.monotonic()
