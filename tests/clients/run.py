@@ -48,18 +48,19 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_claude(
-    binary: Path, home: Path, anthropic_base_url: str, key: str, model: str, prompt: str = "say hi"
+    binary: Path, home: Path, anthropic_base_url: str, key: str, model: str, *, bearer: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """`claude -p PROMPT` with the key as ANTHROPIC_API_KEY (sent as x-api-key), one retry at most."""
+    """`claude -p "say hi"`, one retry at most; the key as ANTHROPIC_API_KEY (sent as x-api-key) or, with
+    `bearer`, as ANTHROPIC_AUTH_TOKEN (sent as Authorization: Bearer, the way the README sets it up)."""
     env = isolated_env(
         home,
         ANTHROPIC_BASE_URL=anthropic_base_url,
-        ANTHROPIC_API_KEY=key,
         ANTHROPIC_MODEL=model,
         ANTHROPIC_SMALL_FAST_MODEL=model,
         CLAUDE_CODE_MAX_RETRIES="1",
+        **({"ANTHROPIC_AUTH_TOKEN": key, "ANTHROPIC_API_KEY": ""} if bearer else {"ANTHROPIC_API_KEY": key}),
     )
-    return run([str(binary), "-p", prompt, "--output-format", "text"], home, env)
+    return run([str(binary), "-p", "say hi", "--output-format", "text"], home, env)
 
 
 def codex_config(settings: str, tables: str = "") -> str:

@@ -50,10 +50,11 @@ def test_claude_code_runs_a_tool_turn_on_a_real_upstream(
     start_gateway, claude_bin, tmp_path, request, monkeypatch, setup, upstream_path, result_role
 ):
     """The fake vendors call the first offered tool (Claude Code's `Agent`) with input it rejects; Claude Code
-    sends the error back as the tool's result, and the vendor answers that in text: two requests, one turn."""
+    sends the error back as the tool's result, and the vendor answers that in text: two requests, one turn.
+    The key goes in ANTHROPIC_AUTH_TOKEN here, as the README says; the self-test run uses ANTHROPIC_API_KEY."""
     upstream, config, model, channel, reply = setup(request, monkeypatch)
     gw = start_gateway(config)
-    done = run_claude(claude_bin, tmp_path, gw.anthropic_base_url, gw.key, model)
+    done = run_claude(claude_bin, tmp_path, gw.anthropic_base_url, gw.key, model, bearer=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert reply in done.stdout
     assert logged(gw, 2) == [("POST", PATH, "anthropic_messages", model, channel, 200, None)] * 2
