@@ -192,7 +192,8 @@ class Gateway:
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
         ctx.error_message = err.message
-        ctx.config_hint = ctx.config_hint or err.hint
+        if err.hint and not ctx.config_hint:
+            ctx.config_hint, ctx.config_fix = err.hint, err.fix
         if responder.started:
             return
         ctx.status = err.status

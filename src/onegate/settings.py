@@ -7,6 +7,7 @@ and a tenth of the start-up cost of the alternatives, which matters for the one-
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -233,7 +234,10 @@ class Settings:
     @property
     def root_url(self) -> str:
         """The server's public address, `https://HOST`, without the API path."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = _WILDCARD_HOSTS.get(self.host, self.host)  # a bind-all address is not one a client can use
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -285,6 +289,9 @@ def _readable(error: str) -> str:
     return f"{path}: {message}" if path else message
 
 
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
 def load_settings(
     data_dir: Path | None = None,
     config_path: Path | None = None,
@@ -301,10 +308,12 @@ def load_settings(
     _check_model_map(file)
     _check_groups(file)
     redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
+    _check_extras(database_url, redis_url)
     return Settings(
         data_dir=data_dir,
-        host=host or file.server.host,
-        port=port if port is not None else file.server.port,
+        # the same sources as `onegate serve --host/--port`, so every command names the address it serves on
+        host=host or os.environ.get("ONEGATE_HOST") or file.server.host,
+        port=port if port is not None else _env_port() or file.server.port,
         database_url=database_url,
         public_url=os.environ.get("ONEGATE_PUBLIC_URL") or file.server.public_url,
         max_body_bytes=int(file.server.max_body_mb * 1024 * 1024),
@@ -325,6 +334,36 @@ def load_settings(
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _check_extras(database_url: str, redis_url: str | None) -> None:
+    """A config that needs an optional extra which is not installed stops here, with the command that fixes it."""
+    needs = []
+    if redis_url:
+        needs.append(("redis", "redis_url is set", "redis"))
+    if database_url.startswith(("postgresql", "postgres:")):
+        needs.append(("psycopg", "the database is PostgreSQL", "postgres"))
+    for module, why, extra in needs:
+        if not _installed(module):
+            raise ConfigError(
+                f"{why}, but the Python package {module} is not installed: pip install 'onegate[{extra}]'"
+            )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("ONEGATE_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"ONEGATE_PORT must be a port number, not {value!r}")
+    return int(value)
 
 
 def _env_flag(name: str, default: bool) -> bool:

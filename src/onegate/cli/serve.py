@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
+from onegate.cli.common import ConfigPath, DataDir, open_store, record_serving, settings_or_exit
 from onegate.store.keys import create_key, list_keys
 
 
@@ -31,6 +31,7 @@ def serve(
     if not list_keys(engine):
         _, first_key = create_key(engine, "first-key")
     engine.dispose()
+    record_serving(settings)
     typer.echo(f"onegate: data in {settings.data_dir}, database {settings.database_url.split('://')[0]}")
     typer.echo(f"onegate: base URL for OpenAI-style clients: {settings.base_url}")
     if first_key:

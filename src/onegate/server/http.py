@@ -10,6 +10,7 @@ import orjson
 
 from onegate import errors
 from onegate.context import RequestContext
+from onegate.diagnosis.hint import hint_header
 from onegate.errors import GatewayError
 
 Message = MutableMapping[str, Any]
@@ -77,7 +78,7 @@ class Responder:
     def _headers(self, content_type: bytes, extra: dict[str, str] | None) -> list[tuple[bytes, bytes]]:
         headers = [(b"content-type", content_type), *self._base_headers]
         if self.ctx.config_hint:
-            headers.append((b"x-onegate-hint", self.ctx.config_hint.encode()))
+            headers.append((b"x-onegate-hint", hint_header(self.ctx.config_hint, self.ctx.config_fix)))
         if extra:
             headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
         return headers
