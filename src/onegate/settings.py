@@ -174,6 +174,17 @@ class ServerConfig(_Strict, kw_only=True):
     port: int = 8080
     public_url: str | None = None
     max_body_mb: float = 32.0
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed;
+    # nobody's by default, so a client cannot pick the address its key failures are counted against.
+    trusted_proxies: list[str] = config_field(default_factory=list)
+    # A client must finish sending its request headers this long after it connects (or starts a request).
+    header_timeout: Annotated[float, Meta(gt=0)] = 10.0
+    # A request body may pause this long between two chunks before the connection is dropped.
+    body_idle_timeout: Annotated[float, Meta(gt=0)] = 30.0
+    keep_alive_timeout: Annotated[float, Meta(gt=0)] = 5.0  # an idle connection between requests
+    # Connections plus requests in flight per process; beyond it a request gets a 503 (None: no limit).
+    max_concurrency: Annotated[int, Meta(ge=1)] | None = 1000
+    access_log: bool = False  # one line per request on stdout (control characters escaped)
 
 
 class FileConfig(_Strict, kw_only=True):
@@ -223,6 +234,7 @@ class Settings:
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+    server: ServerConfig = field(default_factory=ServerConfig)  # timeouts, limits, proxies of the listener
 
     @property
     def redis_prefix(self) -> str:
@@ -242,8 +254,9 @@ class Settings:
         """The server's address as the caller reached us (behind a proxy, via its forwarded headers)."""
         if self.public_url or "host" not in headers:
             return self.root_url
-        scheme = headers.get("x-forwarded-proto", "http")
-        host = headers.get("x-forwarded-host") or headers["host"]
+        scheme = headers.get("x-forwarded-proto", "http") if self.server.trusted_proxies else "http"
+        # forwarded headers count only when a trusted proxy is configured (uvicorn drops them otherwise)
+        host = (self.server.trusted_proxies and headers.get("x-forwarded-host")) or headers["host"]
         return f"{scheme}://{host}"
 
     def public_base_url(self, headers: dict[str, str]) -> str:
@@ -316,13 +329,28 @@ def load_settings(
         model_map=dict(file.model_map),
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
-        admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
+        admin_token=_admin_token(),
+        server=file.server,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+MIN_ADMIN_TOKEN_LENGTH = 24
+
+
+def _admin_token() -> str | None:
+    """ONEGATE_ADMIN_TOKEN, refused when short enough to guess: the token is the whole admin credential."""
+    token = (os.environ.get("ONEGATE_ADMIN_TOKEN") or "").strip() or None
+    if token is not None and len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"ONEGATE_ADMIN_TOKEN is {len(token)} characters; it must be at least {MIN_ADMIN_TOKEN_LENGTH} "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
 
 
 def _env_flag(name: str, default: bool) -> bool:
