@@ -96,8 +96,8 @@ def log_config(access_log: bool) -> dict[str, Any]:
     for handler in config["handlers"].values():
         handler["filters"] = ["escape_controls"]
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
-    if not access_log:
-        config["loggers"]["uvicorn.access"] = {"handlers": [], "level": "WARNING", "propagate": False}
+    config["loggers"]["uvicorn"]["level"] = config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
     return config
 
 
@@ -114,7 +114,7 @@ def uvicorn_options(settings: Settings, workers: int = 1, configure_logging: boo
         "workers": workers,
         "loop": "uvloop",
         "http": protocol,
-        "log_level": "warning",
+        "log_level": None if configure_logging else "warning",  # levels are in log_config
         "log_config": log_config(server.access_log) if configure_logging else None,
         "access_log": server.access_log,
         "timeout_keep_alive": server.keep_alive_timeout,
