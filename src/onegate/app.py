@@ -30,6 +30,7 @@ from onegate.server.routes import match, normalise
 from onegate.settings import Settings
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
+from onegate.store.private import private_dir
 from onegate.store.writer import LogWriter
 
 log = logging.getLogger("onegate")
@@ -63,6 +64,7 @@ RESTRICTED_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        private_dir(settings.data_dir)
         self.engine = open_engine(settings.database_url)
         self.keys = KeyCache(self.engine)
         self.registry = ModelRegistry.from_settings(settings)
