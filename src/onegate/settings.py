@@ -69,6 +69,9 @@ class ChannelConfig(_Strict, kw_only=True):
     priority: int = 0  # tier: 0 is tried first, then 1, …
     weight: Annotated[float, Meta(gt=0)] = 1.0  # share of traffic inside its tier
     max_concurrency: Annotated[int, Meta(ge=1)] | None = None  # in-flight requests per onegate process
+    # Body fields an aggregator routes by (models, route, provider, plugins, transforms, preset, fallbacks)
+    # are removed before forwarding, unless listed here: list them only if every key may use them.
+    passthrough_fields: list[str] = config_field(default_factory=list)
 
     def routes(self) -> list[ServedModel]:
         """Every public model this channel serves, with its upstream name, priority and weight settled."""
