@@ -7,6 +7,7 @@ and a tenth of the start-up cost of the alternatives, which matters for the one-
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -129,11 +130,18 @@ class AlertsConfig(_Strict, kw_only=True):
     check_seconds: Annotated[float, Meta(gt=0)] = 60.0
     cooldown_minutes: Annotated[int, Meta(ge=1)] = 60  # one alert per subject per cooldown
     webhook_url: str | None = None
-    webhook_allow_private: bool = False  # may the webhook reach loopback/private addresses?
+    webhook_allow_private: bool = False  # may the webhook reach any loopback/private address?
+    # …or only these networks ("10.0.5.0/24", "fd00::/8"): an internal receiver, everything else still refused
+    webhook_allow_networks: list[str] = config_field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("webhook_url must be an http:// or https:// URL")
+        for network in self.webhook_allow_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"webhook_allow_networks: {network!r} is not an IP network") from None
 
 
 class AccountingConfig(_Strict, kw_only=True):
