@@ -41,14 +41,10 @@ class OnegateProcess:
             args += ["--config", str(config_path)]
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         full_env.pop("ONEGATE_CONFIG", None)
+        if umask is not None:  # through a shell: no preexec_fn in a threaded test process
+            args = ["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", *args]
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                args,
-                stdout=out,
-                stderr=err,
-                env=full_env,
-                preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,  # noqa: PLW1509
-            )
+            self.process = subprocess.Popen(args, stdout=out, stderr=err, env=full_env)
         self.key = ""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

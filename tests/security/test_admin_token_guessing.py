@@ -53,6 +53,22 @@ def test_wrong_admin_tokens_are_slowed_and_logged(admin_server: OnegateProcess) 
     refusals = [line for line in admin_server.stderr().splitlines() if "admin call refused" in line]
     assert len(refusals) == 6
     assert all(GUIDE in line and "127.0.0.1" in line and "guess" not in line for line in refusals)
+    # and each admin call is a request-log row: an audit trail of who tried
+    rows = _admin_rows(admin_server)
+    assert sorted(status for status, _ in rows) == [200] + [401] * 6
+
+
+def _admin_rows(server: OnegateProcess) -> list[tuple[int, str]]:
+    import sqlite3
+    from contextlib import closing
+
+    deadline = time.monotonic() + 5
+    while True:
+        with closing(sqlite3.connect(server.data_dir / "onegate.db")) as db:
+            rows = db.execute("SELECT status, path FROM request_logs WHERE path LIKE '/admin/%'").fetchall()
+        if len(rows) >= 7 or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 def test_admin_key_failures_and_api_key_failures_share_one_streak(admin_server: OnegateProcess) -> None:

@@ -53,6 +53,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport is None or self.transport.is_closing():
             return
         now = self.loop.time()
+        if self.flow is not None and self.flow.read_paused:  # we stopped reading (onegate is behind), not them
+            self._guard_until = now + self._body_idle_timeout
         if now < self._guard_until:  # the body moved since: wait out the rest
             self._guard = self.loop.call_at(self._guard_until, self._expire)
             return
