@@ -170,6 +170,8 @@ class Gateway:
         responder = Responder(send, ctx)
         if route is not None and route.dialect in RESTRICTED_HEADERS:
             responder.without_cors(RESTRICTED_HEADERS[route.dialect])
+        elif route is None and normalise(scope["path"]).startswith("/admin/"):  # even its 404s
+            responder.without_cors(RESTRICTED_HEADERS["admin"])
 
         def finish() -> None:  # before the last byte leaves, else at the end (record runs once)
             if route is None or route.logged or ctx.config_hint:

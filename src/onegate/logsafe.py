@@ -26,6 +26,9 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(_escape_one, text) if _CONTROLS.search(text) else text
 
 
+_PLAIN = (str, int, float, type(None))
+
+
 def _arg(value: object) -> object:
     return escape_controls(value) if isinstance(value, str) else value
 
@@ -36,14 +39,17 @@ class EscapeControls(logging.Filter):
     _tracebacks = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
+        args = record.args
+        if isinstance(args, tuple) and isinstance(record.msg, str) and all(isinstance(a, _PLAIN) for a in args):
+            # kept apart: uvicorn's access formatter reads the arguments themselves
             record.msg = escape_controls(record.msg)
-        elif not record.args:  # an exception or other object logged as the message
-            record.msg = escape_controls(str(record.msg))
-        if isinstance(record.args, tuple):
-            record.args = tuple(_arg(a) for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: _arg(v) for k, v in record.args.items()}
+            record.args = tuple(_arg(a) for a in args)
+        else:  # an object whose str() may hold anything (an exception's text): escape the finished message
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                message = str(record.msg)
+            record.msg, record.args = escape_controls(message), None
         if record.exc_info and not record.exc_text:
             text = self._tracebacks.formatException(record.exc_info)
             record.exc_text = "\n".join("  " + escape_controls(line) for line in text.split("\n"))

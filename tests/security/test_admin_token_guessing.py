@@ -96,6 +96,8 @@ def test_the_admin_api_grants_no_cross_origin_access(admin_server: OnegateProces
     assert "access-control-allow-origin" not in preflight.headers
     refused = raw_request("GET", admin_server.root + GUIDE, None, {"origin": "https://evil.example"})
     assert refused.status == 401 and "access-control-allow-origin" not in refused.headers
+    unknown = raw_request("GET", admin_server.root + "/admin/api/keys", None, auth)
+    assert unknown.status == 404 and "access-control-allow-origin" not in unknown.headers
     # the API itself stays open to browser-side clients
     api = raw_request("OPTIONS", admin_server.root + "/api/v1/chat/completions", None, {"origin": "https://x.example"})
     assert api.headers["access-control-allow-origin"] == "*"

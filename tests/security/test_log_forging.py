@@ -78,6 +78,8 @@ def test_crlf_in_paths_model_names_and_upstream_text_cannot_forge_a_log_line(
         ("unhandled error in %s %s", ("POST", "/x\r\nCRITICAL: forged")),
         ("model %(model)s unknown", {"model": "gpt\nCRITICAL: forged"}),
         ("user agent\u2028CRITICAL: forged \x1b[31m", ()),
+        ("a settlement did not reach Redis: %s", (ConnectionError("gone\r\nCRITICAL: forged"),)),
+        ("%s", (["list\nCRITICAL: forged"],)),
     ],
 )
 def test_the_filter_escapes_messages_and_arguments(message: str, args: object) -> None:
