@@ -140,3 +140,15 @@ def test_past_the_concurrency_limit_requests_get_503_then_recover(tmp_path: Path
             return during, after
 
         assert asyncio.run(crowd()) == (503, 200)
+
+
+def test_the_guard_leaves_websocket_refusal_intact(server: OnegateProcess) -> None:
+    """Codex's WebSocket attempt still gets its prompt 426 through the guarded protocol."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"GET /api/v1/responses HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert sock.recv(64).startswith(b"HTTP/1.1 426")

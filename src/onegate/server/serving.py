@@ -89,6 +89,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the connection now belongs to the WebSocket protocol
+        super().handle_websocket_upgrade()
+
 
 def log_config(access_log: bool) -> dict[str, Any]:
     """uvicorn's logging, with control characters escaped on every handler and onegate's loggers
