@@ -197,6 +197,13 @@ class ServerConfig(_Strict, kw_only=True):
     max_concurrency: Annotated[int, Meta(ge=1)] | None = 1000
     access_log: bool = False  # one line per request on stdout (control characters escaped)
 
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or network") from None
+
 
 class FileConfig(_Strict, kw_only=True):
     server: ServerConfig = config_field(default_factory=ServerConfig)
