@@ -103,3 +103,13 @@ def test_a_channel_that_lists_passthrough_fields_gets_exactly_those(
     sent = _received(gateway, fakes, path, body, fake)
     assert sent["provider"] == ROUTING["provider"] and sent["transforms"] == ROUTING["transforms"]
     assert not {"models", "route", "plugins", "preset", "fallbacks"} & set(sent)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_passed_through_to_a_native_channel_lose_them_too(
+    start_gateway: GatewayFactory, fakes: dict[str, Any], stream: bool
+) -> None:
+    gateway = start_gateway(channel_config(fakes["openai"], responses_api=True))
+    sent = _received(gateway, fakes, "/responses", {"model": "gpt-4.1-mini", "input": "hi", "stream": stream}, "openai")
+    assert fakes["openai"].requests[-1].path == "/v1/responses"
+    assert not set(ROUTING) & set(sent)
