@@ -50,6 +50,7 @@ class SelftestProvider:
     dialect = "openai_chat"
     native_dialects = frozenset({"openai_chat", "openai_completions", "openai_embeddings"})
     timeouts = Timeouts()
+    passthrough_fields: frozenset[str] = frozenset()
 
     def __init__(self, model: str) -> None:
         self.model = model
