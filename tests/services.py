@@ -108,53 +108,64 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
 
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own (`initdb` under a temp dir, its own port, trust auth): one the
-    test may stop and start, never the machine's shared one."""
+    test may stop and start, never the machine's shared one. PostgreSQL refuses to run as root: as root,
+    the cluster belongs to the `postgres` user, in a directory of its own."""
 
-    def __init__(self, bin_dir: Path, directory: Path) -> None:
+    def __init__(self, bin_dir: Path, directory: Path, user: str | None) -> None:
         self.bin = bin_dir
+        self.directory = directory
         self.data = directory / "pgdata"
-        self.socket_dir = directory
+        self.user = user
         self.port = _free_port()
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def _run(self, *args: str, check: bool = True) -> None:
+        subprocess.run([str(self.bin / args[0]), *args[1:]], check=check, capture_output=True, timeout=120,
+                       user=self.user)  # fmt: skip
+
     def init(self) -> PrivatePostgres:
-        subprocess.run(
-            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
         return self
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.data.parent / "pg.log"),
-             "-w", "start"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "pg.log"), "-w", "start")
 
     def stop(self) -> None:
-        subprocess.run(
-            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-            capture_output=True, timeout=60,
-        )  # fmt: skip
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
 
 
 @contextmanager
-def private_postgres(directory: Path) -> Iterator[PrivatePostgres]:
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import os
+    import pwd
+    import tempfile
+
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     initdb = shutil.which("initdb")
     bin_dir = found[-1].parent if found else Path(initdb).parent if initdb else None
     if bin_dir is None:
         _absent("PostgreSQL's initdb is not installed")
-    server = PrivatePostgres(bin_dir, directory).init()  # type: ignore[arg-type]
-    server.start()
+    user = None
+    directory = Path(tempfile.mkdtemp(prefix="onegate-pg-"))
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(directory)
+            _absent("running as root and there is no 'postgres' user to own a private PostgreSQL cluster")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+        user = "postgres"
+    server = PrivatePostgres(bin_dir, directory, user)  # type: ignore[arg-type]
     try:
+        server.init().start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _absent(reason: str) -> None:
