@@ -8,6 +8,7 @@ on its own once the database is back (no request needed); A's charges land when 
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def upstream_on(upstream, monkeypatch):
     return upstream
 
 
-def test_a_stopped_instances_parked_charges_still_count_on_the_others(tmp_path, upstream_on):
+def test_a_stopped_instances_parked_charges_still_count_on_the_others(tmp_path, upstream_on, caplog):
+    caplog.set_level(logging.WARNING, logger="onegate")
     with private_postgres() as pg, private_redis(tmp_path) as redis:
         config = channel_config(upstream_on)
         config["prices"] = {MODEL: {"input": 1000, "output": 1000}}  # 1000 micro-units a token
@@ -105,6 +107,10 @@ def test_a_stopped_instances_parked_charges_still_count_on_the_others(tmp_path, 
                 logged = conn.execute(select(func.sum(request_logs.c.cost_micros))).scalar_one()
             assert charged == logged  # ledger = request log
             assert spent == (served_a + served_b) * cost <= start + cost  # the balance: ≤ one request below 0
+            # one line per instance when the database went, one when it came back (A was stopped meanwhile)
+            lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("the database")]
+            assert len([line for line in lines if "unavailable" in line]) == 2, lines
+            assert len([line for line in lines if line == "the database is back"]) == 1, lines
         finally:
             for instance in instances:
                 instance.stop()
