@@ -4,6 +4,8 @@ failed under ONEGATE_REQUIRE_SERVICES=1). Time is passed in, so windows and leas
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from onegate.counters.memory import MemoryCounters
 from onegate.counters.protocol import Admit, Capped, Counters, Lease, Limits, Settle
 from tests.conftest import require_service
-from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, redis_prefix
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, private_redis, redis_prefix
 
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 TTL = 30.0
@@ -298,3 +300,46 @@ async def test_a_key_budget_caps_like_a_balance(counters):
     capped = await counters.admit(admit("a", amount=70, least=5, **budget))
     assert isinstance(capped, Capped) and capped.amount == 40
     assert (await counters.admit(admit("b", amount=70, least=5, **budget))).reason == "key_budget"
+
+
+async def test_a_frozen_redis_fails_admission_within_the_timeout_and_the_next_connection_works(tmp_path):
+    from onegate.counters.redis import RedisCounters
+    from onegate.counters.resp import RedisError
+
+    with private_redis(tmp_path) as server:
+        counters = RedisCounters(server.url, "t:", timeout=0.2)
+        try:
+            await counters.set_balance(7, 100, 1)
+            server.freeze()
+            started = time.monotonic()
+            with pytest.raises(RedisError, match="did not answer within 0.2 s"):
+                await counters.admit(admit("a", amount=10))
+            assert time.monotonic() - started < 0.6
+            server.thaw()
+            await asyncio.sleep(0.3)  # past the reconnect pause
+            assert await counters.admit(admit("b", amount=10)) is None
+        finally:
+            server.thaw()
+            await counters.close()
+
+
+async def test_a_commit_that_missed_redis_is_sent_again_until_it_lands(tmp_path):
+    """A lost commit would leave its charge held on top of a balance that already has it."""
+    from onegate.counters.redis import RedisCounters
+
+    with private_redis(tmp_path) as server:
+        counters = RedisCounters(server.url, "t:", timeout=0.2)
+        try:
+            await counters.set_balance(7, 100, 1)
+            server.stop()
+            counters.commit(7, 75, 2, ["a"])
+            await asyncio.sleep(0.3)
+            server.start()  # empty: only the commit sent again can bring the balance
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                with contextlib.suppress(Exception):
+                    if (await counters.team_state(7, T0)).balance == 75:
+                        break
+            assert (await counters.team_state(7, T0)).balance == 75
+        finally:
+            await counters.close()
