@@ -48,6 +48,9 @@ class Directory:
         self._revisions: dict[str, object] = {}
         self._pushed: dict[int, int] = {}  # team id -> balance version last handed to the counters
         self._periods: dict[int, tuple[str, str, float]] = {}  # key id -> (kind, period, end)
+        # (key id, period) this process handed to the counters: not preloaded again when keys change (if
+        # the counters lose it, admission answers key_unknown and `load_key_spend` reloads it)
+        self._preloaded: set[tuple[int, str]] = set()
         self._lock = asyncio.Lock()
 
     def team(self, team_id: int) -> TeamRecord | None:
@@ -84,21 +87,24 @@ class Directory:
                     await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
                     self._pushed[team.id] = team.balance_version
             if keys_changed:
-                await self._load_key_spend(self.keys.all(), time.time())
+                await self._load_key_spend(self.keys.all(), time.time(), skip_loaded=True)
 
-    async def _load_key_spend(self, keys: list[KeyRecord], now: float) -> None:
+    async def _load_key_spend(self, keys: list[KeyRecord], now: float, skip_loaded: bool = False) -> None:
         """Hand the counters each budgeted key's spend in its current period (one query per period); the
         counters keep a spend they already have (it may hold charges the database does not have yet)."""
         by_period: dict[tuple[str, float, float], list[KeyRecord]] = {}
         for key in keys:
             if key.budget_micros is not None and key.budget_period is not None:
-                by_period.setdefault(period_bounds(key.budget_period, now), []).append(key)
+                bounds = period_bounds(key.budget_period, now)
+                if not (skip_loaded and (key.id, bounds[0]) in self._preloaded):
+                    by_period.setdefault(bounds, []).append(key)
         for (period, start, end), members in by_period.items():
             spent = await asyncio.to_thread(key_spend_since, self._engine, [k.id for k in members], start)
             for key in members:
                 await self._counters.load_key_spend(
                     key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400
                 )
+                self._preloaded.add((key.id, period))
 
     def key_period(self, key: KeyRecord, now: float) -> tuple[str, float]:
         """The key's budget period (name, end); ("", now) without a budget. No I/O."""

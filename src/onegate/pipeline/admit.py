@@ -99,12 +99,7 @@ async def admit(
     except GatewayError:
         raise
     except Exception as exc:  # the counters (or the database behind them) are unreachable: refuse, never spend blind
-        # the outage itself is logged once by whoever saw it go (counters/resp.py, the directory)
-        log.debug("admission failed: %s: %s", exc.__class__.__name__, exc)
-        raise GatewayError(
-            errors.ACCOUNTING_UNAVAILABLE,
-            "onegate cannot check limits and balances right now (its counter store is unreachable). Retry shortly.",
-        ) from exc
+        raise _unavailable(exc) from exc
     if isinstance(outcome, Refusal):
         raise refusal_error(outcome, key, team, period_end)
     reserved = amount
@@ -163,11 +158,25 @@ _LIMIT_FIELD = {
 async def _team_of(directory: Directory, key: KeyRecord) -> TeamRecord | None:
     if key.team_id is None:
         return None
-    team = directory.team(key.team_id) or await directory.load_team(key.team_id)
+    team = directory.team(key.team_id)
+    if team is None:
+        try:
+            team = await directory.load_team(key.team_id)
+        except Exception as exc:  # the database (or Redis) is away
+            raise _unavailable(exc) from exc
     if team is None or team.status != "active":
         state = "does not exist" if team is None else "is disabled"
         raise GatewayError(errors.KEY_DISABLED, f"The team of API key {key.mask} ({key.name}) {state}.")
     return team
+
+
+def _unavailable(exc: Exception) -> GatewayError:
+    # the outage itself is logged once by whoever saw it go (counters/resp.py, the directory, the writer)
+    log.debug("admission failed: %s: %s", exc.__class__.__name__, exc)
+    return GatewayError(
+        errors.ACCOUNTING_UNAVAILABLE,
+        "onegate cannot check limits and balances right now (its counter store is unreachable). Retry shortly.",
+    )
 
 
 def _check_team_model(groups: dict[str, list[str]], team: TeamRecord, model: str) -> None:
