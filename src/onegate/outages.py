@@ -33,3 +33,21 @@ class Outage:
                 return
             self.down = False
         self._log.warning("%s is back", self.name)
+
+
+_SHARED: dict[str, Outage] = {}
+
+
+def outage_of(name: str, log: logging.Logger) -> Outage:
+    """The one tracker of `name` in this process, so every client of a service shares its lines."""
+    tracker = _SHARED.get(name)
+    if tracker is None:
+        tracker = _SHARED.setdefault(name, Outage(name, log))
+    return tracker
+
+
+def redis_name(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"Redis at {parts.hostname or '127.0.0.1'}:{parts.port or 6379}"

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
-from onegate.outages import Outage
+from onegate.outages import outage_of, redis_name
 
 log = logging.getLogger("onegate.counters")
 
@@ -84,7 +84,7 @@ class RespClient:
         self._scripts: dict[str, str] = {}  # sha1 -> source
         self.timeout = timeout
         self._retry_at = 0.0  # after a failed connect: fail at once until then (no connect per request)
-        self.outage = Outage(f"Redis at {self._host}:{self._port}", log)
+        self.outage = outage_of(redis_name(url), log)
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
