@@ -136,8 +136,9 @@ class MemoryCounters:
         for _, subject, limits in scopes:  # only what a limit needs, as in lua/admit.lua
             if limits.concurrent:
                 subject.slots.add(request.rid, 0, request.expires)
-            if limits.rpm or limits.tpm:
+            if limits.rpm:  # a window is kept only while its limit is set: it is also only purged then
                 subject.requests.add(second, 1)
+            if limits.tpm:
                 subject.tokens.add(second, request.tokens)
         if amount > 0:
             if team is not None:

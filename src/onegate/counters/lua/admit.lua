@@ -69,15 +69,16 @@ local function check(scope, slots, req_win, tok_win, rpm, tpm, concurrent)
   return nil
 end
 
+-- a window is kept only while its limit is set: it is also only purged then
 local function count(slots, req_win, tok_win, rpm, tpm, concurrent)
   if concurrent > 0 then redis.call('ZADD', slots, expires, rid) end
-  if rpm > 0 or tpm > 0 then
+  if rpm > 0 then
     redis.call('HINCRBY', req_win, second, 1)
     redis.call('EXPIRE', req_win, SPAN + 2)
-    if tokens > 0 then
-      redis.call('HINCRBY', tok_win, second, tokens)
-      redis.call('EXPIRE', tok_win, SPAN + 2)
-    end
+  end
+  if tpm > 0 and tokens > 0 then
+    redis.call('HINCRBY', tok_win, second, tokens)
+    redis.call('EXPIRE', tok_win, SPAN + 2)
   end
 end
 
