@@ -48,6 +48,8 @@ class _Protocol(asyncio.Protocol):
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self._client._transport is not self._transport:
+            return  # a connection already dropped: its commands have failed, its replies match nothing
         self._reader.feed(data)
         waiting = self._client._waiting
         while True:
