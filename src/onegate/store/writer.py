@@ -2,8 +2,8 @@
 off the request path. One transaction a batch: log rows, ledger charges, one balance update per team.
 
 Nothing is dropped: when the buffer is full or the database fails, records are appended to a spill file
-(JSON lines) and replayed into the database once it accepts writes again: tried every
-`replay_seconds` even when no request comes (an idle instance must not sit on charges). `close()` flushes everything;
+(JSON lines) and replayed into the database once it accepts writes again, tried on a timer even when no
+request comes (an idle instance must not sit on charges). `close()` flushes everything;
 the server calls it on shutdown (SIGTERM included). With a journal (`durable_writes`), every record is
 also on disk before it is buffered, so a killed process loses nothing either (store/journal.py).
 """
