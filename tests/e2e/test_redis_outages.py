@@ -99,3 +99,20 @@ def test_a_key_budget_holds_across_a_redis_restart(redis_server, start_gateway, 
     # the counters' client and the pub/sub listener both lost Redis: still one line for the outage
     went = [r for r in caplog.records if f":{redis_server.port} is unavailable" in r.getMessage()]
     assert len(went) <= 1, [r.getMessage() for r in went]
+
+
+def test_a_team_balance_holds_across_a_redis_restart(redis_server, start_gateway):
+    gw = start_gateway(_config(redis_server))
+    key = _team_key(gw, redis_server, 100_000)
+    first = chat(gw, key)
+    assert first.status == 200
+    cost = gw.log(first.headers["x-request-id"])["cost_micros"]
+    served = 1
+    while chat(gw, key).status == 200:
+        served += 1
+    settled(gw, served + 1)
+    redis_server.restart()
+    statuses = [chat(gw, key).status for _ in range(6)]
+    assert 200 not in statuses[1:] and 402 in statuses, statuses
+    settled(gw, served + 7)
+    assert get_team(gw.gateway.engine, "acme").balance_micros >= -cost
