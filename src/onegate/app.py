@@ -18,6 +18,7 @@ from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
@@ -71,10 +72,13 @@ class Gateway:
         self.channels = ChannelBook.from_settings(settings)
         self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         self.counters = open_counters(settings)
-        self.directory = Directory(self.engine, self.keys, self.registry, self.counters)
+        database = Outage("the database", logging.getLogger("onegate.store"))  # one line per outage
+        self.directory = Directory(self.engine, self.keys, self.registry, self.counters, database)
         accounting = settings.accounting
         self.alerts = SpendAlerts(accounting.alerts, self.counters, self.engine, accounting.currency)
-        self.reservations = Reservations(self.counters, accounting.reservation_ttl, self._spent)
+        self.reservations = Reservations(
+            self.counters, accounting.reservation_ttl, self._spent, hold=accounting.pending_charge_ttl
+        )
         self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations)
         self.writer = LogWriter(
             self.engine,
@@ -82,6 +86,7 @@ class Gateway:
             max_queue=settings.log_queue_size,
             journal_dir=settings.data_dir / "journal" if settings.durable_writes else None,
             on_commit=self.reservations.committed,
+            database=database,
         )
         self._background: list[asyncio.Task[None]] = []
 

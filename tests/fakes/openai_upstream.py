@@ -117,10 +117,14 @@ class FakeOpenAIUpstream(FakeVendor):
     thread_name = "fake-openai"
     cached_tokens: int
     buffer_stream: bool
+    long_answer_tokens: int | None
 
     def reset(self) -> None:
         super().reset()  # response ids: chatcmpl-fake000000000001, ...
         self.cached_tokens = 0
+        # a model that talks at length: this many completion tokens reported, cut (as a vendor does) at
+        # the request's max_completion_tokens / max_tokens
+        self.long_answer_tokens = None
         self.buffer_stream = False  # behave like a buffering proxy: see send_stream below
 
     # ---- misbehaving proxies (for `onegate doctor` tests) ---------------
@@ -185,6 +189,9 @@ class FakeOpenAIUpstream(FakeVendor):
         cid, created, model = f"chatcmpl-fake{n:012d}", int(time.time()), body["model"]
         tool = _tool_name(body)
         completion = TOOL_COMPLETION_TOKENS if tool else REPLY_COMPLETION_TOKENS
+        if self.long_answer_tokens is not None:
+            limit = body.get("max_completion_tokens") or body.get("max_tokens")
+            completion = min(self.long_answer_tokens, limit) if limit else self.long_answer_tokens
         usage = usage_for(prompt_tokens_for(body), completion, self.cached_tokens)
         head = {"id": cid, "object": "chat.completion", "created": created, "model": model}
         call_id = f"call_fake{n:012d}"
