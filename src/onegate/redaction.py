@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 REDACTED = "[redacted]"
 # A known secret is also matched by its tail: an upstream may echo only the end ("...abcd1234").
 MIN_SECRET_TAIL = 8
+# How much of an upstream's own words onegate repeats to a caller or keeps in a log row.
+UPSTREAM_TEXT_LIMIT = 512
+# Any stored error text (log row, attempts, journal, spill, evidence) is at most this long.
+STORED_ERROR_LIMIT = 1024
 
 # Token shapes vendors issue. Ordered so the longest prefix wins (sk-ant- before sk-).
 _TOKEN_SHAPES = re.compile(
@@ -28,6 +33,12 @@ _TOKEN_SHAPES = re.compile(
 _LABEL = r"\b(?:x-api-key|api[-_]key|x-goog-api-key|authorization)[\"']?\s*[:=]\s*[\"']?"
 _SCHEME = r"\b(?:bearer|basic)\s+"
 _LABELLED = re.compile(rf"(?i)((?:{_LABEL})(?:{_SCHEME})?|{_SCHEME})([^\s\"',;<>&]{{4,}})")
+# Credentials inside a URL: `https://user:password@host/…`.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@\"'<>]+@")
+# Markup of an HTML error page (a proxy's 502 page): the words are kept, the tags and scripts are not.
+_MARKUP = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>")
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&nbsp;": " ", "&amp;": "&"}
+_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 
 
 def _known_patterns(secrets: Iterable[str]) -> list[str]:
@@ -48,7 +59,14 @@ def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
         if pattern in text:
             text = text.replace(pattern, REDACTED)
     text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
+def text_of_markup(text: str) -> str:
+    """The words of an HTML page (tags, scripts and comments dropped, entities decoded), whitespace folded."""
+    text = _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], _MARKUP.sub(" ", text))
+    return " ".join(text.split())
 
 
 def mask_key_shaped(text: str) -> str:
@@ -61,8 +79,26 @@ def cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def redact_upstream_text(text: str, known: Iterable[str] = (), limit: int = 1024) -> str:
+def redact_upstream_text(text: str, known: Iterable[str] = (), limit: int = STORED_ERROR_LIMIT) -> str:
     """Upstream text fit for a client or a log row: secrets redacted, control characters gone, capped."""
     text = redact_secrets(text, known)
     text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
     return cap(text, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamText:
+    """How onegate repeats one channel's words: the one place upstream text enters (errors only).
+
+    `secrets` are the channel's own credential values; `hide_5xx` is the operator's choice to keep the
+    upstream's words out of every answer onegate gives as a 5xx (the log keeps them, redacted).
+    """
+
+    secrets: tuple[str, ...] = ()
+    hide_5xx: bool = False
+
+    def clean(self, text: str, limit: int = UPSTREAM_TEXT_LIMIT) -> str:
+        """Redacted (the channel's keys, credential-shaped runs), markup and control characters gone, capped."""
+        if text.lstrip().startswith("<"):  # an HTML page (a proxy's error page), not a message
+            text = text_of_markup(text)
+        return redact_upstream_text(text, self.secrets, limit)

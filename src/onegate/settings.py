@@ -174,6 +174,8 @@ class ServerConfig(_Strict, kw_only=True):
     port: int = 8080
     public_url: str | None = None
     max_body_mb: float = 32.0
+    # Keep upstreams' own words out of every 5xx answer (the log keeps them, redacted); 4xx text still helps callers.
+    hide_upstream_5xx_text: bool = False
 
 
 class FileConfig(_Strict, kw_only=True):
@@ -223,6 +225,7 @@ class Settings:
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+    hide_upstream_5xx_text: bool = False  # server.hide_upstream_5xx_text
 
     @property
     def redis_prefix(self) -> str:
@@ -317,6 +320,7 @@ def load_settings(
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
         admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
+        hide_upstream_5xx_text=file.server.hide_upstream_5xx_text,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),

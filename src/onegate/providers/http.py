@@ -10,6 +10,7 @@ import aiohttp
 
 from onegate import __version__
 from onegate.providers.protocol import UpstreamBroken, UpstreamConnectError, UpstreamRequest, UpstreamTimeout
+from onegate.redaction import UpstreamText
 from onegate.settings import ChannelConfig, Timeouts
 
 USER_AGENT = f"onegate/{__version__}"
@@ -73,13 +74,15 @@ class HttpChannel:
     dialect: str
     native_dialects: frozenset[str]
 
-    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
+    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory, hide_5xx_text: bool = False) -> None:
         self.name = channel.name
         self.timeouts: Timeouts = channel.timeouts
         self._base_url = channel.base_url
         self._session_factory = session_factory
         # The secret comes from the environment at start; it is never logged or shown.
         secret = os.environ.get(channel.api_key_env, "") if channel.api_key_env else ""
+        # An upstream may echo the credential in an error: its text is cleaned of this secret everywhere.
+        self.upstream_text = UpstreamText((secret,) if secret else (), hide_5xx_text)
         # Built once: the hot path only picks the dict for stream or not.
         self._headers = {stream: self._base_headers(stream, secret) for stream in (False, True)}
         self._timeout = aiohttp.ClientTimeout(

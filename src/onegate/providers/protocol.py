@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from onegate.redaction import UpstreamText
 from onegate.settings import Timeouts
 
 
@@ -35,6 +36,7 @@ class Provider(Protocol):
     dialect: str  # what it speaks when the client's dialect is not one it serves natively
     native_dialects: frozenset[str]
     timeouts: Timeouts
+    upstream_text: UpstreamText  # how this channel's error text is cleaned before onegate repeats it
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 
