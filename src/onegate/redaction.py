@@ -54,13 +54,16 @@ def _known_patterns(secrets: Iterable[str]) -> list[str]:
 
 
 def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
-    """Replace known secret values (whole, or their last 8+ characters) and every credential-shaped run."""
+    """Replace every credential-shaped run and known secret values (whole, or their last 8+ characters).
+
+    Shapes first: a known key's tail found inside another token must not cut that token out of its shape."""
+    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    text = _TOKEN_SHAPES.sub(REDACTED, text)
     for pattern in _known_patterns(known):
         if pattern in text:
             text = text.replace(pattern, REDACTED)
-    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
-    return _TOKEN_SHAPES.sub(REDACTED, text)
+    return text
 
 
 def text_of_markup(text: str) -> str:
@@ -77,6 +80,43 @@ def mask_key_shaped(text: str) -> str:
 def cap(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+# An upstream error that quotes the request (the prompt) is cut where it does: any run of this many
+# characters also found in the request is replaced. Only this much of the request's head and tail is
+# searched, so a huge body costs a bounded scan (error paths only).
+ECHO_RUN = 32
+ECHO_SCAN_BYTES = 512 * 1024
+QUOTED = "[request text]"
+
+
+def drop_request_echoes(text: str, request: bytes) -> str:
+    """`text` without the runs of `ECHO_RUN`+ characters it shares with `request` (what it quotes of it)."""
+    if len(text) < ECHO_RUN or not request:
+        return text
+    if len(request) > 2 * ECHO_SCAN_BYTES:
+        request = request[:ECHO_SCAN_BYTES] + b"\0" + request[-ECHO_SCAN_BYTES:]
+    step = ECHO_RUN // 2  # a shared run of 1.5 windows always contains one whole window at a step
+    hits = [i for i in range(0, len(text) - ECHO_RUN + 1, step) if text[i : i + ECHO_RUN].encode() in request]
+    if not hits:
+        return text
+    out, end = [], 0
+    for i in hits:
+        start, stop = i, i + ECHO_RUN
+        while start > end and text[start - 1 : stop].encode() in request:  # grow to the whole shared run
+            start -= 1
+        while stop < len(text) and text[start : stop + 1].encode() in request:
+            stop += 1
+        if start < end:  # overlaps the previous run: extend it
+            out[-1] = (out[-1][0], max(out[-1][1], stop))
+        else:
+            out.append((start, stop))
+        end = max(end, stop)
+    pieces, last = [], 0
+    for start, stop in out:
+        pieces += [text[last:start], QUOTED]
+        last = stop
+    return "".join(pieces) + text[last:]
 
 
 def redact_upstream_text(text: str, known: Iterable[str] = (), limit: int = STORED_ERROR_LIMIT) -> str:
@@ -97,8 +137,10 @@ class UpstreamText:
     secrets: tuple[str, ...] = ()
     hide_5xx: bool = False
 
-    def clean(self, text: str, limit: int = UPSTREAM_TEXT_LIMIT) -> str:
-        """Redacted (the channel's keys, credential-shaped runs), markup and control characters gone, capped."""
+    def clean(self, text: str, request: bytes = b"", limit: int = UPSTREAM_TEXT_LIMIT) -> str:
+        """Redacted (the channel's keys, credential-shaped runs), markup and control characters gone, capped;
+        with the `request` it answers, what it quotes of that request (the prompt) is cut too."""
         if text.lstrip().startswith("<"):  # an HTML page (a proxy's error page), not a message
             text = text_of_markup(text)
-        return redact_upstream_text(text, self.secrets, limit)
+        text = redact_upstream_text(text, self.secrets, 4 * limit)
+        return cap(drop_request_echoes(text, request) if request else text, limit)

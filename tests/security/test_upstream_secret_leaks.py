@@ -9,7 +9,8 @@ The fake vendors here echo the headers and the body they received. Every surface
 Responses), stream or not, pass-through and translated, is tried against 400/401/403/429/500/502 in
 both body formats and against error events before and after the first byte; then the channel keys
 (whole, and their last 8 characters) must be absent from every answer, every database row, every file
-under the data dir and everything the server printed.
+under the data dir and everything the server printed. The prompt the upstream quoted must not be stored
+either (onegate stores no prompts): what an upstream's words share with the request is cut from them.
 """
 
 from __future__ import annotations
@@ -141,10 +142,10 @@ def test_upstream_errors_echoing_the_channel_key_leak_it_nowhere(
     for answer in answers:
         assert not _leaked(answer), answer
     _settle(leaky, sent)
-    assert not _leaked(_database_text(leaky))
-    assert not _leaked(_files_text(leaky.data_dir))
     out, err = capfd.readouterr()
-    assert not _leaked((out + err + caplog.text).encode())
+    for kept in (_database_text(leaky), _files_text(leaky.data_dir), (out + err + caplog.text).encode()):
+        assert not _leaked(kept)
+        assert PROMPT.encode() not in kept
 
 
 def test_an_upstream_that_echoes_the_key_is_shown_redacted_and_marked_as_the_upstreams(leaky, upstream):
@@ -157,7 +158,7 @@ def test_an_upstream_that_echoes_the_key_is_shown_redacted_and_marked_as_the_ups
     message = response.json()["error"]["message"]
     assert message.startswith("Upstream channel 'oai' answered 400: Invalid request.")
     assert "[redacted]" in message and OPENAI_KEY not in message and OPENAI_KEY[-8:] not in message
-    assert PROMPT in message  # the caller's own prompt goes back to the caller: it helps, it is theirs
+    assert PROMPT not in message and "You sent: [request text]" in message  # what it quoted of the request
     assert len(message) < 700  # capped
 
 
@@ -183,3 +184,28 @@ def test_breaker_state_and_channels_cli_keep_no_upstream_key(start_gateway, upst
     tested = subprocess.run([*cli, "test", "oai", *where], capture_output=True, text=True, timeout=60)
     assert tested.returncode == 1 and "Invalid request" in tested.stdout, tested.stdout + tested.stderr
     assert not _leaked((tested.stdout + tested.stderr).encode())
+
+
+def test_operator_can_hide_upstream_text_from_every_5xx_answer(
+    start_gateway, upstream, anthropic_upstream, monkeypatch
+):
+    monkeypatch.setenv("LEAK_OPENAI_KEY", OPENAI_KEY)
+    monkeypatch.setenv("LEAK_ANTHROPIC_KEY", ANTHROPIC_KEY)
+    config = {**_config(upstream, anthropic_upstream), "server": {"hide_upstream_5xx_text": True}}
+    gw = start_gateway(config)
+    headers = {"authorization": f"Bearer {gw.key}"}
+    url, body = gw.base_url + "/chat/completions", _body("/chat/completions", "gpt-leak", False)
+    for status in (500, 502, 401):  # a refused channel credential is a 502 for the caller
+        upstream.echo_next(status)
+        response = raw_request("POST", url, body, headers)
+        assert response.status in (status, 502)
+        message = response.json()["error"]["message"]
+        assert message.startswith("Upstream channel 'oai'") and "Invalid request" not in message, message
+        row = gw.log(response.headers["x-request-id"])
+        assert "Invalid request" in row["attempts"] and not _leaked(row["attempts"].encode())  # kept for the operator
+    upstream.echo_stream_error_after = 2
+    streamed = raw_request("POST", url, {**body, "stream": True}, headers)
+    assert b"failed after the stream started" in streamed.body and b"Invalid request" not in streamed.body
+    upstream.reset()
+    upstream.echo_next(400)  # the caller's own 4xx still says why
+    assert "Invalid request" in raw_request("POST", url, body, headers).json()["error"]["message"]

@@ -145,7 +145,7 @@ class Exchange:
     def _upstream_refused(self, response: UpstreamResponse, body: bytes) -> Exception:
         """An HTTP error from the upstream: the channel's fault (fail over), or the caller's (pass it on)."""
         status = response.status
-        said, code = upstream_said(body, self._text)
+        said, code = upstream_said(body, self._text, self.request.body)
         error = refused_by_upstream(self.attempt.channel, status, said, code, self._text.hide_5xx)
         if status == 429:
             return self._refuse(status, error, said, retry_after_seconds(response.headers))
@@ -200,7 +200,7 @@ class Exchange:
 
     def _reported(self, words: str) -> AttemptFailed:
         """An error event from the upstream before anything reached the client: fail over."""
-        said = self._text.clean(words)
+        said = self._text.clean(words, self.request.body)
         shown = "" if self._text.hide_5xx else f": {said}"
         message = f"Upstream channel '{self.attempt.channel}' reported an error{shown}."
         error = GatewayError(errors.UPSTREAM_BAD_RESPONSE, message, from_upstream=True)
@@ -254,7 +254,8 @@ class Exchange:
             said = self._text.clean(str(exc))
             return await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({said})")
         except UpstreamStreamError as exc:
-            return await self._fail_mid_stream("the upstream reported an error", self._text.clean(str(exc)))
+            said = self._text.clean(str(exc), self.request.body)
+            return await self._fail_mid_stream("the upstream reported an error", said)
         except CallerDataError as exc:
             return await self._fail_mid_stream(exc.reason, caller=exc)
         try:
@@ -332,10 +333,11 @@ class Exchange:
         return Usage(input_tokens=estimate_tokens(len(self.request.body)), output_tokens=output, reported=False)
 
 
-def upstream_said(body: bytes, text: UpstreamText) -> tuple[str, str | None]:
-    """An upstream's error body: its message cleaned, and its code when that is a plain word."""
+def upstream_said(body: bytes, text: UpstreamText, request: bytes = b"") -> tuple[str, str | None]:
+    """An upstream's error body: its message cleaned (of what it quotes of `request` too), and its code when
+    that is a plain word."""
     message, code = parse_upstream_error(body)
-    return text.clean(message), (code if code and _PLAIN_CODE.fullmatch(code) else None)
+    return text.clean(message, request), (code if code and _PLAIN_CODE.fullmatch(code) else None)
 
 
 def refused_by_upstream(channel: str, status: int, said: str, code: str | None, hide_5xx: bool = False) -> GatewayError:
