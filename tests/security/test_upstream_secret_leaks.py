@@ -32,7 +32,7 @@ OPENAI_KEY = "opaque-openai-credential-7f3a9c2e"
 ANTHROPIC_KEY = "opaque-anthropic-credential-51d0b8a4"
 SECRETS = (OPENAI_KEY, ANTHROPIC_KEY, OPENAI_KEY[-8:], ANTHROPIC_KEY[-8:])
 PROMPT = "my private prompt: the launch code is 0000"
-STATUSES = (400, 401, 403, 429, 500, 502)
+STATUSES = (400, 401, 403, 429, 500, 502, 200)  # 200: an error body sent with a success status
 
 # (surface path, model, dialect family) — pass-through and translated pairs of each surface
 PAIRS = {

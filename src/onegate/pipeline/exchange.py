@@ -225,8 +225,12 @@ class Exchange:
             raise self._caller_fault(exc, response.status) from None
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise self._bad(bad, response.status) from None
-        if usage is None and not _is_json_object(body):  # pass-through does not parse; garbage reads as no usage
-            raise self._bad(bad, response.status)
+        if usage is None:  # pass-through does not parse; garbage (or an error sent with a 200) reads as no usage
+            answer = _json_object(body)
+            if answer is None:
+                raise self._bad(bad, response.status)
+            if answer.get("error"):  # an error body with a 200 (some proxies): never relayed as is
+                raise self._reported(parse_upstream_error(body)[0])
         self._finish(response.status)
         self.ctx.usage = usage or self._estimated_usage()
         await self.responder.send_body(response.status, out)
@@ -363,8 +367,9 @@ def upstream_error(channel: str, status: int, body: bytes, text: UpstreamText | 
     return refused_by_upstream(channel, status, said, code, text.hide_5xx)
 
 
-def _is_json_object(body: bytes) -> bool:
+def _json_object(body: bytes) -> dict | None:
     try:
-        return isinstance(orjson.loads(body), dict)
+        answer = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return False
+        return None
+    return answer if isinstance(answer, dict) else None
