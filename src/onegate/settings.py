@@ -206,6 +206,8 @@ class ServerConfig(_Strict, frozen=True, kw_only=True):
     # Connections plus requests in flight per process; beyond it a request gets a 503 (None: no limit).
     max_concurrency: Annotated[int, Meta(ge=1)] | None = 1000
     access_log: bool = False  # one line per request on stdout (control characters escaped)
+    # Keep upstreams' own words out of every 5xx answer (the log keeps them, redacted); 4xx text still helps callers.
+    hide_upstream_5xx_text: bool = False
 
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:

@@ -153,6 +153,13 @@ class FakeOpenAIUpstream(FakeVendor):
     def check_body(self, body: dict, headers: dict[str, str]) -> str | None:
         return None if body.get("model") else "you must provide a model parameter"
 
+    def stream_error_event(self, message: str, path: str) -> bytes:
+        if path.endswith("/responses"):  # the Responses stream ends with a failed response
+            error = {"code": "server_error", "message": message}
+            response = {"id": "resp_fake_failed", "object": "response", "status": "failed", "error": error}
+            return responses_sse({"type": "response.failed", "sequence_number": 99, "response": response})
+        return _sse(openai_error(message, "server_error"))
+
     async def serve_other(self, send: Any, method: str, path: str, headers: dict[str, str]) -> bool:
         if method == "GET" and path == "/v1/models":
             data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "system"} for m in MODELS]

@@ -18,9 +18,10 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
+from onegate.redaction import STORED_ERROR_LIMIT
 from onegate.store.writer import LogWriter
 
-MAX_ERROR_TEXT = 2000
+MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
 
 
 def log_row(ctx: RequestContext) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "channel": ctx.channel,
         "status": ctx.status,
         "error_code": ctx.error_code,
-        "error_message": ctx.error_message[:MAX_ERROR_TEXT] if ctx.error_message else None,
+        "error_message": ctx.error_message[:STORED_ERROR_LIMIT] if ctx.error_message else None,
         "stream": ctx.stream,
         "latency_ms": round(ctx.elapsed_ms(), 3),
         "ttfb_ms": round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
@@ -67,8 +68,8 @@ def charged(ctx: RequestContext) -> bool:
     had started. Not when the upstream refused or failed before answering."""
     if ctx.dialect in UNBILLED_DIALECTS:
         return False
-    if 0 < ctx.status < 400:
-        return True
+    if 0 < ctx.status < 400 or ctx.error_code == errors.UNTRANSLATABLE_REQUEST.code:
+        return True  # an untranslatable answer was still produced (and paid for) upstream
     return ctx.error_code == errors.CLIENT_DISCONNECTED.code and ctx.first_byte_at is not None
 
 
