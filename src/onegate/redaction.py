@@ -100,7 +100,7 @@ def drop_request_echoes(text: str, request: bytes) -> str:
     hits = [i for i in range(0, len(text) - ECHO_RUN + 1, step) if text[i : i + ECHO_RUN].encode() in request]
     if not hits:
         return text
-    out: list[str] = []
+    out: list[tuple[int, int]] = []
     end = 0
     for i in hits:
         start, stop = i, i + ECHO_RUN
@@ -113,7 +113,8 @@ def drop_request_echoes(text: str, request: bytes) -> str:
         else:
             out.append((start, stop))
         end = max(end, stop)
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for start, stop in out:
         pieces += [text[last:start], QUOTED]
         last = stop
