@@ -122,6 +122,14 @@ class LimitsConfig(_Strict, frozen=True, kw_only=True):
     concurrent: Annotated[int, Meta(ge=1)] | None = None  # requests in flight at once
 
 
+def _check_networks(setting: str, values: list[str]) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{setting}: {value!r} is not an IP address or network") from None
+
+
 class AlertsConfig(_Strict, frozen=True, kw_only=True):
     """Abnormal spend: a key's or team's spend rate over `factor` × its own recent baseline."""
 
@@ -140,11 +148,7 @@ class AlertsConfig(_Strict, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("webhook_url must be an http:// or https:// URL")
-        for network in self.webhook_allow_networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"webhook_allow_networks: {network!r} is not an IP network") from None
+        _check_networks("webhook_allow_networks", self.webhook_allow_networks)
 
 
 class AccountingConfig(_Strict, frozen=True, kw_only=True):
@@ -210,11 +214,7 @@ class ServerConfig(_Strict, frozen=True, kw_only=True):
     hide_upstream_5xx_text: bool = False
 
     def __post_init__(self) -> None:
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or network") from None
+        _check_networks("trusted_proxies", self.trusted_proxies)
 
 
 class FileConfig(_Strict, frozen=True, kw_only=True):
