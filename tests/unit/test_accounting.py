@@ -13,7 +13,7 @@ from onegate.accounting.periods import period_bounds
 from onegate.accounting.pricing import Price, cost_micros, estimate_micros
 from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
-from onegate.counters.protocol import Refusal
+from onegate.counters.protocol import Reason, Refusal
 from onegate.dialects.render import render_error
 from onegate.pipeline.admit import refusal_error
 from onegate.settings import PriceConfig
@@ -68,7 +68,7 @@ def _rendered(dialect: str, error: errors.GatewayError) -> dict:
 
 
 def test_an_empty_balance_is_insufficient_quota_for_openai_and_billing_error_for_anthropic():
-    error = refusal_error(Refusal("team_balance"), KEY, TEAM, 0)
+    error = refusal_error(Refusal(Reason.TEAM_BALANCE), KEY, TEAM, 0)
     assert error.status == 402 and error.response_headers()["x-should-retry"] == "false"
     openai = _rendered("openai_chat", error)["error"]
     assert (openai["type"], openai["code"]) == ("insufficient_quota", "insufficient_quota")
@@ -79,14 +79,14 @@ def test_an_empty_balance_is_insufficient_quota_for_openai_and_billing_error_for
 
 def test_a_spent_key_budget_says_so_and_when_it_resets_without_amounts():
     reset = datetime(2026, 11, 30, tzinfo=UTC).timestamp()
-    error = refusal_error(Refusal("key_budget"), KEY, TEAM, reset)
+    error = refusal_error(Refusal(Reason.KEY_BUDGET), KEY, TEAM, reset)
     assert error.status == 402
     assert "weekly budget of API key sk-…abcd (alice)" in error.message and "2026-11-30 00:00 UTC" in error.message
     assert "5" not in error.message.replace("2026-11-30", "")
 
 
 def test_rate_limits_say_whose_limit_and_when_to_retry():
-    error = refusal_error(Refusal("team_rpm", 12.3), KEY, TEAM, 0)
+    error = refusal_error(Refusal(Reason.TEAM_RPM, 12.3), KEY, TEAM, 0)
     assert error.status == 429 and error.response_headers()["retry-after"] == "12"
     assert "team 'acme': requests per minute (limit 600)" in error.message
     assert _rendered("anthropic_messages", error)["error"]["type"] == "rate_limit_error"
