@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import yaml
 
@@ -12,6 +10,7 @@ from onegate.store.db import open_engine
 from onegate.store.logs import count_logs
 from onegate.store.migrations import migrate
 from onegate.store.writer import LogWriter
+from tests.records import log_row
 
 
 def _write(tmp_path, config):
@@ -47,36 +46,20 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path, monkeypatch):
     assert settings.max_body_bytes == 32 * 1024 * 1024
 
 
-def _row(i: int) -> dict:
-    return {
-        "request_id": f"req_{i}",
-        "created_at": time.time(),
-        "client_name": "curl",
-        "client_version": "",
-        "user_agent": "",
-        "method": "POST",
-        "path": "/api/v1/chat/completions",
-        "dialect": "openai_chat",
-        "status": 200,
-        "stream": False,
-        "latency_ms": 1.0,
-    }
-
-
 def test_writer_spills_when_the_database_fails_and_replays_later(tmp_path):
     engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")  # no schema yet: every insert fails
     spill = tmp_path / "spill.jsonl"
     writer = LogWriter(engine, spill, interval=0.01)
     writer.start()
     for i in range(5):
-        writer.submit(_row(i))
+        writer.submit(log_row(f"req_{i}"))
     writer.close()
     assert writer.stats.spilled == 5 and spill.exists()
 
     migrate(engine)
     again = LogWriter(engine, spill, interval=0.01)
     again.start()  # replays the spill file first
-    again.submit(_row(99))
+    again.submit(log_row("req_99"))
     again.close()
     assert count_logs(engine) == 6 and not spill.exists()
 
@@ -86,7 +69,7 @@ def test_writer_spills_instead_of_blocking_when_the_queue_is_full(tmp_path):
     migrate(engine)
     writer = LogWriter(engine, tmp_path / "spill.jsonl", max_queue=2)  # not started: nothing drains
     for i in range(5):
-        writer.submit(_row(i))
+        writer.submit(log_row(f"req_{i}"))
     assert writer.stats.spilled == 3
     writer.start()
     writer.close()

@@ -8,8 +8,6 @@ request failed before anything was generated.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from onegate import errors
@@ -19,48 +17,49 @@ from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.redaction import STORED_ERROR_LIMIT
+from onegate.store.logs import LogRow
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
 
 
-def log_row(ctx: RequestContext) -> dict[str, Any]:
+def log_row(ctx: RequestContext) -> LogRow:
     usage = ctx.usage
     key = ctx.key
     path, _, query = ctx.path.partition("?")
-    return {
-        "request_id": ctx.request_id,
-        "created_at": ctx.created_at,
-        "key_id": key.id if key else None,
-        "key_mask": key.mask if key else None,
-        "team_id": key.team_id if key else None,
-        "client_name": ctx.client.name,
-        "client_version": ctx.client.version,
-        "user_agent": ctx.client.user_agent,
-        "method": ctx.method,
-        "path": shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
-        "dialect": ctx.dialect,
-        "model_requested": ctx.model_requested,
-        "model_routed": ctx.model_routed,
-        "channel": ctx.channel,
-        "status": ctx.status,
-        "error_code": ctx.error_code,
-        "error_message": ctx.error_message[:STORED_ERROR_LIMIT] if ctx.error_message else None,
-        "stream": ctx.stream,
-        "latency_ms": round(ctx.elapsed_ms(), 3),
-        "ttfb_ms": round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
-        "input_tokens": usage.input_tokens,
-        "cached_tokens": usage.cached_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "cost_micros": ctx.cost_micros,
-        "price": ctx.price.as_json() if ctx.cost_micros else None,
-        "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
-        "config_hint": ctx.config_hint,
-        "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
-        "notes": "; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
-    }
+    return LogRow(
+        request_id=ctx.request_id,
+        created_at=ctx.created_at,
+        key_id=key.id if key else None,
+        key_mask=key.mask if key else None,
+        team_id=key.team_id if key else None,
+        client_name=ctx.client.name,
+        client_version=ctx.client.version,
+        user_agent=ctx.client.user_agent,
+        method=ctx.method,
+        path=shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
+        dialect=ctx.dialect,
+        model_requested=ctx.model_requested,
+        model_routed=ctx.model_routed,
+        channel=ctx.channel,
+        status=ctx.status,
+        error_code=ctx.error_code,
+        error_message=ctx.error_message[:STORED_ERROR_LIMIT] if ctx.error_message else None,
+        stream=ctx.stream,
+        latency_ms=round(ctx.elapsed_ms(), 3),
+        ttfb_ms=round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
+        input_tokens=usage.input_tokens,
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cost_micros=ctx.cost_micros,
+        price=ctx.price.as_json() if ctx.cost_micros else None,
+        usage_estimated=not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
+        config_hint=ctx.config_hint,
+        attempts=orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
+        notes="; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
+    )
 
 
 def charged(ctx: RequestContext) -> bool:
@@ -82,5 +81,6 @@ def record(ctx: RequestContext, writer: LogWriter, reservations: Reservations | 
     ctx.cost_micros = cost_micros(ctx.usage, ctx.price) if charged(ctx) else 0
     # the durable record first (journal and queue), then the counters
     writer.submit(log_row(ctx), charge_for(ctx))
-    if reservations is not None:
-        reservations.settle(ctx)
+    if reservations is not None and ctx.reservation is not None:
+        reservation, ctx.reservation = ctx.reservation, None  # settled once
+        reservations.settle(reservation, ctx.cost_micros, ctx.usage.input_tokens + ctx.usage.output_tokens, ctx.key)
