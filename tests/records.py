@@ -1,12 +1,16 @@
-"""The request records tests hand to the writer: one log row and one charge factory for every test."""
+"""The request records tests hand to the writer (one log row and one charge factory for every test), and
+what tests count of them in the database."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from sqlalchemy import Engine, func, select
+
 from onegate.store.ledger import Charge
 from onegate.store.logs import LogRow
+from onegate.store.schema import ledger, request_logs
 
 
 def log_row(
@@ -28,3 +32,14 @@ def charge(request_id: str, cost: int, key_id: int, team_id: int | None, model: 
         entry_id=f"{request_id}:0", team_id=team_id, key_id=key_id, request_id=request_id, model=model,
         amount_micros=-cost, created_at=time.time(),
     )  # fmt: skip
+
+
+def count_logs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(request_logs)).scalar_one())
+
+
+def ledger_total(engine: Engine, kind: str = "charge") -> int:
+    with engine.connect() as conn:
+        total = select(func.coalesce(func.sum(ledger.c.amount_micros), 0)).where(ledger.c.kind == kind)
+        return int(conn.execute(total).scalar_one())

@@ -10,12 +10,10 @@ import textwrap
 import time
 
 from onegate.store.db import open_engine
-from onegate.store.ledger import ledger_total
-from onegate.store.logs import count_logs
 from onegate.store.migrations import migrate
 from onegate.store.teams import change_balance, create_team, get_team
 from onegate.store.writer import LogWriter
-from tests.records import log_row
+from tests.records import count_logs, ledger_total, log_row
 
 KILLED = """
 import os, signal, sys

@@ -12,14 +12,13 @@ from sqlalchemy import Engine, inspect, select, text
 from onegate.settings import PriceConfig
 from onegate.store.db import open_engine
 from onegate.store.keys import KeyOptions, create_key, list_keys
-from onegate.store.ledger import Settlement, key_spend_since, ledger_total, spend_report, write_settlements
-from onegate.store.logs import count_logs
+from onegate.store.ledger import Settlement, key_spend_since, spend_report, write_settlements
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
 from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
 from tests.conftest import require_service
-from tests.records import charge, log_row
+from tests.records import charge, count_logs, ledger_total, log_row
 from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
 
 

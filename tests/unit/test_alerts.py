@@ -6,22 +6,30 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
+from typing import Any
 
 import msgspec
 import orjson
 import pytest
+from sqlalchemy import Engine, select
 
 from onegate.accounting.alerts import SpendAlerts, Subject
 from onegate.accounting.webhook import is_public, post_webhook
 from onegate.counters.memory import MemoryCounters
 from onegate.counters.protocol import Admit, Limits, Settle
 from onegate.settings import AlertsConfig
-from onegate.store.alerts import recent_alerts
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
+from onegate.store.schema import spend_alerts
 
 T0 = 1_800_000_000.0
 TEAM = Subject("team", 7, 7, "acme")
+
+
+def recent_alerts(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(spend_alerts).order_by(spend_alerts.c.created_at.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
 
 
 async def spend(counters: MemoryCounters, when: float, cost: int, rid: str) -> None:

@@ -7,10 +7,15 @@ import pytest
 from onegate.accounting.pricing import Price, cost_micros
 from onegate.accounting.usage import Usage
 from onegate.apikeys import mask_key, parse_duration
-from onegate.diagnosis.models import close_matches
+from onegate.diagnosis.models import diagnose_model
 from onegate.pipeline.authenticate import extract_token
 from onegate.server.routes import api_suffix, match, normalise
 from onegate.settings import PriceConfig
+
+
+def close_matches(model: str, names: list[str], limit: int = 3) -> list[str]:
+    """Up to `limit` real names close to `model`, best first."""
+    return list(diagnose_model(model, names, limit).suggestions)
 
 
 def test_cost_charges_cached_tokens_at_the_cached_price():

@@ -7,10 +7,9 @@ import yaml
 
 from onegate.settings import ConfigError, load_settings
 from onegate.store.db import open_engine
-from onegate.store.logs import count_logs
 from onegate.store.migrations import migrate
 from onegate.store.writer import LogWriter
-from tests.records import log_row
+from tests.records import count_logs, log_row
 
 
 def _write(tmp_path, config):

@@ -174,12 +174,3 @@ def spend_report(engine: Engine, team_id: int, since: float, history: int = 20) 
         by_key=[(f"{name} {mask}" if name else "(deleted key)", int(n), int(s)) for name, mask, n, s in by_key],
         history=[dict(r._mapping) for r in manual],
     )
-
-
-def ledger_total(engine: Engine, kind: str = "charge") -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.coalesce(func.sum(ledger.c.amount_micros), 0)).where(ledger.c.kind == kind)
-            ).scalar_one()
-        )

@@ -92,13 +92,6 @@ def get_log(engine: Engine, request_id: str) -> StoredLog | None:
     return _plain(row._mapping) if row else None
 
 
-def count_logs(engine: Engine) -> int:
-    from sqlalchemy import func
-
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(request_logs)).scalar_one())
-
-
 def _plain(mapping: Any) -> StoredLog:
     # SQLAlchemy's keys are str subclasses (quoted_name); plain str keys serialise anywhere
     return {str(k): v for k, v in mapping.items()}
