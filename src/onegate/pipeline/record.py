@@ -18,6 +18,7 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
+from onegate.redaction import stored_text
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000
@@ -34,13 +35,13 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "key_mask": key.mask if key else None,
         "team_id": key.team_id if key else None,
         "client_name": ctx.client.name,
-        "client_version": ctx.client.version,
-        "user_agent": ctx.client.user_agent,
+        "client_version": stored_text(ctx.client.version),
+        "user_agent": stored_text(ctx.client.user_agent),
         "method": ctx.method,
-        "path": shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
+        "path": stored_text(shown_path(path, query)),  # a key in the path or the query string is masked
         "dialect": ctx.dialect,
-        "model_requested": ctx.model_requested,
-        "model_routed": ctx.model_routed,
+        "model_requested": stored_text(ctx.model_requested),
+        "model_routed": stored_text(ctx.model_routed),
         "channel": ctx.channel,
         "status": ctx.status,
         "error_code": ctx.error_code,

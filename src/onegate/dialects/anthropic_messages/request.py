@@ -14,6 +14,8 @@ import orjson
 from onegate import errors
 from onegate.accounting.usage import estimate_tokens
 from onegate.dialects import canonical as c
+from onegate.dialects.anthropic_messages.wire import MessagesRequest
+from onegate.dialects.schema import check_model_name, validate
 from onegate.errors import GatewayError
 
 # Fields the neutral model has no place for; named in the request log when a translation drops them.
@@ -27,11 +29,13 @@ def require_fields(body: dict[str, Any]) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(errors.INVALID_REQUEST, "model: Field required", param="model")
+    check_model_name(model)
     if not isinstance(body.get("messages"), list):
         raise GatewayError(errors.INVALID_REQUEST, "messages: Field required (an array)", param="messages")
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise GatewayError(errors.INVALID_REQUEST, "stream: Input should be a valid boolean", param="stream")
+    validate(body, MessagesRequest)
     return model
 
 
