@@ -24,8 +24,7 @@ import pytest
 from onegate.diagnosis import models as model_diagnosis
 from onegate.dialects.schema import MAX_MODEL_NAME
 from onegate.redaction import STORED_TEXT_LIMIT
-from onegate.store.logs import get_log
-from tests.conftest import free_port, raw_request
+from tests.conftest import free_port, raw_request, wait_for_log
 from tests.security.harness import PASSTHROUGH_OPENAI, InProcessGateway
 
 HUGE = 1_900_000  # characters of each model name
@@ -132,7 +131,7 @@ def test_a_key_pasted_into_the_path_is_masked_in_the_log(in_process: InProcessGa
     body = {"model": PASSTHROUGH_OPENAI, "messages": [{"role": "user", "content": "hi"}]}
     answer = in_process.post(f"/api/v1/{secret}/chat/completions?note={secret}", body)
     assert answer.status == 200, answer  # lenient: the intent is plain, so it is served (and flagged)
-    row = in_process_log(in_process, answer.headers["x-request-id"])
+    row = wait_for_log(in_process.gateway, answer.headers["x-request-id"])
     assert secret not in row["path"]
     assert f"sk-…{secret[-4:]}" in row["path"]
 
@@ -145,7 +144,7 @@ def test_caller_strings_in_a_log_row_are_capped_and_masked(in_process: InProcess
     body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
     answer = in_process.post(path, body, {"user-agent": agent})
     assert answer.status == 404, answer  # no such model
-    row = in_process_log(in_process, answer.headers["x-request-id"])
+    row = wait_for_log(in_process.gateway, answer.headers["x-request-id"])
     for field in ("path", "user_agent", "model_requested"):
         assert len(row[field]) <= STORED_TEXT_LIMIT, field
         assert secret not in row[field], field
@@ -154,19 +153,9 @@ def test_caller_strings_in_a_log_row_are_capped_and_masked(in_process: InProcess
     # an SDK in a browser sends no User-Agent: the client version then comes from a header
     sdk = {"x-stainless-lang": "js", "x-stainless-package-version": secret + "9" * 5000}
     answer = in_process.post("/api/v1/chat/completions", {**body, "model": PASSTHROUGH_OPENAI}, sdk)
-    row = in_process_log(in_process, answer.headers["x-request-id"])
+    row = wait_for_log(in_process.gateway, answer.headers["x-request-id"])
     assert row["client_name"] == "openai-node"
     assert len(row["client_version"]) <= STORED_TEXT_LIMIT and secret not in row["client_version"]
-
-
-def in_process_log(gateway: InProcessGateway, request_id: str) -> dict:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        row = get_log(gateway.gateway.engine, request_id)
-        if row is not None:
-            return row
-        time.sleep(0.02)
-    raise AssertionError(f"no log row for {request_id}")
 
 
 def test_names_past_the_limit_are_not_kept_by_the_model_diagnosis_cache() -> None:
