@@ -215,7 +215,8 @@ embeddings = _dict(
 )
 
 
-STRINGS = ("", "x", "user", "text", "function", "\x00", "é", "💥", "null", "{}", "[1]", "a" * 300, "sk-og-" + "A" * 40)
+DEEP_TEXT = '{"a":' * 100 + "1" + "}" * 100  # JSON in a string (tool arguments) is parsed only by translation
+STRINGS = ("", "x", "user", "text", "function", "\x00", "é", "💥", "null", "{}", "[1]", "a" * 300, DEEP_TEXT)
 
 
 def junk_value(rnd: Random, depth: int = 0) -> Any:

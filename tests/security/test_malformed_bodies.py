@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from onegate.dialects.schema import MAX_DEPTH, MAX_MODEL_NAME
+from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.security.harness import (
     EMBEDDING_MODEL,
     PASSTHROUGH_ANTHROPIC,
@@ -42,6 +43,7 @@ SURFACES: dict[str, tuple[str, str, tuple[str, str | None], dict[str, Any]]] = {
     ),
     "responses": ("/api/v1/responses", "openai", (PASSTHROUGH_OPENAI, PASSTHROUGH_ANTHROPIC), {"input": "hi"}),
     "embeddings": ("/api/v1/embeddings", "openai", (EMBEDDING_MODEL, None), {"input": "hi"}),
+    "completions": ("/api/v1/completions", "openai", (PASSTHROUGH_OPENAI, None), {"prompt": "hi"}),
 }
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -61,7 +63,7 @@ def _responses_on_chat(body: dict[str, Any]) -> None:
 
 
 LONG_MODEL = "m" * (MAX_MODEL_NAME + 1)
-EVERY = ("chat", "messages", "count_tokens", "responses", "embeddings")
+EVERY = ("chat", "messages", "count_tokens", "responses", "embeddings", "completions")
 
 # (surfaces, case, mutation, the field the error names; None: the depth error, which names none)
 CASES: list[tuple[tuple[str, ...], str, Mutation, str | None]] = [
@@ -86,7 +88,7 @@ CASES: list[tuple[tuple[str, ...], str, Mutation, str | None]] = [
     (("responses",), "tools_abc", _set(tools="abc"), "tools"),
     (("chat",), "responses_shaped_input_of_numbers", _responses_on_chat, "input[0]"),
     (EVERY, "model_too_long", _set(model=LONG_MODEL), "model"),
-    (("chat", "embeddings"), "stream_options_number", _set(stream_options=5), "stream_options"),
+    (("chat", "embeddings", "completions"), "stream_options_number", _set(stream_options=5), "stream_options"),
 ]
 
 
@@ -155,3 +157,25 @@ def test_json_nested_to_the_limit_is_served(in_process: InProcessGateway, fakes:
     leaf["enum"] = [["x"]]
     assert _depth(body) == MAX_DEPTH + 1
     assert in_process.post("/api/v1/chat/completions", body).status == 400
+
+
+def test_deep_json_inside_tool_call_arguments_is_not_forwarded(
+    in_process: InProcessGateway, anthropic_upstream: FakeAnthropicUpstream, fakes: None
+) -> None:
+    """Arguments are a string, so the decode check cannot see into them; translation to Messages parses them."""
+    deep = (DEEP_JSON[:-300] + b"}" * 300).decode()  # 300 levels, written as a string
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": deep}}
+    history = [*USER, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    history.append({"role": "tool", "tool_call_id": "call_1", "content": "done"})
+    answer = in_process.post("/api/v1/chat/completions", {"model": PASSTHROUGH_ANTHROPIC, "messages": history})
+    assert answer.status == 200, answer
+    sent = anthropic_upstream.requests[-1].json["messages"][1]["content"][0]
+    assert sent["type"] == "tool_use" and sent["input"] == {}
+
+
+def test_a_model_id_in_the_path_past_the_limit_is_a_400(in_process: InProcessGateway, fakes: None) -> None:
+    headers = {"authorization": f"Bearer {in_process.key}"}
+    answer = in_process.call("GET", "/api/v1/models/" + LONG_MODEL, headers=headers)
+    assert answer.status == 400, answer
+    assert_in_dialect(answer, "openai")
+    assert answer.json()["error"]["param"] == "model"

@@ -37,19 +37,20 @@ def check_depth(body: dict[str, Any] | list[Any], raw: bytes) -> None:
     with fewer brackets than the limit cannot be nested that deep; counting them is C speed)."""
     if len(raw) < _COUNT_BELOW and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:
         return
-    if _too_deep(body, MAX_DEPTH):
+    if too_deep(body):
         raise GatewayError(
             errors.INVALID_REQUEST,
             f"The request body is nested deeper than {MAX_DEPTH} levels of arrays and objects.",
         )
 
 
-def _too_deep(value: dict[str, Any] | list[Any], left: int) -> bool:
+def too_deep(value: dict[str, Any] | list[Any], left: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests more than `left` arrays/objects (itself included)."""
     if left <= 0:
         return True
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
-        if (kind is dict or kind is list) and _too_deep(item, left - 1):
+        if (kind is dict or kind is list) and too_deep(item, left - 1):
             return True
     return False
 

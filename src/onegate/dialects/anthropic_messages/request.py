@@ -15,7 +15,7 @@ from onegate import errors
 from onegate.accounting.usage import estimate_tokens
 from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.wire import MessagesRequest
-from onegate.dialects.schema import check_model_name, validate
+from onegate.dialects.schema import check_model_name, too_deep, validate
 from onegate.errors import GatewayError
 
 # Fields the neutral model has no place for; named in the request log when a translation drops them.
@@ -239,7 +239,7 @@ def tool_input(call: c.ToolCallPart, notes: list[str]) -> dict[str, Any]:
         value = orjson.loads(call.arguments or "{}")
     except orjson.JSONDecodeError:
         value = None
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not too_deep(value):  # JSON in a string is not checked at decode
         return value
     notes.append(f"the arguments of tool call {call.id} were not a JSON object and were sent as {{}}")
     return {}
