@@ -164,3 +164,15 @@ def test_names_past_the_limit_are_not_kept_by_the_model_diagnosis_cache() -> Non
     assert finding.code == "model.unknown"
     assert model_diagnosis._diagnose.cache_info().currsize == before
     assert model_diagnosis._diagnose.cache_info().maxsize == 1024
+
+
+def test_body_text_quoted_in_the_notes_is_masked(in_process: InProcessGateway, fakes: None) -> None:
+    """Translation notes name what it dropped, in the caller's words: a key there is masked too."""
+    secret = in_process.key
+    content = [{"type": "text", "text": "hi"}, {"type": secret}]
+    body = {"model": PASSTHROUGH_OPENAI, "max_tokens": 16, "messages": [{"role": "user", "content": content}]}
+    answer = in_process.post("/api/v1/messages", body)
+    assert answer.status == 200, answer
+    row = wait_for_log(in_process.gateway, answer.headers["x-request-id"])
+    assert "content block was dropped" in row["notes"]
+    assert secret not in row["notes"] and f"sk-…{secret[-4:]}" in row["notes"]

@@ -179,3 +179,131 @@ def test_a_model_id_in_the_path_past_the_limit_is_a_400(in_process: InProcessGat
     assert answer.status == 400, answer
     assert_in_dialect(answer, "openai")
     assert answer.json()["error"]["param"] == "model"
+
+
+# What real clients send beyond the fields onegate reads: the schemas must not refuse any of it.
+CACHE = {"type": "ephemeral"}
+CLAUDE_CODE_HISTORY: dict[str, Any] = {
+    "max_tokens": 64,
+    "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": CACHE}],
+    "thinking": {"type": "adaptive"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    "metadata": {"user_id": '{"device_id":"d","session_id":"s"}'},
+    "tools": [
+        {"name": "Bash", "description": "Run", "input_schema": {"type": "object"}, "cache_control": CACHE},
+        {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+    ],
+    "messages": [
+        {
+            "role": "user",
+            "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"}}],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+                {
+                    "type": "web_search_tool_result",
+                    "tool_use_id": "srvtoolu_1",
+                    "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"},
+                },
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [{"type": "search_result", "source": "https://x.test", "title": "t", "content": []}],
+                },
+                {"type": "text", "text": "go on", "cache_control": CACHE},
+            ],
+        },
+    ],
+}
+CHAT_EXTRAS: dict[str, Any] = {
+    "messages": [
+        {"role": "developer", "content": "Be brief.", "name": "ops"},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "file", "file": {"file_id": "f"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "ok"}]},
+    ],
+    "tools": [{"type": "function", "function": {"name": "f", "strict": True, "parameters": {"type": "object"}}}],
+    "temperature": 1,
+    "max_completion_tokens": 32,
+    "seed": 7,
+    "logprobs": False,
+    "n": 1,
+    "stream_options": {"include_usage": True},
+}
+CODEX_HISTORY: dict[str, Any] = {
+    "instructions": "You are Codex.",
+    "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix it"}]},
+        {
+            "type": "reasoning",
+            "id": "rs_1",
+            "summary": [{"type": "summary_text", "text": "t"}],
+            "encrypted_content": None,
+        },
+        {
+            "type": "function_call",
+            "id": "fc_1",
+            "status": "completed",
+            "call_id": "c1",
+            "name": "shell",
+            "arguments": "{}",
+        },
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+        {"type": "custom_tool_call", "call_id": "c2", "name": "apply_patch", "input": "*** Begin Patch"},
+        {"type": "custom_tool_call_output", "call_id": "c2", "output": "ok"},
+        {
+            "type": "local_shell_call",
+            "call_id": "c3",
+            "status": "completed",
+            "action": {"type": "exec", "command": ["ls"]},
+        },
+        {
+            "type": "computer_call_output",
+            "call_id": "c4",
+            "output": {"type": "computer_screenshot", "image_url": "https://x.test"},
+        },
+    ],
+    "tools": [
+        {"type": "function", "name": "shell", "strict": False, "parameters": {"type": "object"}},
+        {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "x"}},
+        {"type": "namespace", "name": "ns", "description": "d", "tools": [{"type": "function", "name": "g"}]},
+        {"type": "web_search"},
+        {"type": "mcp", "server_label": "m", "server_url": "https://x.test", "require_approval": "never"},
+    ],
+    "include": ["reasoning.encrypted_content"],
+    "text": {"verbosity": "low"},
+    "prompt_cache_key": "k",
+    "store": False,
+    "reasoning": {"effort": "medium", "summary": "auto"},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/api/v1/messages", {"model": PASSTHROUGH_ANTHROPIC, **CLAUDE_CODE_HISTORY}, id="claude-code"),
+        pytest.param(
+            "/api/v1/messages", {"model": PASSTHROUGH_OPENAI, **CLAUDE_CODE_HISTORY}, id="claude-code-translated"
+        ),
+        pytest.param("/api/v1/messages/count_tokens", {"model": PASSTHROUGH_OPENAI, **CLAUDE_CODE_HISTORY}, id="count"),
+        pytest.param("/api/v1/chat/completions", {"model": PASSTHROUGH_OPENAI, **CHAT_EXTRAS}, id="chat"),
+        pytest.param("/api/v1/chat/completions", {"model": PASSTHROUGH_ANTHROPIC, **CHAT_EXTRAS}, id="chat-translated"),
+        pytest.param("/api/v1/responses", {"model": PASSTHROUGH_OPENAI, **CODEX_HISTORY}, id="codex"),
+    ],
+)
+def test_shapes_real_clients_send_are_served(in_process: InProcessGateway, fakes: None, path: str, body: dict) -> None:
+    for stream in (False, True) if "count_tokens" not in path else (False,):
+        answer = in_process.post(path, {**body, "stream": stream} if stream else body)
+        assert answer.status == 200, answer

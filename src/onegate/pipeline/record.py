@@ -18,7 +18,7 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
-from onegate.redaction import stored_text
+from onegate.redaction import mask_key_shaped, stored_text
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000
@@ -59,7 +59,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
-        "notes": "; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
+        "notes": mask_key_shaped("; ".join(ctx.notes)[:MAX_ERROR_TEXT]) if ctx.notes else None,  # they quote the body
     }
 
 

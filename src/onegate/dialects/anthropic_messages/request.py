@@ -79,7 +79,9 @@ def _text(block: dict[str, Any]) -> c.TextPart:
 
 
 def _image(block: dict[str, Any]) -> c.ImagePart | None:
-    source = block.get("source") or {}
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return None
     if source.get("type") == "base64":
         return c.ImagePart(data=source.get("data"), media_type=source.get("media_type"))
     if source.get("type") == "url":

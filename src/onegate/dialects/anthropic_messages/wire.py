@@ -76,22 +76,22 @@ class SourceParam(TypedDict, total=False):
 
 
 class InnerBlockParam(TypedDict, total=False):
-    """A block inside a tool result: text or image."""
+    """A block inside a tool result or the system prompt: text, image, document, search result …"""
 
     type: str
     text: str
-    source: SourceParam | None
+    source: SourceParam | str | None  # a search_result block's source is its URL
 
 
 class BlockParam(TypedDict, total=False):
     type: str
     text: str
-    source: SourceParam | None
+    source: SourceParam | str | None
     id: str
     name: str
     input: Any
     tool_use_id: str
-    content: str | list[InnerBlockParam] | None
+    content: str | list[InnerBlockParam] | dict[str, Any] | None  # an object: a server tool's error result
     thinking: str
     signature: str | None
     data: str

@@ -66,6 +66,8 @@ def _unsupported(part: str, model: str) -> GatewayError:
 def content_to_canonical(content: Any, model: str) -> list[c.TextPart | c.ImagePart]:
     if isinstance(content, str):
         return [c.TextPart(content)] if content else []
+    if isinstance(content, dict):  # a computer call's screenshot and the like
+        raise _unsupported(str(content.get("type")), model)
     parts: list[c.TextPart | c.ImagePart] = []
     for part in content or []:
         kind = part.get("type")

@@ -87,8 +87,7 @@ class InputItemParam(TypedDict, total=False):
     namespace: str | None
     call_id: str
     arguments: str | None
-    input: str
-    output: str | list[ContentPartParam] | None
+    output: str | list[ContentPartParam] | dict[str, Any] | None  # an object: computer_call_output
     summary: list[SummaryParam] | None
     encrypted_content: str | None
 
