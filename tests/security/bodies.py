@@ -22,7 +22,8 @@ from tests.security.harness import EMBEDDING_MODEL, PASSTHROUGH_ANTHROPIC, PASST
 
 text = st.text(max_size=24)
 name = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
-models = st.sampled_from([PASSTHROUGH_OPENAI, PASSTHROUGH_ANTHROPIC, "no-such-model", "GPT-4.1-Mini"])
+KNOWN = [PASSTHROUGH_OPENAI, PASSTHROUGH_ANTHROPIC] * 3
+models = st.sampled_from([*KNOWN, "no-such-model", "GPT-4.1-Mini"])  # mostly served: most bodies reach a pair
 leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False), text)
 junk = st.recursive(leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3))
 
@@ -208,7 +209,7 @@ responses = _dict(
 # Embeddings --------------------------------------------------------------------------------------------
 embeddings = _dict(
     {
-        "model": st.sampled_from([EMBEDDING_MODEL, PASSTHROUGH_OPENAI, "no-such-model"]),
+        "model": st.sampled_from([EMBEDDING_MODEL, EMBEDDING_MODEL, PASSTHROUGH_OPENAI, "no-such-model"]),
         "input": text | st.lists(text, min_size=1, max_size=3) | st.lists(st.integers(0, 1000), min_size=1),
     },
     {"encoding_format": st.just("float"), "dimensions": st.integers(1, 8)},
