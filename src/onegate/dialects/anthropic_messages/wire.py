@@ -109,12 +109,6 @@ class ToolParam(TypedDict):
     input_schema: NotRequired[dict[str, Any] | None]
 
 
-class ToolChoiceParam(TypedDict):
-    type: Literal["auto", "any", "tool", "none"]
-    name: NotRequired[str]
-    disable_parallel_tool_use: NotRequired[bool]
-
-
 class ToolChoiceInput(TypedDict, total=False):
     type: str
     name: str | None
