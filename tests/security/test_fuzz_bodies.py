@@ -88,6 +88,7 @@ def test_no_body_makes_a_500(in_process: InProcessGateway, quiet_fakes: None, su
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 50,000 bodies take minutes, past the suite's 120 s per test
 @pytest.mark.parametrize("surface", list(SURFACES))
 def test_no_body_makes_a_500_long_run(in_process: InProcessGateway, quiet_fakes: None, surface: str) -> None:
     _fuzz(in_process, surface, SLOW_EXAMPLES)
