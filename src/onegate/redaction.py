@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import overload
 
 REDACTED = "[redacted]"
 # A known secret is also matched by its tail: an upstream may echo only the end ("...abcd1234").
@@ -75,6 +76,23 @@ def text_of_markup(text: str) -> str:
 def mask_key_shaped(text: str) -> str:
     """Mask key-shaped runs in caller-supplied text (`sk-og-…abcd` keeps the last 4 for support)."""
     return _TOKEN_SHAPES.sub(lambda m: m.group(0)[:3] + "…" + m.group(0)[-4:], text)
+
+
+STORED_TEXT_LIMIT = 512  # characters of one caller-supplied string a log row keeps
+
+
+@overload
+def stored_text(text: str, limit: int = STORED_TEXT_LIMIT) -> str: ...
+@overload
+def stored_text(text: None, limit: int = STORED_TEXT_LIMIT) -> None: ...
+@overload
+def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None: ...
+def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
+    """Caller-supplied text fit for a log row (path, user agent, model, client version): key-shaped runs
+    masked, at most `limit` characters. Cut before masking so a megabyte costs no more than `limit` does."""
+    if not text:
+        return text
+    return cap(mask_key_shaped(text[: 2 * limit]), limit)
 
 
 def cap(text: str, limit: int) -> str:
