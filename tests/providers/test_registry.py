@@ -10,6 +10,7 @@ import yaml
 from onegate.providers.anthropic import AnthropicProvider
 from onegate.providers.registry import ModelRegistry
 from onegate.settings import ConfigError, load_settings
+from tests.conftest import channel
 
 EXAMPLE = Path(__file__).parents[2] / "onegate.example.yaml"
 
@@ -21,9 +22,9 @@ def _settings(tmp_path, config: dict):
 
 
 def test_model_map_is_glob_case_insensitive_first_match_and_exact_names_win(tmp_path):
-    channel = {"name": "a", "type": "anthropic", "base_url": "http://h/v1", "models": ["claude-haiku-4-5", "small"]}
+    claude = channel("a", "http://h/v1", ["claude-haiku-4-5", "small"], type="anthropic")
     model_map = {"CLAUDE-HAIKU-*": "small", "claude-*": "claude-haiku-4-5", "haiku": "small"}
-    registry = ModelRegistry.from_settings(_settings(tmp_path, {"channels": [channel], "model_map": model_map}))
+    registry = ModelRegistry.from_settings(_settings(tmp_path, {"channels": [claude], "model_map": model_map}))
     assert isinstance(registry.get("small").targets[0].provider, AnthropicProvider)
     assert registry.get("claude-haiku-4-5").name == "claude-haiku-4-5"  # exact name, not the map
     assert registry.mapped("claude-haiku-4-5-20251001").name == "small"
