@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
+import orjson
+
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from onegate.store.writer import LogWriter
-from tests.records import count_logs, log_row
+from tests.records import charge, count_logs, ledger_total, log_row
 
 
 def test_writer_spills_when_the_database_fails_and_replays_later(tmp_path):
@@ -36,3 +39,21 @@ def test_writer_spills_instead_of_blocking_when_the_queue_is_full(tmp_path):
     writer.start()
     writer.close()
     assert count_logs(engine) == 5
+
+
+def test_a_spill_file_of_plain_json_rows_from_an_older_version_replays(tmp_path):
+    """Spill files outlive upgrades: lines an older onegate wrote (a bare log row before charges, then
+    {"log", "charge"} objects) are stored like the typed records that replaced them."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    spill = tmp_path / "spill.jsonl"
+    bare = msgspec.structs.asdict(log_row("req_old"))
+    paired = {
+        "log": msgspec.structs.asdict(log_row("req_paired", 7, 1)),
+        "charge": msgspec.structs.asdict(charge("req_paired", 7, 1, None)),
+    }
+    spill.write_bytes(orjson.dumps(bare) + b"\n" + orjson.dumps(paired) + b"\n" + b'{"log": {"request_id"')  # torn tail
+    writer = LogWriter(engine, spill, interval=0.01)
+    writer.start()
+    writer.close()
+    assert count_logs(engine) == 2 and ledger_total(engine) == -7 and not spill.exists()
