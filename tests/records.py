@@ -22,14 +22,16 @@ def log_row(
         "team_id": team_id, "client_name": "test", "client_version": "", "user_agent": "", "method": "POST",
         "path": "/api/v1/chat/completions", "dialect": "openai_chat", "status": 200, "stream": False,
         "latency_ms": 1.0, "input_tokens": 1, "cached_tokens": 0, "cache_write_tokens": 0, "output_tokens": 1,
-        "reasoning_tokens": 0, "cost_micros": cost, "usage_estimated": False,
+        "reasoning_tokens": 0, "cost_micros": cost, "usage_estimated": False, "model_requested": None,
+        "model_routed": None, "channel": None, "error_code": None, "error_message": None, "ttfb_ms": None,
+        "price": None, "config_hint": None, "attempts": None, "notes": None,
     }  # fmt: skip
     return LogRow(**(row | fields))
 
 
 def charge(request_id: str, cost: int, key_id: int, team_id: int | None, model: str = "m") -> Charge:
     return Charge(
-        entry_id=f"{request_id}:0", team_id=team_id, key_id=key_id, request_id=request_id, model=model,
+        entry_id=f"{request_id}:0", kind="charge", team_id=team_id, key_id=key_id, request_id=request_id, model=model,
         amount_micros=-cost, created_at=time.time(),
     )  # fmt: skip
 

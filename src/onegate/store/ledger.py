@@ -26,11 +26,12 @@ from onegate.store.teams import apply_balance_delta
 log = logging.getLogger("onegate.ledger")
 
 
-class Charge(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """A ledger row of kind "charge" (accounting/ledger.py builds it); field names are `ledger` columns."""
+class Charge(msgspec.Struct, frozen=True, gc=False):
+    """A ledger row of kind "charge" (accounting/ledger.py builds it, positionally like `LogRow`); field
+    names are `ledger` columns."""
 
     entry_id: str  # request id and serving attempt: a replay finds it already there
-    kind: str = "charge"
+    kind: str  # "charge"
     team_id: int | None
     key_id: int
     request_id: str
