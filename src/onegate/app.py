@@ -12,19 +12,19 @@ from onegate import errors
 from onegate.accounting.alerts import SpendAlerts, Subject
 from onegate.accounting.directory import Directory
 from onegate.accounting.reservations import Reservations
+from onegate.asgi import Receive, Responder, Send, refuse_websocket
 from onegate.channels.book import ChannelBook
 from onegate.channels.health import ChannelHealth
 from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
+from onegate.diagnosis.clients import identify_client
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.keys.cache import KeyCache
 from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
-from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
-from onegate.server.clients import identify_client
-from onegate.server.http import Receive, Responder, Send, refuse_websocket
 from onegate.server.pages import PAGE_CSP
 from onegate.server.pathdoctor import route_misconfigured
 from onegate.server.routes import match, normalise

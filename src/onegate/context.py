@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from onegate.accounting.pricing import FREE, Price
 from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
-from onegate.server.clients import ClientInfo
+from onegate.diagnosis.clients import ClientInfo
 
 if TYPE_CHECKING:
     from onegate.accounting.reservations import Reservation

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs
 
 from onegate import errors
 from onegate.admin.auth import require_admin
+from onegate.asgi import Receive, Responder
 from onegate.errors import GatewayError
-from onegate.server.http import Receive, Responder
 from onegate.server.pages import request_lang, served_endpoints
 from onegate.setup.guides import UnknownClient, build_guide
 from onegate.setup.inputs import guide_input_for

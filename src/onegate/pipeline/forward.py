@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from onegate import errors
+from onegate.asgi import Receive, Responder, run_until_disconnect
 from onegate.context import RequestContext
 from onegate.dialects.pairs import Plan, plan_exchange
 from onegate.errors import GatewayError
@@ -24,7 +25,6 @@ from onegate.pipeline.exchange import AttemptFailed, Exchange
 from onegate.pipeline.route import Route, channels_unavailable
 from onegate.providers.protocol import UpstreamRequest
 from onegate.providers.registry import Target
-from onegate.server.http import Receive, Responder, run_until_disconnect
 
 
 async def forward(

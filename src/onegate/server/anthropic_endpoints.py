@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.dialects.anthropic_messages.headers import forwarded_headers
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens, require_fields
@@ -20,7 +21,6 @@ from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route
 from onegate.server.endpoints import model_in_path, proxy, read_admitted
-from onegate.server.http import Receive, Responder
 
 if TYPE_CHECKING:
     from onegate.app import Gateway

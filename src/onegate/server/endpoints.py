@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from onegate import errors
+from onegate.asgi import Receive, Responder, parse_json_object, read_body
 from onegate.context import RequestContext
 from onegate.dialects.openai_chat.request import require_fields
 from onegate.dialects.openai_responses import request as responses_request
@@ -18,7 +19,6 @@ from onegate.pipeline.admit import admit, check_model
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route, resolve_model
-from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
     from onegate.app import Gateway

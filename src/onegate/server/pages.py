@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from onegate import errors
+from onegate.asgi import Receive, Responder
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
 from onegate.i18n.catalog import normalise_lang, text
-from onegate.server.http import Receive, Responder
 from onegate.setup.guides import GuideInput, UnknownClient, build_guide
 from onegate.setup.render import as_html, guide_links, page, style_hash
 

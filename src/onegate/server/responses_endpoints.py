@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.dialects.openai_responses.request import validate
 from onegate.server.endpoints import proxy
-from onegate.server.http import Receive, Responder
 
 if TYPE_CHECKING:
     from onegate.app import Gateway

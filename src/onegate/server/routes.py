@@ -16,8 +16,8 @@ from onegate.server import anthropic_endpoints, endpoints, pages, responses_endp
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
+    from onegate.asgi import Receive, Responder
     from onegate.context import RequestContext
-    from onegate.server.http import Receive, Responder
 
 Handler = Callable[["Gateway", "RequestContext", "Responder", "Receive"], Awaitable[None]]
 
