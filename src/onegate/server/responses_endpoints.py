@@ -14,8 +14,8 @@ from onegate.dialects.openai_responses.request import validate
 from onegate.server.endpoints import proxy
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.server.services import Services
 
 
-async def create_response(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, validate)
+async def create_response(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, validate)

@@ -9,13 +9,13 @@ answers in Chat, stream or not, with no translation code of its own.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from onegate.dialects.openai_chat import codec as chat_codec
 from onegate.dialects.openai_responses import request, response, stream
 from onegate.dialects.pairs import Codec, register
 
-RESPONSES_IN_CHAT_OUT = "openai_chat_responses_body"
+RESPONSES_IN_CHAT_OUT: Final = "openai_chat_responses_body"
 
 
 def _passthrough(body: dict[str, Any]) -> stream.ResponsesStreamRelay:
