@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from onegate import errors
-from onegate.dialects.pairs import UpstreamStreamError, plan_exchange
+from onegate.dialects.pairs import plan_exchange
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.sse import SSESplitter, event_fields
 

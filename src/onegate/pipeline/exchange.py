@@ -26,7 +26,8 @@ from onegate.asgi import Responder
 from onegate.channels.faults import is_channel_fault, retry_after_seconds
 from onegate.context import Attempt, RequestContext
 from onegate.dialects.openai_chat.errors import parse_upstream_error
-from onegate.dialects.pairs import CallerDataError, Plan, UpstreamStreamError
+from onegate.dialects.pairs import CallerDataError, Plan
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.providers.protocol import UpstreamRequest, UpstreamResponse, UpstreamTimeout, UpstreamTransportError
 from onegate.providers.registry import Target

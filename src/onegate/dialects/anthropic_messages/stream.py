@@ -17,7 +17,7 @@ from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.errors import error_event, parse_upstream_error
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens
 from onegate.dialects.anthropic_messages.response import WIRE_TO_STOP, message_id, usage_from_wire, usage_to_wire
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.sse import named_event_json
 

@@ -32,7 +32,7 @@ from onegate.dialects.openai_responses.response import (
     wants_encrypted,
 )
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, flat_name
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.sse import event_json
 
