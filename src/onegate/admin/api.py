@@ -10,7 +10,7 @@ from onegate import errors
 from onegate.admin.auth import require_admin
 from onegate.asgi import Receive, Responder
 from onegate.errors import GatewayError
-from onegate.server.pages import request_lang
+from onegate.i18n.catalog import request_lang
 from onegate.setup.guides import UnknownClient, build_guide
 from onegate.setup.inputs import guide_input_for
 from onegate.setup.render import as_json
@@ -33,7 +33,7 @@ async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, 
         if key is None:
             raise GatewayError(errors.NOT_FOUND, f"No key with id {key_id}.")
     guide_input = guide_input_for(
-        svc.settings.public_root(ctx.headers), svc.registry.names, key, request_lang(ctx), svc.served
+        svc.settings.public_root(ctx.headers), svc.registry.names, key, request_lang(ctx.path, ctx.headers), svc.served
     )
     try:
         guide = build_guide(client, guide_input)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from onegate import errors
 from onegate.asgi import Receive, Responder
 from onegate.errors import GatewayError
-from onegate.i18n.catalog import normalise_lang, text
+from onegate.i18n.catalog import request_lang, text
 from onegate.setup.guides import GuideInput, UnknownClient, build_guide
 from onegate.setup.render import as_html, guide_links, page, style_hash
 
@@ -30,14 +29,8 @@ PAGE_CSP = (
 ).encode()
 
 
-def request_lang(ctx: RequestContext) -> str:
-    """`?lang=zh|en`, else the browser's Accept-Language."""
-    query = parse_qs(ctx.path.partition("?")[2])
-    return normalise_lang((query.get("lang") or [ctx.headers.get("accept-language", "")])[0])
-
-
 async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    lang = request_lang(ctx)
+    lang = request_lang(ctx.path, ctx.headers)
     root = svc.settings.public_root(ctx.headers)
     body = (
         f"<h1>onegate</h1><p>{escape(text('page.home.intro', lang))}</p><table>"
@@ -52,7 +45,7 @@ async def home(svc: Services, ctx: RequestContext, responder: Responder, receive
 
 
 async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    lang = request_lang(ctx)
+    lang = request_lang(ctx.path, ctx.headers)
     client = ctx.path.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
     guide_input = GuideInput(
         svc.settings.public_root(ctx.headers), (svc.settings.selftest_model,), lang, served=svc.served
