@@ -11,8 +11,8 @@ from onegate.accounting.pricing import Price
 from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
 from onegate.context import Attempt, RequestContext
+from onegate.diagnosis.clients import ClientInfo
 from onegate.pipeline.record import log_row
-from onegate.server.clients import ClientInfo
 from onegate.store.schema import ledger, request_logs
 
 

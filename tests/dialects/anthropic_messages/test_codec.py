@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from onegate.accounting.usage import Usage
-from onegate.dialects.pairs import codec
+from onegate.dialects.registry import CODECS
 
 
 def test_count_tokens_codec_reports_free_usage_so_nothing_is_estimated():
-    assert codec("anthropic_count_tokens").usage_of_body(b'{"input_tokens": 99}') == Usage(reported=True)
+    assert CODECS["anthropic_count_tokens"].usage_of_body(b'{"input_tokens": 99}') == Usage(reported=True)

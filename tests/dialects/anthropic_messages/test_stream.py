@@ -8,7 +8,7 @@ import pytest
 from onegate.accounting.usage import Usage
 from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.stream import PING, MessagesStreamEncoder, MessagesStreamRelay
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 
 
 def _event(data: dict) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 from onegate import errors
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_responses import request, stream
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 
 
