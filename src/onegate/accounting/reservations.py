@@ -115,11 +115,11 @@ class Reservations:
 
     def _apply(self, committed: Committed) -> None:
         rids: dict[int, list[str]] = defaultdict(list)
-        for charge in committed.charges:
+        for charge in (*committed.charges, *committed.already):
             self._held.discard(charge.request_id)
             if charge.team_id is not None:
                 rids[charge.team_id].append(charge.request_id)
-        for team_id, (balance, version) in committed.balances.items():
+        for team_id, (balance, version) in (committed.balances | committed.current).items():
             self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
 
     async def renew_forever(self) -> None:

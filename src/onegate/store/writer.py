@@ -144,7 +144,7 @@ class LogWriter:
             with self._engine.begin() as conn:
                 committed = write_settlements(conn, batch)
             self.stats.written += len(batch)
-            if self._on_commit is not None and (committed.charges or committed.balances):
+            if self._on_commit is not None and (committed.charges or committed.balances or committed.already):
                 try:
                     self._on_commit(committed)
                 except Exception:  # the counters catch up from the database on their own
