@@ -121,6 +121,7 @@ def _load_builtin() -> None:
     from onegate.dialects.anthropic_messages import codec as _messages  # noqa: F401
     from onegate.dialects.openai_chat import codec as _chat  # noqa: F401
     from onegate.dialects.openai_chat import passthrough_codecs as _legacy  # noqa: F401
+    from onegate.dialects.openai_images import codec as _images  # noqa: F401
     from onegate.dialects.openai_responses import codec as _responses  # noqa: F401
 
 
@@ -131,6 +132,7 @@ class Plan:
     translate_body: Callable[[bytes], tuple[bytes, Usage | None]]
     new_relay: Callable[[], StreamRelay]
     notes: list[str]
+    pieces: tuple[bytes | memoryview, ...] = ()  # a body sent as slices (a multipart form); `body` is then b""
 
 
 def plan_exchange(

@@ -50,9 +50,16 @@ def check_model(key: KeyRecord, model: str) -> None:
 
 
 async def admit(
-    admission: Admission, ctx: RequestContext, key: KeyRecord, entry: ModelEntry, body: dict[str, Any], size: int
+    admission: Admission,
+    ctx: RequestContext,
+    key: KeyRecord,
+    entry: ModelEntry,
+    body: dict[str, Any],
+    size: int,
+    amount: int | None = None,
 ) -> None:
-    """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes."""
+    """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes;
+    `amount`: the cost to reserve when the surface estimates it itself (images, video), else from tokens."""
     check_model(key, entry.name)
     team = await _team_of(admission.directory, key)
     if team is not None:
@@ -63,7 +70,8 @@ async def admit(
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
     output = 0 if ctx.dialect in NO_OUTPUT_DIALECTS else asked or admission.config.reserve_output_tokens
-    amount = 0 if entry.price.free else estimate_micros(entry.price, input_tokens, output * _choices(body))
+    if amount is None:
+        amount = 0 if entry.price.free else estimate_micros(entry.price, input_tokens, output * _choices(body))
     key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
     if not amount and key_limits == team_limits == NO_LIMITS:
         return  # nothing to count and nothing to reserve: the counters are not asked

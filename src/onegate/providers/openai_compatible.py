@@ -5,7 +5,7 @@ from __future__ import annotations
 from onegate.providers.http import HttpChannel, SessionFactory
 from onegate.settings import ChannelConfig
 
-OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings"}
+OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings", "openai_images"}
 
 
 class OpenAICompatibleProvider(HttpChannel):

@@ -14,7 +14,7 @@ from typing import Protocol
 from onegate.accounting.pricing import FREE, Price
 from onegate.providers.protocol import Provider
 from onegate.providers.selftest import SelftestProvider
-from onegate.settings import Settings
+from onegate.settings import Settings, selftest_models
 
 
 class SessionPool(Protocol):
@@ -98,9 +98,9 @@ class ModelRegistry:
                     targets.setdefault(route.name, []).append(target)
                     owners.setdefault(route.name, channel.name)
                     channels.setdefault(channel.name, target)
-        selftest = settings.selftest_model
-        targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
-        owners[selftest] = "onegate"
+        for selftest in selftest_models(settings.selftest_model):
+            targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
+            owners[selftest] = "onegate"
         entries = {
             name: ModelEntry(
                 name=name,

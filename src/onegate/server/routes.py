@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
+from onegate.media import images
 from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ API_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
     ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
     ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
+    ("POST", "/images/generations"): Route(images.generations, "openai_images"),
+    ("POST", "/images/edits"): Route(images.edits, "openai_images"),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
