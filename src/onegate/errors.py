@@ -89,6 +89,7 @@ class GatewayError(Exception):
         headers: dict[str, str] | None = None,
         from_upstream: bool = False,
         hint: str | None = None,
+        fix: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -97,6 +98,7 @@ class GatewayError(Exception):
         self.headers = headers or {}
         self.from_upstream = from_upstream
         self.hint = hint  # a diagnosis code (body.*) for the request log's config_hint
+        self.fix = fix  # and the fix in words, for x-onegate-hint
 
     @property
     def status(self) -> int:

@@ -10,7 +10,16 @@ import typer
 from onegate.accounting.money import format_amount, parse_amount
 from onegate.accounting.periods import PERIODS
 from onegate.apikeys import parse_duration
-from onegate.cli.common import ConfigPath, DataDir, announce, fail, open_store, print_table, settings_or_exit
+from onegate.cli.common import (
+    ConfigPath,
+    DataDir,
+    announce,
+    fail,
+    open_store,
+    print_table,
+    served_root,
+    settings_or_exit,
+)
 from onegate.store.keys import KeyNotFound, KeyOptions, create_key, list_keys, set_key_status
 from onegate.store.teams import TeamError, get_team, list_teams
 
@@ -48,7 +57,7 @@ def create(
     typer.echo(plain)
     typer.secho(
         f"key {record.id} ({name}) created. This is the only time the key is shown: store it now.\n"
-        f"Base URL for OpenAI-style clients: {settings.base_url}",
+        f"Base URL for OpenAI-style clients: {served_root(settings)}/api/v1",
         err=True,
     )
 

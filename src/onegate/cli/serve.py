@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
+from onegate.cli.common import ConfigPath, DataDir, open_store, record_serving, settings_or_exit
 from onegate.store.keys import create_key, list_keys
 
 
@@ -24,6 +24,7 @@ def serve(
     import uvicorn
 
     from onegate.app import create_app
+    from onegate.server.serving import uvicorn_options
 
     settings = settings_or_exit(data_dir, config, host=host, port=port)
     engine = open_store(settings)  # migrates once, before any worker starts
@@ -31,8 +32,14 @@ def serve(
     if not list_keys(engine):
         _, first_key = create_key(engine, "first-key")
     engine.dispose()
+    record_serving(settings)
     typer.echo(f"onegate: data in {settings.data_dir}, database {settings.database_url.split('://')[0]}")
     typer.echo(f"onegate: base URL for OpenAI-style clients: {settings.base_url}")
+    if not settings.public_url:
+        typer.echo(
+            "onegate: tip: set server.public_url (or ONEGATE_PUBLIC_URL) to the address clients use; until then "
+            "links and error messages name the Host header each request sent"
+        )
     if first_key:
         typer.echo(f"onegate: no keys yet, so one was created (shown only now): {first_key}")
         typer.echo(
@@ -54,13 +61,5 @@ def serve(
     uvicorn.run(
         "onegate.app:app_from_environment" if workers > 1 else create_app(settings),
         factory=workers > 1,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        lifespan="on",
+        **uvicorn_options(settings, workers),
     )

@@ -1,6 +1,6 @@
 """Wrong-URL diagnosis: from a path no route serves to what the user typed and the exact base URL to set.
 
-Every pattern of CLIENTS.md §6 is recognised from the method, the path, the headers and the client
+Every pattern of docs/CLIENTS.md §6 is recognised from the method, the path, the headers and the client
 fingerprint. A finding names the canonical endpoint when the intent is unambiguous (so a lenient
 server can serve it), the error shape the caller understands, and a message naming the client, the
 path that arrived and the value to put in that client's base-URL field. Pure: no I/O, no settings.
@@ -51,7 +51,7 @@ def shown_path(path: str, query: str) -> str:
 
 
 def is_api_shaped(method: str, path: str, headers: Mapping[str, str]) -> bool:
-    """Whether a request is meant for the API (so it must never get HTML or a 200 page): CLIENTS.md §4.4."""
+    """Whether a request is meant for the API (so it must never get HTML or a 200 page): docs/CLIENTS.md §4.4."""
     if method not in ("GET", "HEAD"):
         return True
     if any(headers.get(h) for h in _CREDENTIAL_HEADERS):

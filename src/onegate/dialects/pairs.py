@@ -135,11 +135,24 @@ class Plan:
     pieces: tuple[bytes | memoryview, ...] = ()  # a body sent as slices (a multipart form); `body` is then b""
 
 
+# Body fields with which an aggregator upstream (OpenRouter, LiteLLM, …) sends a request to other models or
+# providers, or runs paid plugins: a key allowed one cheap model could reach any model on the operator's
+# account at that model's price. Removed before forwarding unless the channel lists them in `passthrough_fields`.
+ROUTING_FIELDS = frozenset({"models", "route", "provider", "plugins", "transforms", "preset", "fallbacks"})
+
+
 def plan_exchange(
-    inbound: str, upstream: str, body: dict[str, Any], upstream_model: str, stream: bool, created: int
+    inbound: str,
+    upstream: str,
+    body: dict[str, Any],
+    upstream_model: str,
+    stream: bool,
+    created: int,
+    passthrough: frozenset[str] = frozenset(),
 ) -> Plan:
     """How to serve `body` (in the `inbound` dialect) from an upstream speaking `upstream`.
 
+    `passthrough`: the channel's `passthrough_fields`, sent on as the client set them (translated too).
     `body` is not changed, so forwarding can plan again for another channel when an attempt fails.
     """
     client, server = codec(inbound), codec(upstream)
@@ -149,13 +162,17 @@ def plan_exchange(
         patched = dict(body)
         if isinstance(body.get("stream_options"), dict):
             patched["stream_options"] = dict(body["stream_options"])
+        notes = []
+        for name in sorted((ROUTING_FIELDS - passthrough) & patched.keys()):
+            del patched[name]
+            notes.append(f"field '{name}' removed: it would let the upstream route elsewhere (see passthrough_fields)")
         payload = orjson.dumps(client.patch_for_upstream(patched, upstream_model, stream))
         return Plan(
             client.endpoint,
             payload,
             lambda raw: (raw, client.usage_of_body(raw)),
             lambda: client.passthrough_relay(body),
-            [],
+            notes,
         )
     if not (client.translatable and server.translatable):
         raise GatewayError(
@@ -173,7 +190,11 @@ def plan_exchange(
     request = client.request_to_canonical(body)
     request.stream = stream
     fit_tools(request, server)
-    payload = orjson.dumps(server.request_from_canonical(request, upstream_model))
+    translated = server.request_from_canonical(request, upstream_model)
+    for name in passthrough:  # translation keeps only what it understands; the operator wants these too
+        if name in body and name not in translated:
+            translated[name] = body[name]
+    payload = orjson.dumps(translated)
     public_model = str(body.get("model", upstream_model))
 
     def translate_body(raw: bytes) -> tuple[bytes, Usage | None]:

@@ -121,7 +121,15 @@ class Failover:
         """A fresh plan per attempt: each channel may speak another dialect under another model name."""
         if self.planner is not None:
             return self.planner(target, dialect)
-        return plan_exchange(self.ctx.dialect, dialect, self.body, target.upstream_model, self.stream, int(time.time()))
+        return plan_exchange(
+            self.ctx.dialect,
+            dialect,
+            self.body,
+            target.upstream_model,
+            self.stream,
+            int(time.time()),
+            target.provider.passthrough_fields,
+        )
 
     async def report_answer(self) -> None:
         """The answering channel's outcome, for its breaker: a success, or a stream broken midway."""

@@ -48,6 +48,8 @@ def resolve_model(
     finding = diagnose_model(model, [name for name in registry.names if key.allows(name)])
     if ctx is not None:
         ctx.config_hint = finding.code
+        named = finding.resolved or " or ".join(finding.suggestions[:3])
+        ctx.config_fix = text("fix.model_name", name=named) if named else text("fix.model_list")
     if resolve_variants and finding.resolved is not None and ctx is not None:
         ctx.notes.append(f"{finding.code}: model '{model}' served as '{finding.resolved}'")
         return registry.get(finding.resolved)  # type: ignore[return-value]  # a registry name by construction

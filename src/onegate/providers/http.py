@@ -136,6 +136,7 @@ class HttpChannel:
     def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
         self.name = channel.name
         self.timeouts: Timeouts = channel.timeouts
+        self.passthrough_fields = frozenset(channel.passthrough_fields)
         self._base_url = channel.base_url
         self._session_factory = session_factory
         # The secret comes from the environment at start; it is never logged or shown.

@@ -39,6 +39,7 @@ class Provider(Protocol):
     dialect: str  # what it speaks when the client's dialect is not one it serves natively
     native_dialects: frozenset[str]
     timeouts: Timeouts
+    passthrough_fields: frozenset[str]  # body fields forwarded though they could route the request elsewhere
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 

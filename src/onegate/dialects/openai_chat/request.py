@@ -35,6 +35,7 @@ def require_fields(body: dict[str, Any], endpoint: str) -> str:
                     text("body.responses_on_chat"),
                     param="messages",
                     hint="body.responses_on_chat",
+                    fix=text("body.responses_on_chat.fix"),
                 )
             raise GatewayError(errors.INVALID_REQUEST, f"Missing required parameter: '{name}'.", param=name)
     if endpoint == "chat" and not isinstance(body["messages"], list):
