@@ -18,6 +18,8 @@ from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.media.poller import Poller
+from onegate.media.service import Media
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
@@ -37,7 +39,7 @@ log = logging.getLogger("onegate")
 
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
     (
         b"access-control-allow-headers",
         b"authorization, content-type, x-api-key, api-key, x-goog-api-key, anthropic-version, anthropic-beta, "
@@ -83,6 +85,8 @@ class Gateway:
             journal_dir=settings.data_dir / "journal" if settings.durable_writes else None,
             on_commit=self.reservations.committed,
         )
+        self.media = Media(self.engine, self.registry, self.writer, self.reservations, settings.media)
+        self.poller = Poller(self.media)
         self._background: list[asyncio.Task[None]] = []
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -99,6 +103,8 @@ class Gateway:
             self.directory.poll_forever(self.settings.key_refresh_seconds),
             self.reservations.renew_forever(),
             self.health.run_forever(),
+            self.poller.run_forever(),  # video tasks and their callbacks
+            self.media.renew_forever(),
         ]
         if self.settings.accounting.alerts.enabled:
             tasks.append(self.alerts.run_forever())

@@ -148,14 +148,14 @@ def list_tasks(
     after: str | None = None,
     limit: int = 20,
     order: str = "desc",
-    status: str | None = None,
+    statuses: tuple[str, ...] | None = None,
 ) -> list[Task]:
     """A page of tasks, newest first by default; `after`: the last id of the previous page (a cursor)."""
     query = select(media_tasks)
     if key_id is not None:
         query = query.where(media_tasks.c.key_id == key_id)
-    if status is not None:
-        query = query.where(media_tasks.c.status == status)
+    if statuses is not None:
+        query = query.where(media_tasks.c.status.in_(statuses))
     with engine.connect() as conn:
         if after:
             at = conn.execute(select(media_tasks.c.created_at).where(media_tasks.c.id == after)).scalar()
@@ -219,3 +219,9 @@ def due_count(engine: Engine, now: float) -> int:
     with engine.connect() as conn:
         query = select(func.count()).where(media_tasks.c.status.in_(OPEN), media_tasks.c.next_poll_at <= now)
         return int(conn.execute(query).scalar() or 0)
+
+
+def expire(engine: Engine, task_id: str) -> None:
+    """A deleted, finished video: its content is gone (the row stays, with its billing history)."""
+    with engine.begin() as conn:
+        conn.execute(update(media_tasks).where(media_tasks.c.id == task_id).values(expires_at=time.time()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from onegate.providers.http import HttpChannel, SessionFactory
 from onegate.settings import ChannelConfig
 
-OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings", "openai_images"}
+OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings", "openai_images", "openai_videos"}
 
 
 class OpenAICompatibleProvider(HttpChannel):

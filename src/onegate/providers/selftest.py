@@ -49,7 +49,9 @@ class SelftestResponse:
 class SelftestProvider:
     name = "selftest"
     dialect = "openai_chat"
-    native_dialects = frozenset({"openai_chat", "openai_completions", "openai_embeddings", "openai_images"})
+    native_dialects = frozenset(
+        {"openai_chat", "openai_completions", "openai_embeddings", "openai_images", "openai_videos"}
+    )
     timeouts = Timeouts()
     passthrough_fields: frozenset[str] = frozenset()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
-from onegate.media import images
+from onegate.media import images, videos
 from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
 
 if TYPE_CHECKING:
@@ -50,6 +50,15 @@ API_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
     ("POST", "/images/generations"): Route(images.generations, "openai_images"),
     ("POST", "/images/edits"): Route(images.edits, "openai_images"),
+    ("POST", "/videos"): Route(videos.create, "openai_videos"),
+    ("GET", "/videos"): Route(videos.list_videos, "openai_videos", logged=False),  # free reads: polled often
+}
+# `/videos/{id}` and below: (method, what follows the id) → route
+VIDEO_ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", ""): Route(videos.retrieve, "openai_videos", logged=False),
+    ("DELETE", ""): Route(videos.delete, "openai_videos"),
+    ("GET", "/content"): Route(videos.content, "openai_videos"),
+    ("POST", "/remix"): Route(videos.remix, "openai_videos"),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
@@ -88,6 +97,11 @@ def route_for_suffix(method: str, suffix: str) -> tuple[Route | None, bool]:
         return route, True
     if suffix.startswith("/models/") and len(suffix) > len("/models/"):
         return (MODEL_ROUTE, True) if method == "GET" else (None, True)
+    if suffix.startswith("/videos/") and len(suffix) > len("/videos/"):
+        rest = suffix[len("/videos/") :].partition("/")[2]
+        tail = "/" + rest if rest else ""
+        route = VIDEO_ROUTES.get((method, tail))
+        return route, route is not None or any(t == tail for _, t in VIDEO_ROUTES)
     return None, any(p == suffix for _, p in API_ROUTES)
 
 
