@@ -63,7 +63,7 @@ class ChannelConfig(_Strict, frozen=True, kw_only=True):
     """
 
     name: str
-    type: Literal["openai", "anthropic"] = "openai"  # wire dialect the upstream speaks
+    type: Literal["openai", "anthropic", "gemini"] = "openai"  # wire dialect the upstream speaks (gemini: Veo videos)
     base_url: str
     api_key_env: str | None = None
     models: list[str | ModelRoute] = config_field(default_factory=list)

@@ -108,6 +108,10 @@ def register(codec: Codec) -> None:
 def codec(name: str) -> Codec:
     if name not in _CODECS:
         _load_builtin()  # idempotent: a module registers its codecs once, on first import
+        if name not in _CODECS:  # a channel that serves media only (gemini: Veo): no attempt can be planned
+            raise GatewayError(
+                errors.INVALID_REQUEST, f"A {name} upstream cannot serve this endpoint; it serves video tasks only."
+            )
     return _CODECS[name]
 
 

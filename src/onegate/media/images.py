@@ -54,7 +54,9 @@ def image_estimate(price: Price, n: int, prompt_bytes: int) -> int:
     """The most `n` images may cost: the prompt, and per image the larger of its price and its tokens."""
     if price.free:
         return 0
-    per_image = max(price.per_image, estimate_micros(replace(Price(), output=price.image_output), 0, IMAGE_OUTPUT_TOKENS))
+    per_image = max(
+        price.per_image, estimate_micros(replace(Price(), output=price.image_output), 0, IMAGE_OUTPUT_TOKENS)
+    )
     return estimate_micros(price, estimate_tokens(prompt_bytes), 0) + n * per_image
 
 

@@ -89,7 +89,11 @@ class Poller:
         if polled.seconds:
             values["seconds"] = polled.seconds
         if polled.status in tasks.TERMINAL:
-            error = (polled.error_code or "upstream_failed", polled.error_message or "") if polled.status == "failed" else None
+            error = (
+                (polled.error_code or "upstream_failed", polled.error_message or "")
+                if polled.status == "failed"
+                else None
+            )
             await self.media.finish(task, polled.status, values, polled.seconds, error)
             return
         values.update(

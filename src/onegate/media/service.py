@@ -178,13 +178,10 @@ class Media:
 def price_from(stored: dict[str, Any] | None) -> Price:
     if not stored:
         return FREE
-    return Price(
-        **{
-            k: tuple(tuple(x) for x in v) if isinstance(v, list) else v
-            for k, v in stored.items()
-            if k in Price.__slots__
-        }
-    )
+    fields: dict[str, Any] = {
+        k: tuple(tuple(x) for x in v) if isinstance(v, list) else v for k, v in stored.items() if k in Price.__slots__
+    }
+    return Price(**fields)
 
 
 def _seconds(value: str | None) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +59,7 @@ class Task:
     upstream_data: dict[str, Any]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Task:
+    def from_row(cls, row: Any) -> Task:  # a RowMapping
         return cls(
             id=row["id"],
             key_id=row["key_id"],
@@ -200,7 +199,9 @@ def advance(engine: Engine, task: Task, values: dict[str, Any], owner: str | Non
     values = dict(values)
     status = values.get("status", task.status)
     if status != task.status or values.get("progress", task.progress) != task.progress:
-        values["history"] = dumps([*task.history, [round(time.time(), 3), status, values.get("progress", task.progress)]])
+        values["history"] = dumps(
+            [*task.history, [round(time.time(), 3), status, values.get("progress", task.progress)]]
+        )
     query = update(media_tasks).where(media_tasks.c.id == task.id, media_tasks.c.status.in_(OPEN))
     if owner is not None:
         query = query.where(media_tasks.c.lease_owner == owner)

@@ -21,7 +21,7 @@ from onegate.errors import GatewayError
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import Polled, Refused, VideoAdapter, VideoJob
 from onegate.media.multipart import boundary_of, parse_form
-from onegate.media.service import DIALECT, adapter_for
+from onegate.media.service import adapter_for
 from onegate.media.tasks import Task
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
@@ -56,7 +56,9 @@ def check_create(fields: dict[str, Any]) -> tuple[str, str, str | None, str | No
     seconds = fields.get("seconds")
     if isinstance(seconds, int) and not isinstance(seconds, bool):
         seconds = str(seconds)
-    if seconds is not None and (not isinstance(seconds, str) or not seconds.isdigit() or not 1 <= int(seconds) <= MAX_SECONDS):
+    if seconds is not None and (
+        not isinstance(seconds, str) or not seconds.isdigit() or not 1 <= int(seconds) <= MAX_SECONDS
+    ):
         raise _invalid(f"'seconds' must be a whole number of seconds from 1 to {MAX_SECONDS}, such as \"4\"", "seconds")
     size = fields.get("size")
     if size is not None and (not isinstance(size, str) or not _SIZE.match(size)):
@@ -90,7 +92,13 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
     price = entry.price.for_video(size)
     amount = round(int(seconds or 4) * price.per_second) + price.per_request if not price.free else 0
     await admit(gw.admission, ctx, key, entry, {}, len(raw), amount=amount)
-    job = VideoJob(entry.targets[0].upstream_model, prompt, seconds, size, form if form and form.count_files("input_reference") else None)
+    job = VideoJob(
+        entry.targets[0].upstream_model,
+        prompt,
+        seconds,
+        size,
+        form if form and form.count_files("input_reference") else None,
+    )
     await _submit(gw, ctx, responder, key, entry, job, price, callback, None)
 
 
@@ -109,7 +117,9 @@ async def _submit(
     reservation = ctx.reservation
     ctx.price = FREE  # the submit costs nothing itself: the task is billed when it ends (service.bill)
     targets = [t for t in entry.targets if remixed_from is None or t.channel == remixed_from.channel]
-    polled, target = await _first_taker(gw, ctx, plan_route(gw.channels, entry).targets if remixed_from is None else targets, job)
+    polled, target = await _first_taker(
+        gw, ctx, plan_route(gw.channels, entry).targets if remixed_from is None else targets, job
+    )
     now = time.time()
     task_id = tasks.new_task_id()
     row = {
@@ -242,7 +252,9 @@ async def list_videos(gw: Gateway, ctx: RequestContext, responder: Responder, re
 def _adapter(gw: Gateway, task: Task) -> VideoAdapter:
     adapter = gw.media.adapter(task.channel, task.model)
     if adapter is None:
-        raise GatewayError(errors.UPSTREAM_UNREACHABLE, f"The channel that ran video '{task.id}' is no longer configured.")
+        raise GatewayError(
+            errors.UPSTREAM_UNREACHABLE, f"The channel that ran video '{task.id}' is no longer configured."
+        )
     return adapter
 
 
@@ -252,7 +264,9 @@ async def content(gw: Gateway, ctx: RequestContext, responder: Responder, receiv
     if variant not in VARIANTS:
         raise _invalid(f"'variant' must be one of {', '.join(VARIANTS)}", "variant")
     if task.status != "completed":
-        raise _invalid(f"Video '{task.id}' is {task.status}; its content is available once it is completed.", "video_id")
+        raise _invalid(
+            f"Video '{task.id}' is {task.status}; its content is available once it is completed.", "video_id"
+        )
     if task.expires_at is not None and task.expires_at < time.time():
         raise GatewayError(errors.NOT_FOUND, f"The content of video '{task.id}' has expired.", param="video_id")
     adapter = _adapter(gw, task)

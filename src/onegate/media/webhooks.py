@@ -84,7 +84,9 @@ def set_callback_url(engine: Engine, key_id: int, url: str | None) -> None:
         ).rowcount
         if not done:
             conn.execute(
-                key_webhooks.insert().values(key_id=key_id, secret=new_secret(), callback_url=url, updated_at=time.time())
+                key_webhooks.insert().values(
+                    key_id=key_id, secret=new_secret(), callback_url=url, updated_at=time.time()
+                )
             )
 
 
@@ -197,9 +199,7 @@ class Outcome:
     retry_after: float | None = None
 
 
-def next_state(
-    delivery: Delivery, outcome: Outcome, schedule: list[float], now: float
-) -> tuple[str, float | None]:
+def next_state(delivery: Delivery, outcome: Outcome, schedule: list[float], now: float) -> tuple[str, float | None]:
     """(state, next attempt time) after an attempt: 2xx delivered; 410 disabled; else the next retry of the
     schedule (seconds after the first attempt), no sooner than Retry-After; failed when none is left."""
     if outcome.status is not None and 200 <= outcome.status < 300:

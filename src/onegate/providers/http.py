@@ -179,13 +179,15 @@ class HttpChannel:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        url: str | None = None,
     ) -> AiohttpResponse:
-        """Any request to the channel (the media adapters GET, DELETE, and send forms), with its credentials."""
+        """Any request to the channel (the media adapters GET, DELETE, and send forms), with its credentials.
+        `url`: an absolute URL instead of the base URL + `endpoint` (the caller decides what headers go there)."""
         session = self._session_factory.session()
         try:
             response = await session.request(
                 method,
-                self._base_url + endpoint,
+                url or self._base_url + endpoint,
                 data=data,
                 headers=headers if headers is not None else self._headers[False],
                 params=params,
@@ -194,6 +196,10 @@ class HttpChannel:
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             raise transport_error(exc, self._base_url) from exc
         return AiohttpResponse(response)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
 
     def headers_with(self, extra: Mapping[str, str]) -> dict[str, str]:
         """The channel's fixed headers (credentials included) with these added or replaced."""

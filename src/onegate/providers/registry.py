@@ -86,10 +86,11 @@ class ModelRegistry:
         if settings.channels:
             # imported only when there are channels: keeps a bare start fast
             from onegate.providers.anthropic import AnthropicProvider
+            from onegate.providers.gemini import GeminiProvider
             from onegate.providers.http import SessionFactory
             from onegate.providers.openai_compatible import OpenAICompatibleProvider
 
-            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
+            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider, "gemini": GeminiProvider}
             sessions = SessionFactory()
             for channel in settings.channels:
                 provider = kinds[channel.type](channel, sessions)

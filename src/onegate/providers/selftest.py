@@ -90,10 +90,9 @@ def image_response(endpoint: str, body: bytes, stream: bool) -> SelftestResponse
     common = {"created_at": int(time.time()), "size": "8x8", "quality": "low", "background": "opaque"}
     events: list[tuple[str, dict[str, Any]]] = []
     for _ in range(n):
-        partial = {"type": f"{kind}.partial_image", "b64_json": image, "partial_image_index": 0, **common}
-        events.append((partial["type"], partial))
-        done = {"type": f"{kind}.completed", "b64_json": image, "output_format": "png", "usage": usage, **common}
-        events.append((done["type"], done))
+        partial: dict[str, Any] = {"type": f"{kind}.partial_image", "b64_json": image, "partial_image_index": 0}
+        done: dict[str, Any] = {"type": f"{kind}.completed", "b64_json": image, "output_format": "png", "usage": usage}
+        events += [(f"{kind}.partial_image", {**partial, **common}), (f"{kind}.completed", {**done, **common})]
     pieces = [b"event: " + name.encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n" for name, e in events]
     return SelftestResponse(200, pieces, "text/event-stream")
 
@@ -106,7 +105,12 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
     row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 SELFTEST_PNG = png(8, 8, (46, 139, 87))

@@ -68,7 +68,9 @@ class VideoAdapter(Protocol):
 
     async def poll(self, upstream_id: str, data: Mapping[str, Any]) -> Polled: ...
 
-    async def content(self, upstream_id: str, data: Mapping[str, Any], variant: str, range_: str | None) -> UpstreamResponse:
+    async def content(
+        self, upstream_id: str, data: Mapping[str, Any], variant: str, range_: str | None
+    ) -> UpstreamResponse:
         """The asset as a byte stream (status 200 or 206 for a range), headers included."""
         ...
 
@@ -77,7 +79,9 @@ class VideoAdapter(Protocol):
 
 async def refused(channel: str, response: UpstreamResponse) -> Refused:
     body = await response.read()
-    return Refused(response.status, upstream_error(channel, response.status, body), retry_after_seconds(response.headers))
+    return Refused(
+        response.status, upstream_error(channel, response.status, body), retry_after_seconds(response.headers)
+    )
 
 
 def poll_after(headers: Mapping[str, str]) -> float | None:

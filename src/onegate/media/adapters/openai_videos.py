@@ -49,7 +49,9 @@ class OpenAIVideosAdapter:
         self, upstream_id: str, data: Mapping[str, Any], variant: str, range_: str | None
     ) -> AiohttpResponse:
         headers = self.provider.headers_with({"Accept": "application/binary", **({"Range": range_} if range_ else {})})
-        response = await self.provider.call("GET", f"/videos/{upstream_id}/content", None, headers, {"variant": variant})
+        response = await self.provider.call(
+            "GET", f"/videos/{upstream_id}/content", None, headers, {"variant": variant}
+        )
         if response.status >= 400:
             raise await refused(self.channel, response)
         return response
@@ -60,7 +62,9 @@ class OpenAIVideosAdapter:
             raise await refused(self.channel, response)
         await response.read()
 
-    async def _video(self, method: str, endpoint: str, data: Any = None, headers: dict[str, str] | None = None) -> Polled:
+    async def _video(
+        self, method: str, endpoint: str, data: Any = None, headers: dict[str, str] | None = None
+    ) -> Polled:
         response = await self.provider.call(method, endpoint, data, headers)
         if response.status >= 400:
             raise await refused(self.channel, response)
@@ -79,11 +83,16 @@ def from_video(video: dict[str, Any], hint: float | None) -> Polled:
     return Polled(
         upstream_id=str(video["id"]),
         status=status,
-        progress=100 if status == "completed" else int(progress) if isinstance(progress, int | float) and math.isfinite(progress) else 0,
+        progress=100
+        if status == "completed"
+        else int(progress)
+        if isinstance(progress, int | float) and math.isfinite(progress)
+        else 0,
         seconds=str(video["seconds"]) if video.get("seconds") is not None else None,
         size=video.get("size"),
         error_code=(error.get("code") or ("upstream_failed" if status == "failed" else None)),
-        error_message=error.get("message") or (f"the upstream reports the video as {video['status']}" if status == "failed" else None),
+        error_message=error.get("message")
+        or (f"the upstream reports the video as {video['status']}" if status == "failed" else None),
         expires_at=video.get("expires_at"),
         poll_after=hint,
     )
@@ -93,4 +102,6 @@ def _unreadable(channel: str) -> Any:
     from onegate import errors
     from onegate.errors import GatewayError
 
-    return GatewayError(errors.UPSTREAM_BAD_RESPONSE, f"Upstream channel '{channel}' answered with a video object onegate cannot read.")
+    return GatewayError(
+        errors.UPSTREAM_BAD_RESPONSE, f"Upstream channel '{channel}' answered with a video object onegate cannot read."
+    )
