@@ -12,23 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from onegate.media import tasks
-from onegate.store.db import open_engine
 from onegate.store.keys import KeyOptions, create_key
-from onegate.store.migrations import migrate
 from onegate.store.schema import ledger, media_tasks, request_logs
 from onegate.store.teams import change_balance, create_team
-from tests.conftest import raw_request, require_service
+from tests.conftest import raw_request
 from tests.fakes.media_upstream import FakeMediaUpstream
-from tests.multi.stack import Stack
-from tests.services import (
-    POSTGRES_HOST,
-    POSTGRES_PORT,
-    REDIS_HOST,
-    REDIS_PORT,
-    drop_redis_prefix,
-    postgres_schema,
-    redis_prefix,
-)
+from tests.multi.stack import Stack, open_stack
 
 PER_SECOND = 100_000  # 0.1 a second, in micro-units
 MEDIA = {"poll_seconds": 0.1, "max_poll_seconds": 0.2, "lease_seconds": 2.0}
@@ -36,19 +25,8 @@ MEDIA = {"poll_seconds": 0.1, "max_poll_seconds": 0.2, "lease_seconds": 2.0}
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
-    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    require_service("Redis", REDIS_HOST, REDIS_PORT)
-    prefix = redis_prefix()
-    with postgres_schema() as url:
-        engine = open_engine(url)
-        migrate(engine)
-        running = Stack(tmp_path, url, prefix, engine)
-        try:
-            yield running
-        finally:
-            running.stop_all()
-            engine.dispose()
-            drop_redis_prefix(prefix)
+    with open_stack(tmp_path) as running:
+        yield running
 
 
 def media_stack_config(stack: Stack, upstream: FakeMediaUpstream, **media):

@@ -15,6 +15,7 @@ from onegate.store.keys import KeyOptions, create_key
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import change_balance, create_team
 from tests.conftest import raw_request
+from tests.e2e.test_billing import wait_for
 from tests.fakes.media_upstream import MP4, FakeMediaUpstream
 
 warnings.filterwarnings("ignore", "The Sora API", DeprecationWarning)
@@ -69,16 +70,6 @@ def logged_costs(gw) -> dict[str, int]:
     with gw.gateway.engine.connect() as conn:
         rows = conn.execute(select(request_logs.c.request_id, request_logs.c.cost_micros))
         return {rid: cost for rid, cost in rows if cost}
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def team_key(gw, balance: int) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, Table, and_, or_, select, update
 
 from onegate.store.schema import media_tasks
 
@@ -171,26 +171,28 @@ def list_tasks(
 
 def claim_due(engine: Engine, owner: str, now: float, lease: float, limit: int) -> list[Task]:
     """Take up to `limit` open tasks whose poll is due and whose lease (if any) ran out, leased to `owner`."""
-    due = (
-        select(media_tasks.c.id)
-        .where(
-            media_tasks.c.status.in_(OPEN),
-            media_tasks.c.next_poll_at <= now,
-            or_(media_tasks.c.lease_until.is_(None), media_tasks.c.lease_until < now),
-        )
-        .order_by(media_tasks.c.next_poll_at)
-        .limit(limit)
+    table = media_tasks
+    due = (table.c.status.in_(OPEN), table.c.next_poll_at <= now)
+    rows = claim(
+        engine, table, due, table.c.next_poll_at, limit, now, {"lease_owner": owner, "lease_until": now + lease}
     )
+    return [Task.from_row(r) for r in rows]
+
+
+def claim(
+    engine: Engine, table: Table, due: tuple[Any, ...], order: Any, limit: int, now: float, values: dict[str, Any]
+) -> list[Any]:
+    """One statement: lease the due rows of `table` (`lease_until` unset or past) and return them.
+    PostgreSQL skips rows another instance is claiming right now (`FOR UPDATE SKIP LOCKED`)."""
+    lease = table.c.lease_until
+    query = select(table.c.id).where(*due, or_(lease.is_(None), lease < now)).order_by(order).limit(limit)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True)
         claimed = conn.execute(
-            update(media_tasks)
-            .where(media_tasks.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + lease)
-            .returning(*media_tasks.c)
-        ).mappings()
-        return [Task.from_row(r) for r in claimed]
+            update(table).where(table.c.id.in_(query.scalar_subquery())).values(**values).returning(*table.c)
+        )
+        return list(claimed.mappings())
 
 
 def advance(engine: Engine, task: Task, values: dict[str, Any], owner: str | None = None) -> bool:

@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 
 from onegate.channels.faults import retry_after_seconds
+from onegate.media.tasks import claim
 from onegate.settings import MediaConfig
 from onegate.store.schema import key_webhooks, webhook_deliveries
 
@@ -149,26 +150,10 @@ def enqueue(engine: Engine, task_id: str, key_id: int, status: str, url: str, no
 
 
 def claim_due(engine: Engine, now: float, lease: float, limit: int = 50) -> list[Delivery]:
-    due = (
-        select(webhook_deliveries.c.id)
-        .where(
-            webhook_deliveries.c.state == "pending",
-            webhook_deliveries.c.next_attempt_at <= now,
-            or_(webhook_deliveries.c.lease_until.is_(None), webhook_deliveries.c.lease_until < now),
-        )
-        .order_by(webhook_deliveries.c.next_attempt_at)
-        .limit(limit)
-    )
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        rows = conn.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.id.in_(due.scalar_subquery()))
-            .values(lease_until=now + lease)
-            .returning(*webhook_deliveries.c)
-        ).mappings()
-        return [Delivery.from_row(r) for r in rows]
+    table = webhook_deliveries
+    due = (table.c.state == "pending", table.c.next_attempt_at <= now)
+    rows = claim(engine, table, due, table.c.next_attempt_at, limit, now, {"lease_until": now + lease})
+    return [Delivery.from_row(r) for r in rows]
 
 
 def deliveries_of(engine: Engine, task_id: str) -> list[Delivery]:
