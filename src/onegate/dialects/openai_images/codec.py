@@ -8,9 +8,8 @@ from typing import Any
 import orjson
 
 from onegate.accounting.usage import Usage, usage_from_images
-from onegate.dialects.openai_chat.stream import KEEPALIVE, error_event
+from onegate.dialects.openai_chat.stream import ChatStreamRelay
 from onegate.dialects.pairs import Codec, register
-from onegate.errors import GatewayError
 from onegate.server.sse import event_json
 
 ENDPOINT = "/images/generations"
@@ -33,15 +32,14 @@ def usage_of_body(raw: bytes) -> Usage | None:
     return usage_from_images(data.get("usage"), len(images) if isinstance(images, list) else 0)
 
 
-class ImagesStreamRelay:
-    """Pass-through of `image_generation.*` / `image_edit.*` events; usage from each `*.completed` event."""
+class ImagesStreamRelay(ChatStreamRelay):
+    """Pass-through of `image_generation.*` / `image_edit.*` events; usage from each `*.completed` event.
+    Errors and keep-alives are framed as Chat's (the same `data: {"error": …}` the SDKs raise from)."""
 
-    __slots__ = ("usage", "done", "events")
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.usage: Usage | None = None
-        self.done = False
-        self.events = 0
+        super().__init__(client_wants_usage=True)
 
     def feed(self, event: bytes) -> bytes | None:
         self.events += 1
@@ -54,15 +52,6 @@ class ImagesStreamRelay:
         got = usage_from_images(payload.get("usage"), 1) or Usage(images=1)
         self.usage = got if self.usage is None else _added(self.usage, got)
         return event
-
-    def end(self) -> bytes:
-        return b""
-
-    def fail(self, error: GatewayError, request_id: str) -> bytes:
-        return error_event(error, request_id)
-
-    def keepalive(self) -> bytes:
-        return KEEPALIVE
 
 
 def _added(a: Usage, b: Usage) -> Usage:
