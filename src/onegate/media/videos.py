@@ -224,7 +224,24 @@ async def _own_task(gw: Gateway, ctx: RequestContext) -> tuple[KeyRecord, Task]:
 
 async def retrieve(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     _, task = await _own_task(gw, ctx)
-    await responder.send_body(200, orjson.dumps(task.as_video()))
+    video = task.as_video()
+    if not task.open:
+        sent = await asyncio.to_thread(webhooks.deliveries_of, gw.engine, task.id)
+        if sent:  # an onegate extra: how the task's callbacks went (what `onegate doctor --video` reports)
+            video["callbacks"] = [callback_summary(d) for d in sent]
+    await responder.send_body(200, orjson.dumps(video))
+
+
+def callback_summary(delivery: webhooks.Delivery) -> dict[str, Any]:
+    last = delivery.attempts[-1] if delivery.attempts else {}
+    return {
+        "id": delivery.id,
+        "type": delivery.event_type,
+        "state": delivery.state,
+        "attempts": len(delivery.attempts),
+        "last_status": last.get("status"),
+        "last_error": last.get("error"),
+    }
 
 
 async def list_videos(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
