@@ -33,7 +33,7 @@ async def setup_guide(gw: Gateway, ctx: RequestContext, responder: Responder, re
         if key is None:
             raise GatewayError(errors.NOT_FOUND, f"No key with id {key_id}.")
     guide_input = guide_input_for(
-        gw.settings.public_root(ctx.headers), gw.registry.names, key, request_lang(ctx), served_endpoints()
+        gw.settings.public_root(ctx.headers), gw.registry.chat_names, key, request_lang(ctx), served_endpoints()
     )
     try:
         guide = build_guide(client, guide_input)

@@ -52,6 +52,8 @@ class ModelRegistry:
         self._entries = entries
         self._config_prices = {name: entry.price for name, entry in entries.items()}
         self.names = tuple(sorted(entries))
+        self.media_names = frozenset(selftest_models_in(entries))
+        self.chat_names = tuple(n for n in self.names if n not in self.media_names)  # what setup guides offer
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
         self.channels = channels or {}  # configured channel → its first model: what a health probe asks for
         # glob → public model, in config order; case-insensitive like the names clients type
@@ -112,3 +114,12 @@ class ModelRegistry:
             for name, found in targets.items()
         }
         return cls(entries, sessions, settings.model_map, channels)
+
+
+def selftest_models_in(entries: Mapping[str, ModelEntry]) -> list[str]:
+    """The built-in image and video self-test models: listed by /models, never offered as chat models."""
+    return [
+        name
+        for name, entry in entries.items()
+        if any(isinstance(t.provider, SelftestProvider) and name.endswith(("-image", "-video")) for t in entry.targets)
+    ]
