@@ -22,11 +22,9 @@ from onegate.context import RequestContext
 from onegate.counters.protocol import Lease
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import VideoAdapter
-from onegate.media.adapters.openai_videos import OpenAIVideosAdapter
 from onegate.media.adapters.selftest_video import SelftestVideoAdapter
 from onegate.media.tasks import Task
 from onegate.pipeline.record import record
-from onegate.providers.http import HttpChannel
 from onegate.providers.registry import ModelRegistry, Target
 from onegate.providers.selftest import SelftestProvider
 from onegate.server.clients import identify_client
@@ -46,12 +44,19 @@ def adapter_for(target: Target) -> VideoAdapter | None:
     provider = target.provider
     if isinstance(provider, SelftestProvider):
         return SelftestVideoAdapter() if provider.model.endswith("-video") else None
-    if DIALECT not in provider.native_dialects or not isinstance(provider, HttpChannel):
+    if DIALECT not in provider.native_dialects:
+        return None
+    # imported here: HTTP channels exist only when channels are configured (a bare start stays fast)
+    from onegate.providers.http import HttpChannel
+
+    if not isinstance(provider, HttpChannel):
         return None
     if provider.dialect == "gemini":
         from onegate.media.adapters.veo import VeoAdapter
 
         return VeoAdapter(provider)
+    from onegate.media.adapters.openai_videos import OpenAIVideosAdapter
+
     return OpenAIVideosAdapter(provider)
 
 
