@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
@@ -59,8 +60,15 @@ class Price:
         factor = dict(self.video_sizes).get(str(size), 1.0)
         return self if factor == 1.0 else replace(self, per_second=round(self.per_second * factor))
 
-    def as_dict(self) -> dict[str, int]:
-        return {f: getattr(self, f) for f in self.__slots__}  # dataclasses.asdict deep-copies: 30× slower
+    def as_dict(self) -> dict[str, Any]:
+        """Every token price; the media prices only where they differ from what they default to."""
+        prices = {f: getattr(self, f) for f in _TOKEN_FIELDS}  # dataclasses.asdict deep-copies: 30× slower
+        defaults = {"image_input": self.input, "image_output": self.output}
+        for name in _MEDIA_FIELDS:
+            value = getattr(self, name)
+            if value != defaults.get(name, _EMPTY[type(value)]):
+                prices[name] = value
+        return prices
 
     def as_json(self) -> str:
         """For the log row ("why this price"), computed once per price."""
@@ -75,6 +83,9 @@ class Price:
 
 
 FREE = Price()
+_TOKEN_FIELDS = ("input", "cached_input", "cache_write", "output", "per_request", "per_image")
+_MEDIA_FIELDS = ("image_input", "image_output", "per_second", "image_prices", "video_sizes")
+_EMPTY: dict[type, Any] = {int: 0, tuple: ()}
 
 
 @functools.lru_cache(maxsize=1024)

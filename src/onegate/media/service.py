@@ -186,6 +186,8 @@ def price_from(stored: dict[str, Any] | None) -> Price:
     fields: dict[str, Any] = {
         k: tuple(tuple(x) for x in v) if isinstance(v, list) else v for k, v in stored.items() if k in Price.__slots__
     }
+    fields.setdefault("image_input", fields.get("input", 0))  # as_dict leaves out what equals its default
+    fields.setdefault("image_output", fields.get("output", 0))
     return Price(**fields)
 
 
