@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from onegate.media import tasks
-from onegate.store.keys import KeyOptions, create_key
+from onegate.store.keys import KeyOptions, create_key, find_key
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import change_balance, create_team
 from tests.conftest import raw_request
@@ -281,3 +281,26 @@ def test_bad_create_bodies_are_400_in_openai_shape(gw, media_upstream, fields, p
 def test_unknown_video_is_404_in_openai_shape(gw):
     response = raw_request("GET", gw.base_url + "/videos/video_nope", None, {"Authorization": f"Bearer {gw.key}"})
     assert response.status == 404 and response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_the_reservation_is_held_while_the_task_runs_and_settled_when_it_ends(start_gateway, media_upstream):
+    import asyncio
+
+    media_upstream.video_polls = 10_000
+    gw = start_gateway(video_config(media_upstream, accounting={"reservation_ttl": 0.6}))
+    key = team_key(gw, 10_000_000)
+    team_id = find_key(gw.gateway.engine, "studio-key").team_id
+    loop = gw.gateway.reservations._loop
+    assert loop is not None and team_id is not None
+
+    def state():
+        counters = gw.gateway.counters
+        return asyncio.run_coroutine_threadsafe(counters.team_state(team_id, time.time()), loop).result(5)
+
+    client = gw.client(api_key=key)
+    video = client.videos.create(model="sora-2", prompt="long", seconds="8")
+    time.sleep(2.0)  # more than three reservation lifetimes: the open task keeps renewing its hold
+    assert state().reserved == 800_000
+    media_upstream.video_polls = 0
+    assert wait_done(client, video.id)[0].status == "completed"
+    wait_for(lambda: state().reserved == 0 and state().balance == 10_000_000 - 800_000)

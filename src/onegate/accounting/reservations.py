@@ -70,6 +70,14 @@ class Reservations:
             self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
         return refusal
 
+    def hand_over(self, rid: str) -> None:
+        """Stop renewing a reservation here: a longer-lived owner renews it now (an open video task)."""
+        self._leases.pop(rid, None)
+
+    def adopt(self, lease: Lease) -> None:
+        """Renew a reservation made elsewhere until it is settled here (and, if held, committed)."""
+        self._leases[lease.rid] = lease
+
     def settle(self, ctx: RequestContext) -> None:
         """Replace the estimate by the actual cost (`ctx.cost_micros`). Safe to call twice."""
         reservation, ctx.reservation = ctx.reservation, None

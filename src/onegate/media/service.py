@@ -96,7 +96,7 @@ class Media:
         """Record the task's end like a request: its log row and charge, and its reservation settled (a
         completed task costs its seconds at its price; a failed one nothing, releasing the hold)."""
         ctx = RequestContext(
-            request_id=f"req_{task.id}",
+            request_id=settlement_id(task.id),
             method="TASK",
             path=f"/api/v1/videos/{task.id}",
             headers={},
@@ -127,6 +127,8 @@ class Media:
             ctx.error_code, ctx.error_message = code, message
         if task.reservation:
             ctx.reservation = Reservation(**task.reservation)
+            # this instance settles it: renewed here until settled, and while held, until committed
+            self.reservations.adopt(Lease(ctx.reservation.rid, task.key_id, task.team_id))
         record(ctx, self.writer, self.reservations)
         return ctx.cost_micros
 
@@ -178,6 +180,11 @@ class Media:
             for t in tasks.list_tasks(self.engine, limit=100_000, statuses=tasks.OPEN)
             if t.reservation
         ]
+
+
+def settlement_id(task_id: str) -> str:
+    """The request id of a task's end: its log row, its charge, and the name of the reservation it settles."""
+    return f"req_{task_id}"
 
 
 def price_from(stored: dict[str, Any] | None) -> Price:

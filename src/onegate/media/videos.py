@@ -21,7 +21,7 @@ from onegate.errors import GatewayError
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import Polled, Refused, VideoAdapter, VideoJob
 from onegate.media.multipart import boundary_of, parse_form
-from onegate.media.service import adapter_for
+from onegate.media.service import adapter_for, settlement_id
 from onegate.media.tasks import Task
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
@@ -91,7 +91,9 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
     entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
     price = entry.price.for_video(size)
     amount = round(int(seconds or 4) * price.per_second) + price.per_request if not price.free else 0
-    await admit(gw.admission, ctx, key, entry, {}, len(raw), amount=amount)
+    task_id = tasks.new_task_id()
+    # named for the charge that will settle it: the task's end is logged as `req_{task id}`
+    await admit(gw.admission, ctx, key, entry, {}, len(raw), amount=amount, rid=settlement_id(task_id))
     job = VideoJob(
         entry.targets[0].upstream_model,
         prompt,
@@ -99,7 +101,7 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
         size,
         form if form and form.count_files("input_reference") else None,
     )
-    await _submit(gw, ctx, responder, key, entry, job, price, callback, None)
+    await _submit(gw, ctx, responder, key, entry, job, price, callback, None, task_id)
 
 
 async def _submit(
@@ -112,6 +114,7 @@ async def _submit(
     price: Any,
     callback: str | None,
     remixed_from: Task | None,
+    task_id: str,
 ) -> None:
     """Submit on the first channel that takes it; the task then owns the reservation admission made."""
     reservation = ctx.reservation
@@ -121,7 +124,6 @@ async def _submit(
         gw, ctx, plan_route(gw.channels, entry).targets if remixed_from is None else targets, job
     )
     now = time.time()
-    task_id = tasks.new_task_id()
     row = {
         "id": task_id,
         "kind": "video",
@@ -145,20 +147,18 @@ async def _submit(
         "reservation": tasks.dumps(_as_dict(reservation)) if reservation else None,
         "price": tasks.dumps(price.as_dict()),
         "cost_micros": 0,
-        "callback_url": job_callback(callback),
+        "callback_url": callback,
         "history": tasks.dumps([[round(now, 3), "queued", polled.progress]]),
         "upstream_data": tasks.dumps(polled.data),
     }
     await asyncio.to_thread(tasks.insert, gw.engine, row)
-    ctx.reservation = None  # the task holds it now; it is settled when the task ends
+    if reservation is not None:  # the task holds it now (renewed by Media.renew_forever), settled when it ends
+        gw.reservations.hand_over(reservation.rid)
+    ctx.reservation = None
     ctx.notes.append(f"video task {task_id}")
     task = await asyncio.to_thread(tasks.get, gw.engine, task_id)
     assert task is not None
     await responder.send_body(200, orjson.dumps(task.as_video()))
-
-
-def job_callback(callback: str | None) -> str | None:
-    return callback
 
 
 def _as_dict(reservation: Any) -> dict[str, Any]:
@@ -333,6 +333,7 @@ async def remix(gw: Gateway, ctx: RequestContext, responder: Responder, receive:
     entry = resolve_model(gw.registry, task.model, key, ctx)
     price = entry.price.for_video(task.size)
     amount = round(int(task.seconds or 4) * price.per_second) + price.per_request if not price.free else 0
-    await admit(gw.admission, ctx, key, entry, {}, 0, amount=amount)
+    task_id = tasks.new_task_id()
+    await admit(gw.admission, ctx, key, entry, {}, 0, amount=amount, rid=settlement_id(task_id))
     job = VideoJob(task.upstream_model, prompt, task.seconds, task.size, None, task.upstream_id)
-    await _submit(gw, ctx, responder, key, entry, job, price, task.callback_url, task)
+    await _submit(gw, ctx, responder, key, entry, job, price, task.callback_url, task, task_id)

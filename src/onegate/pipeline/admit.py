@@ -57,9 +57,11 @@ async def admit(
     body: dict[str, Any],
     size: int,
     amount: int | None = None,
+    rid: str | None = None,
 ) -> None:
     """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes;
-    `amount`: the cost to reserve when the surface estimates it itself (images, video), else from tokens."""
+    `amount`: the cost to reserve when the surface estimates it itself (images, video), else from tokens;
+    `rid`: the reservation's name when the charge that settles it is not this request's (a video task's)."""
     check_model(key, entry.name)
     team = await _team_of(admission.directory, key)
     if team is not None:
@@ -77,7 +79,7 @@ async def admit(
         return  # nothing to count and nothing to reserve: the counters are not asked
     period, period_end = await admission.directory.ensure_key_spend(key, now)
     request = Admit(
-        rid=ctx.request_id,
+        rid=rid or ctx.request_id,
         now=now,
         expires=now + admission.reservations.ttl,
         amount=amount,
