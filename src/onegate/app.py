@@ -20,6 +20,7 @@ from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
 from onegate.media.poller import Poller
 from onegate.media.service import Media
+from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
@@ -73,10 +74,13 @@ class Gateway:
         self.channels = ChannelBook.from_settings(settings)
         self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         self.counters = open_counters(settings)
-        self.directory = Directory(self.engine, self.keys, self.registry, self.counters)
+        database = Outage("the database", logging.getLogger("onegate.store"))  # one line per outage
+        self.directory = Directory(self.engine, self.keys, self.registry, self.counters, database)
         accounting = settings.accounting
         self.alerts = SpendAlerts(accounting.alerts, self.counters, self.engine, accounting.currency)
-        self.reservations = Reservations(self.counters, accounting.reservation_ttl, self._spent)
+        self.reservations = Reservations(
+            self.counters, accounting.reservation_ttl, self._spent, hold=accounting.pending_charge_ttl
+        )
         self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations)
         self.writer = LogWriter(
             self.engine,
@@ -84,6 +88,7 @@ class Gateway:
             max_queue=settings.log_queue_size,
             journal_dir=settings.data_dir / "journal" if settings.durable_writes else None,
             on_commit=self.reservations.committed,
+            database=database,
         )
         self.media = Media(self.engine, self.registry, self.writer, self.reservations, settings.media)
         self.poller = Poller(self.media)

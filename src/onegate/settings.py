@@ -128,6 +128,14 @@ class LimitsConfig(_Strict, frozen=True, kw_only=True):
     concurrent: Annotated[int, Meta(ge=1)] | None = None  # requests in flight at once
 
 
+def _check_networks(setting: str, values: list[str]) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{setting}: {value!r} is not an IP address or network") from None
+
+
 class AlertsConfig(_Strict, frozen=True, kw_only=True):
     """Abnormal spend: a key's or team's spend rate over `factor` × its own recent baseline."""
 
@@ -146,19 +154,22 @@ class AlertsConfig(_Strict, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("webhook_url must be an http:// or https:// URL")
-        for network in self.webhook_allow_networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"webhook_allow_networks: {network!r} is not an IP network") from None
+        _check_networks("webhook_allow_networks", self.webhook_allow_networks)
 
 
 class AccountingConfig(_Strict, frozen=True, kw_only=True):
     currency: str = "USD"
-    # reserved for the output when a request sets no max_tokens (the reservation is settled to actual use)
-    reserve_output_tokens: Annotated[int, Meta(ge=0)] = 1024
+    # reserved for the output when a request sets no output limit (the reservation is settled to actual use);
+    # when a team balance or key budget pays for the request, onegate also sets it as the request's limit,
+    # so the reservation is the worst case (README: "What can go negative")
+    reserve_output_tokens: Annotated[int, Meta(ge=1)] = 4096
+    # how far (currency units) a team balance or key budget may be reserved below zero; 0: never on purpose
+    overdraft: Annotated[float, Meta(ge=0)] = 0.0
     # a reservation is a lease: renewed while its request runs, gone this long after its instance dies
     reservation_ttl: Annotated[float, Meta(gt=0)] = 60.0
+    # a charge not yet in the database (it is down; or the instance holding it in its spill file stopped)
+    # keeps counting against its team's balance on every instance until it lands, this long at most
+    pending_charge_ttl: Annotated[float, Meta(gt=0)] = 7 * 86400.0
     key_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     team_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     alerts: AlertsConfig = config_field(default_factory=AlertsConfig)
@@ -222,13 +233,11 @@ class ServerConfig(_Strict, frozen=True, kw_only=True):
     # Connections plus requests in flight per process; beyond it a request gets a 503 (None: no limit).
     max_concurrency: Annotated[int, Meta(ge=1)] | None = 1000
     access_log: bool = False  # one line per request on stdout (control characters escaped)
+    # Keep upstreams' own words out of every 5xx answer (the log keeps them, redacted); 4xx text still helps callers.
+    hide_upstream_5xx_text: bool = False
 
     def __post_init__(self) -> None:
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or network") from None
+        _check_networks("trusted_proxies", self.trusted_proxies)
 
 
 class FileConfig(_Strict, frozen=True, kw_only=True):
@@ -246,6 +255,9 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
     # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
     redis_url: str | None = None
+    # seconds any Redis command on the request path may take; past it the request gets a 503
+    # `accounting_unavailable` rather than waiting on a frozen or unreachable Redis
+    redis_timeout: Annotated[float, Meta(gt=0)] = 0.25
     # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
     model_map: dict[str, str] = config_field(default_factory=dict)
     # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
@@ -277,6 +289,7 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     redis_url: str | None = None  # counters, reservations, breakers, cache invalidation across instances
+    redis_timeout: float = 0.25
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
@@ -380,6 +393,7 @@ def load_settings(
         config_path=config_path,
         routing=file.routing,
         redis_url=redis_url,
+        redis_timeout=file.redis_timeout,
         model_map=dict(file.model_map),
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,

@@ -37,9 +37,10 @@ SERVING_FILE = "serving.json"  # in the data dir: where `onegate serve` listens,
 
 def record_serving(settings: Settings) -> None:
     """Note the address this server answers on, so `keys create` and `setup` print one that works."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from onegate.store.private import private_dir, write_private
+
     record = {"pid": os.getpid(), "root": settings.root_url}
-    (settings.data_dir / SERVING_FILE).write_text(json.dumps(record))
+    write_private(private_dir(settings.data_dir) / SERVING_FILE, json.dumps(record).encode())
 
 
 def served_root(settings: Settings) -> str:

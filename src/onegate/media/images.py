@@ -15,7 +15,9 @@ from onegate.accounting.pricing import Price, estimate_micros
 from onegate.accounting.usage import estimate_tokens
 from onegate.context import RequestContext
 from onegate.dialects.openai_images.codec import EDITS_ENDPOINT, ImagesStreamRelay, usage_of_body
+from onegate.dialects.openai_images.wire import ImageGenerationRequest
 from onegate.dialects.pairs import Plan
+from onegate.dialects.schema import check_model_name, validate
 from onegate.errors import GatewayError
 from onegate.media.multipart import Form, boundary_of, parse_form
 from onegate.pipeline.admit import admit
@@ -40,9 +42,10 @@ def _invalid(message: str, param: str) -> GatewayError:
 
 
 def check_fields(model: Any, prompt: Any, n: Any) -> str:
-    """The checks both endpoints share; returns the model."""
+    """The checks both endpoints share (after the schema's, for a JSON body); returns the model."""
     if not isinstance(model, str) or not model:
         raise _invalid("you must provide a model parameter", "model")
+    check_model_name(model)
     if not isinstance(prompt, str) or not prompt:
         raise _invalid("'prompt' is required and must be a non-empty string", "prompt")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES):
@@ -77,6 +80,9 @@ async def generations(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await authenticate(ctx, gw.keys)
     raw = await read_body(receive, gw.settings.max_body_bytes)
     body = parse_json_object(raw)
+    if "model" not in body:
+        raise _invalid("you must provide a model parameter", "model")
+    validate(body, ImageGenerationRequest)
     model = check_fields(body.get("model"), body.get("prompt"), body.get("n"))
     ctx.stream = body.get("stream") is True
     size, quality = _text(body.get("size")), _text(body.get("quality"))

@@ -17,6 +17,8 @@ from onegate import errors
 from onegate.accounting.pricing import FREE
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
+from onegate.dialects.openai_images.wire import VideoCreateRequest, VideoRemixRequest
+from onegate.dialects.schema import check_model_name, validate
 from onegate.errors import GatewayError
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import Polled, Refused, VideoAdapter, VideoJob
@@ -51,6 +53,7 @@ def check_create(fields: dict[str, Any]) -> tuple[str, str, str | None, str | No
     model, prompt = fields.get("model"), fields.get("prompt")
     if not isinstance(model, str) or not model:
         raise _invalid("you must provide a model parameter", "model")
+    check_model_name(model)
     if not isinstance(prompt, str) or not prompt:
         raise _invalid("'prompt' is required and must be a non-empty string", "prompt")
     seconds = fields.get("seconds")
@@ -84,6 +87,8 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
             raise _invalid("send at most one 'input_reference' file", "input_reference")
     else:
         fields = parse_json_object(raw)
+        if "model" in fields:  # a missing model gets the message every surface gives
+            validate(fields, VideoCreateRequest)
     model, prompt, seconds, size, callback = check_create(fields)
     if callback is not None:
         await _require_secret(gw, key)
@@ -322,6 +327,7 @@ async def delete(gw: Gateway, ctx: RequestContext, responder: Responder, receive
 async def remix(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     key, task = await _own_task(gw, ctx)
     body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+    validate(body, VideoRemixRequest)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt:
         raise _invalid("'prompt' is required and must be a non-empty string", "prompt")

@@ -22,6 +22,7 @@ import orjson
 
 from onegate.accounting.usage import estimate_tokens
 from onegate.providers.protocol import UpstreamRequest
+from onegate.redaction import UpstreamText
 from onegate.settings import Timeouts
 
 REPLY = "Hello from onegate-selftest! Your base URL, key and model name all work."
@@ -54,6 +55,7 @@ class SelftestProvider:
     )
     timeouts = Timeouts()
     passthrough_fields: frozenset[str] = frozenset()
+    upstream_text = UpstreamText()
 
     def __init__(self, model: str) -> None:
         self.model = model
