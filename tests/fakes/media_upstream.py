@@ -53,6 +53,7 @@ class FakeMediaUpstream(FakeVendor):
         self.video_polls = 2  # GETs in progress before a video completes
         self.poll_after_ms = None
         self.fail_videos = False
+        self.video_error = "Blocked by moderation."
         self.videos: dict[str, dict[str, Any]] = {}
         self.forms: list[list[tuple[str, str | None, bytes]]] = []  # multipart forms received
         self.veo_api_key = "veo-secret"
@@ -230,7 +231,7 @@ class FakeMediaUpstream(FakeVendor):
         state["polls"] += 1
         if state["polls"] > self.video_polls:
             if self.fail_videos:
-                state.update(status="failed", error={"code": "moderation_blocked", "message": "Blocked by moderation."})
+                state.update(status="failed", error={"code": "moderation_blocked", "message": self.video_error})
             else:
                 state.update(status="completed", progress=100, completed_at=int(time.time()))
         else:

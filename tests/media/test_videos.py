@@ -304,3 +304,17 @@ def test_the_reservation_is_held_while_the_task_runs_and_settled_when_it_ends(st
     media_upstream.video_polls = 0
     assert wait_done(client, video.id)[0].status == "completed"
     wait_for(lambda: state().reserved == 0 and state().balance == 10_000_000 - 800_000)
+
+
+def test_the_upstreams_words_in_a_failed_task_are_redacted(start_gateway, media_upstream, monkeypatch):
+    secret = "sk-channel-secret-4242424242424242"
+    monkeypatch.setenv("ONEGATE_TEST_VIDEOS_KEY", secret)
+    config = video_config(media_upstream)
+    config["channels"][0]["api_key_env"] = "ONEGATE_TEST_VIDEOS_KEY"
+    gw = start_gateway(config)
+    media_upstream.fail_videos = True
+    media_upstream.video_error = f"invalid request signed with {secret} <b>blocked</b>"
+    client = gw.client()
+    done, _ = wait_done(client, client.videos.create(model="sora-2", prompt="x").id)
+    assert done.status == "failed" and "blocked" in done.error.message
+    assert secret not in done.error.message and secret[3:-4] not in done.error.message

@@ -17,6 +17,7 @@ from onegate.errors import GatewayError
 from onegate.media.multipart import Form
 from onegate.pipeline.exchange import upstream_error
 from onegate.providers.protocol import UpstreamResponse
+from onegate.redaction import UpstreamText
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,18 @@ class VideoAdapter(Protocol):
     async def cancel(self, upstream_id: str, data: Mapping[str, Any]) -> None: ...
 
 
-async def refused(channel: str, response: UpstreamResponse) -> Refused:
+async def refused(channel: str, response: UpstreamResponse, text: UpstreamText | None = None) -> Refused:
+    """An upstream's HTTP error, its words through the one door for upstream text (redacted, capped)."""
     body = await response.read()
-    return Refused(
-        response.status, upstream_error(channel, response.status, body), retry_after_seconds(response.headers)
-    )
+    error = upstream_error(channel, response.status, body, text)
+    return Refused(response.status, error, retry_after_seconds(response.headers))
+
+
+def cleaned(polled: Polled, text: UpstreamText) -> Polled:
+    """A task's upstream error message, as every upstream text is repeated: redacted and capped."""
+    if polled.error_message:
+        polled.error_message = text.clean(polled.error_message)
+    return polled
 
 
 def poll_after(headers: Mapping[str, str]) -> float | None:

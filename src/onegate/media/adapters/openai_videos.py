@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from onegate.media.adapters.base import Polled, Refused, VideoJob, poll_after, refused
+from onegate.media.adapters.base import Polled, Refused, VideoJob, cleaned, poll_after, refused
 from onegate.providers.http import AiohttpResponse, HttpChannel, PiecesPayload
 
 STATUSES = {"queued": "queued", "in_progress": "in_progress", "completed": "completed", "failed": "failed"}
@@ -53,13 +53,13 @@ class OpenAIVideosAdapter:
             "GET", f"/videos/{upstream_id}/content", None, headers, {"variant": variant}
         )
         if response.status >= 400:
-            raise await refused(self.channel, response)
+            raise await refused(self.channel, response, self.provider.upstream_text)
         return response
 
     async def cancel(self, upstream_id: str, data: Mapping[str, Any]) -> None:
         response = await self.provider.call("DELETE", f"/videos/{upstream_id}")
         if response.status >= 400 and response.status != 404:
-            raise await refused(self.channel, response)
+            raise await refused(self.channel, response, self.provider.upstream_text)
         await response.read()
 
     async def _video(
@@ -67,10 +67,10 @@ class OpenAIVideosAdapter:
     ) -> Polled:
         response = await self.provider.call(method, endpoint, data, headers)
         if response.status >= 400:
-            raise await refused(self.channel, response)
+            raise await refused(self.channel, response, self.provider.upstream_text)
         try:
             video = orjson.loads(await response.read())
-            return from_video(video, poll_after(response.headers))
+            return cleaned(from_video(video, poll_after(response.headers)), self.provider.upstream_text)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise Refused(502, _unreadable(self.channel)) from None
 

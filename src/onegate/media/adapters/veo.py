@@ -22,7 +22,7 @@ import orjson
 
 from onegate import errors
 from onegate.errors import GatewayError
-from onegate.media.adapters.base import Polled, Refused, VideoJob, poll_after, refused
+from onegate.media.adapters.base import Polled, Refused, VideoJob, cleaned, poll_after, refused
 from onegate.providers.http import AiohttpResponse, HttpChannel
 
 
@@ -96,7 +96,7 @@ class VeoAdapter:
             headers["Range"] = range_
         response = await self.provider.call("GET", "", None, headers, url=uri)
         if response.status >= 400:
-            raise await refused(self.channel, response)
+            raise await refused(self.channel, response, self.provider.upstream_text)
         return response
 
     async def cancel(self, upstream_id: str, data: Mapping[str, Any]) -> None:
@@ -105,9 +105,10 @@ class VeoAdapter:
 
     async def _operation(self, response: AiohttpResponse, asked: Mapping[str, Any]) -> Polled:
         if response.status >= 400:
-            raise await refused(self.channel, response)
+            raise await refused(self.channel, response, self.provider.upstream_text)
         try:
-            return from_operation(orjson.loads(await response.read()), poll_after(response.headers), asked)
+            operation = orjson.loads(await response.read())
+            return cleaned(from_operation(operation, poll_after(response.headers), asked), self.provider.upstream_text)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             error = GatewayError(
                 errors.UPSTREAM_BAD_RESPONSE,
