@@ -318,3 +318,19 @@ def test_the_upstreams_words_in_a_failed_task_are_redacted(start_gateway, media_
     done, _ = wait_done(client, client.videos.create(model="sora-2", prompt="x").id)
     assert done.status == "failed" and "blocked" in done.error.message
     assert secret not in done.error.message and secret[3:-4] not in done.error.message
+
+
+def test_submit_fails_over_on_a_channels_fault_but_not_on_the_callers_4xx(start_gateway, media_upstream):
+    config = video_config(media_upstream)
+    second = {**config["channels"][0], "name": "videos-b"}
+    config["channels"].insert(1, second)
+    gw = start_gateway(config)
+    client = gw.client()
+    media_upstream.fail_next(503, {"error": {"message": "overloaded", "type": "server_error"}})
+    video = client.videos.create(model="sora-2", prompt="a lighthouse")
+    assert video.status == "queued" and len(media_upstream.videos) == 1
+    assert sum(r.method == "POST" for r in media_upstream.requests) == 2  # the 503, then the other channel
+    media_upstream.fail_next(400, {"error": {"message": "Your prompt was flagged.", "type": "invalid_request_error"}})
+    with pytest.raises(openai.BadRequestError) as err:
+        client.videos.create(model="sora-2", prompt="flagged")
+    assert "flagged" in err.value.message and len(media_upstream.videos) == 1

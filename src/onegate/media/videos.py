@@ -180,8 +180,9 @@ async def _first_taker(gw: Gateway, ctx: RequestContext, targets: list[Any], job
             continue
         ctx.channel, ctx.model_routed = target.channel, target.upstream_model
         job_here = VideoJob(target.upstream_model, job.prompt, job.seconds, job.size, job.form, job.remix_of)
+        started = time.perf_counter()
         try:
-            return await adapter.submit(job_here), target
+            polled = await adapter.submit(job_here)
         except Refused as exc:
             if not exc.channel_fault:
                 raise exc.error from None
@@ -190,6 +191,9 @@ async def _first_taker(gw: Gateway, ctx: RequestContext, targets: list[Any], job
         except UpstreamTransportError as exc:
             last = GatewayError(exc.kind, f"Upstream channel '{target.channel}': {exc}.")
             await gw.channels.failed(target.channel, str(exc))
+        else:  # the channel's breaker counts the success as for any request
+            await gw.channels.succeeded(target.channel, (time.perf_counter() - started) * 1000)
+            return polled, target
     raise last or GatewayError(errors.ALL_CHANNELS_UNAVAILABLE, "No channel can take this video task right now.")
 
 
