@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from onegate import errors
 from onegate.accounting.pricing import Price, estimate_micros
 from onegate.accounting.usage import estimate_tokens
+from onegate.asgi import Receive, Responder, parse_json_object, read_body
 from onegate.context import RequestContext
 from onegate.dialects.openai_images.codec import EDITS_ENDPOINT, ImagesStreamRelay, usage_of_body
 from onegate.dialects.openai_images.wire import ImageGenerationRequest
@@ -25,10 +26,9 @@ from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route, resolve_model
 from onegate.providers.registry import ModelEntry, Target
-from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.server.services import Services
 
 DIALECT = "openai_images"
 MAX_IMAGES = 10
@@ -64,21 +64,21 @@ def image_estimate(price: Price, n: int, prompt_bytes: int) -> int:
 
 
 async def _admitted(
-    gw: Gateway, ctx: RequestContext, model: str, size: str | None, quality: str | None, n: int, length: int
+    svc: Services, ctx: RequestContext, model: str, size: str | None, quality: str | None, n: int, length: int
 ) -> tuple[ModelEntry, Price]:
     key = ctx.key
     assert key is not None
     ctx.model_requested = model
-    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
+    entry = resolve_model(svc.registry, model, key, ctx, svc.settings.resolve_model_variants)
     price = entry.price.for_image(size, quality)
-    await admit(gw.admission, ctx, key, entry, {}, length, amount=image_estimate(price, n, length))
+    await admit(svc.admission, ctx, key, entry, {}, length, amount=image_estimate(price, n, length))
     ctx.notes.append(f"image: n={n} size={size or 'default'} quality={quality or 'default'}")
     return replace(entry, price=price), price
 
 
-async def generations(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await authenticate(ctx, gw.keys)
-    raw = await read_body(receive, gw.settings.max_body_bytes)
+async def generations(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await authenticate(ctx, svc.keys)
+    raw = await read_body(receive, svc.settings.max_body_bytes)
     body = parse_json_object(raw)
     if "model" not in body:
         raise _invalid("you must provide a model parameter", "model")
@@ -86,18 +86,18 @@ async def generations(gw: Gateway, ctx: RequestContext, responder: Responder, re
     model = check_fields(body.get("model"), body.get("prompt"), body.get("n"))
     ctx.stream = body.get("stream") is True
     size, quality = _text(body.get("size")), _text(body.get("quality"))
-    entry, _ = await _admitted(gw, ctx, model, size, quality, body.get("n") or 1, len(raw))
-    await forward(ctx, responder, receive, plan_route(gw.channels, entry), body, ctx.stream)
+    entry, _ = await _admitted(svc, ctx, model, size, quality, body.get("n") or 1, len(raw))
+    await forward(ctx, responder, receive, plan_route(svc.channels, entry), body, ctx.stream)
 
 
-async def edits(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await authenticate(ctx, gw.keys)
+async def edits(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await authenticate(ctx, svc.keys)
     boundary = boundary_of(ctx.headers.get("content-type", ""))
     if boundary is None:
         raise GatewayError(
             errors.INVALID_REQUEST, "/images/edits takes a multipart/form-data body (the image files and fields)."
         )
-    form = parse_form(await read_body(receive, gw.settings.max_body_bytes), boundary)
+    form = parse_form(await read_body(receive, svc.settings.max_body_bytes), boundary)
     n_text = form.field("n")
     n: Any = int(n_text) if n_text and n_text.isdigit() else n_text
     model = check_fields(form.field("model"), form.field("prompt"), n)
@@ -105,12 +105,12 @@ async def edits(gw: Gateway, ctx: RequestContext, responder: Responder, receive:
     if not 1 <= images <= MAX_EDIT_IMAGES:
         raise _invalid(f"send 1 to {MAX_EDIT_IMAGES} image files in 'image' or 'image[]' (got {images})", "image")
     ctx.stream = form.field("stream") == "true"
-    entry, _ = await _admitted(gw, ctx, model, form.field("size"), form.field("quality"), n or 1, len(form.body))
+    entry, _ = await _admitted(svc, ctx, model, form.field("size"), form.field("quality"), n or 1, len(form.body))
     await forward(
         ctx,
         responder,
         receive,
-        plan_route(gw.channels, entry),
+        plan_route(svc.channels, entry),
         {},
         ctx.stream,
         {"Content-Type": form.content_type},

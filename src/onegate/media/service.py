@@ -20,6 +20,7 @@ from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
 from onegate.counters.protocol import Lease
+from onegate.diagnosis.clients import identify_client
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import VideoAdapter
 from onegate.media.adapters.selftest_video import SelftestVideoAdapter
@@ -27,15 +28,15 @@ from onegate.media.tasks import Task
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry, Target
 from onegate.providers.selftest import SelftestProvider
-from onegate.server.clients import identify_client
 from onegate.settings import MediaConfig
 from onegate.store.writer import LogWriter
+from onegate.surfaces import SurfaceId
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 log = logging.getLogger("onegate.media")
-DIALECT = "openai_videos"
+DIALECT: SurfaceId = "openai_videos"
 _TASK_CLIENT = identify_client({"user-agent": "onegate-tasks"})
 
 

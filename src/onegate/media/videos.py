@@ -16,6 +16,7 @@ import orjson
 from onegate import errors
 from onegate.accounting.pricing import FREE
 from onegate.apikeys import KeyRecord
+from onegate.asgi import Receive, Responder, parse_json_object, read_body
 from onegate.context import RequestContext
 from onegate.dialects.openai_images.wire import VideoCreateRequest, VideoRemixRequest
 from onegate.dialects.schema import check_model_name, validate
@@ -29,10 +30,9 @@ from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.route import plan_route, resolve_model
 from onegate.providers.protocol import UpstreamTransportError
-from onegate.server.http import Receive, Responder, parse_json_object, read_body
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.server.services import Services
 
 _SIZE = re.compile(r"^\d{2,5}x\d{2,5}$")
 MAX_SECONDS = 60
@@ -75,10 +75,10 @@ def check_create(fields: dict[str, Any]) -> tuple[str, str, str | None, str | No
     return model, prompt, seconds, size, callback
 
 
-async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    key = await authenticate(ctx, gw.keys)
+async def create(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    key = await authenticate(ctx, svc.keys)
     boundary = boundary_of(ctx.headers.get("content-type", ""))
-    raw = await read_body(receive, gw.settings.max_body_bytes)
+    raw = await read_body(receive, svc.settings.max_body_bytes)
     form = parse_form(raw, boundary) if boundary is not None else None
     if form is not None:
         fields: dict[str, Any] = {n: form.field(n) for n in ("model", "prompt", "seconds", "size", "callback_url")}
@@ -91,14 +91,14 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
             validate(fields, VideoCreateRequest)
     model, prompt, seconds, size, callback = check_create(fields)
     if callback is not None:
-        await _require_secret(gw, key)
+        await _require_secret(svc, key)
     ctx.model_requested = model
-    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
+    entry = resolve_model(svc.registry, model, key, ctx, svc.settings.resolve_model_variants)
     price = entry.price.for_video(size)
     amount = round(int(seconds or 4) * price.per_second) + price.per_request if not price.free else 0
     task_id = tasks.new_task_id()
     # named for the charge that will settle it: the task's end is logged as `req_{task id}`
-    await admit(gw.admission, ctx, key, entry, {}, len(raw), amount=amount, rid=settlement_id(task_id))
+    await admit(svc.admission, ctx, key, entry, {}, len(raw), amount=amount, rid=settlement_id(task_id))
     job = VideoJob(
         entry.targets[0].upstream_model,
         prompt,
@@ -106,11 +106,11 @@ async def create(gw: Gateway, ctx: RequestContext, responder: Responder, receive
         size,
         form if form and form.count_files("input_reference") else None,
     )
-    await _submit(gw, ctx, responder, key, entry, job, price, callback, None, task_id)
+    await _submit(svc, ctx, responder, key, entry, job, price, callback, None, task_id)
 
 
 async def _submit(
-    gw: Gateway,
+    svc: Services,
     ctx: RequestContext,
     responder: Responder,
     key: KeyRecord,
@@ -126,7 +126,7 @@ async def _submit(
     ctx.price = FREE  # the submit costs nothing itself: the task is billed when it ends (service.bill)
     targets = [t for t in entry.targets if remixed_from is None or t.channel == remixed_from.channel]
     polled, target = await _first_taker(
-        gw, ctx, plan_route(gw.channels, entry).targets if remixed_from is None else targets, job
+        svc, ctx, plan_route(svc.channels, entry).targets if remixed_from is None else targets, job
     )
     now = time.time()
     row = {
@@ -147,7 +147,7 @@ async def _submit(
         "size": polled.size or job.size,
         "remixed_from": remixed_from.id if remixed_from else None,
         "created_at": now,
-        "next_poll_at": now + (polled.poll_after if polled.poll_after is not None else gw.settings.media.poll_seconds),
+        "next_poll_at": now + (polled.poll_after if polled.poll_after is not None else svc.settings.media.poll_seconds),
         "polls": 0,
         "reservation": tasks.dumps(_as_dict(reservation)) if reservation else None,
         "price": tasks.dumps(price.as_dict()),
@@ -156,12 +156,12 @@ async def _submit(
         "history": tasks.dumps([[round(now, 3), "queued", polled.progress]]),
         "upstream_data": tasks.dumps(polled.data),
     }
-    await asyncio.to_thread(tasks.insert, gw.engine, row)
+    await asyncio.to_thread(tasks.insert, svc.engine, row)
     if reservation is not None:  # the task holds it now (renewed by Media.renew_forever), settled when it ends
-        gw.reservations.hand_over(reservation.rid)
+        svc.reservations.hand_over(reservation.rid)
     ctx.reservation = None
     ctx.notes.append(f"video task {task_id}")
-    task = await asyncio.to_thread(tasks.get, gw.engine, task_id)
+    task = await asyncio.to_thread(tasks.get, svc.engine, task_id)
     assert task is not None
     await responder.send_body(200, orjson.dumps(task.as_video()))
 
@@ -170,10 +170,10 @@ def _as_dict(reservation: Any) -> dict[str, Any]:
     return {f: getattr(reservation, f) for f in reservation.__slots__}
 
 
-async def _first_taker(gw: Gateway, ctx: RequestContext, targets: list[Any], job: VideoJob) -> tuple[Polled, Any]:
+async def _first_taker(svc: Services, ctx: RequestContext, targets: list[Any], job: VideoJob) -> tuple[Polled, Any]:
     """Fail over like the request path: the next channel on a channel's fault, never on the caller's 4xx."""
     last: GatewayError | None = None
-    for target in targets[: gw.settings.routing.max_attempts]:
+    for target in targets[: svc.settings.routing.max_attempts]:
         adapter = adapter_for(target)
         if adapter is None:
             last = _invalid(f"The model '{ctx.model_requested}' is not a video model on its channel.", "model")
@@ -187,18 +187,18 @@ async def _first_taker(gw: Gateway, ctx: RequestContext, targets: list[Any], job
             if not exc.channel_fault:
                 raise exc.error from None
             last = exc.error
-            await gw.channels.failed(target.channel, exc.error.message)
+            await svc.channels.failed(target.channel, exc.error.message)
         except UpstreamTransportError as exc:
             last = GatewayError(exc.kind, f"Upstream channel '{target.channel}': {exc}.")
-            await gw.channels.failed(target.channel, str(exc))
+            await svc.channels.failed(target.channel, str(exc))
         else:  # the channel's breaker counts the success as for any request
-            await gw.channels.succeeded(target.channel, (time.perf_counter() - started) * 1000)
+            await svc.channels.succeeded(target.channel, (time.perf_counter() - started) * 1000)
             return polled, target
     raise last or GatewayError(errors.ALL_CHANNELS_UNAVAILABLE, "No channel can take this video task right now.")
 
 
-async def _require_secret(gw: Gateway, key: KeyRecord) -> None:
-    secret, _ = await asyncio.to_thread(webhooks.key_settings, gw.engine, key.id)
+async def _require_secret(svc: Services, key: KeyRecord) -> None:
+    secret, _ = await asyncio.to_thread(webhooks.key_settings, svc.engine, key.id)
     if secret is None:
         raise _invalid(
             f"API key {key.mask} has no callback signing secret yet, so a receiver could not verify a callback. "
@@ -221,21 +221,21 @@ def _query(ctx: RequestContext) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(query).items()}
 
 
-async def _own_task(gw: Gateway, ctx: RequestContext) -> tuple[KeyRecord, Task]:
-    key = await authenticate(ctx, gw.keys)
+async def _own_task(svc: Services, ctx: RequestContext) -> tuple[KeyRecord, Task]:
+    key = await authenticate(ctx, svc.keys)
     video_id = _video_id(ctx)
-    task = await asyncio.to_thread(tasks.get, gw.engine, video_id)
+    task = await asyncio.to_thread(tasks.get, svc.engine, video_id)
     if task is None or not tasks.visible(task, key.id):
         raise _not_found(video_id)
     ctx.model_requested = task.model
     return key, task
 
 
-async def retrieve(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    _, task = await _own_task(gw, ctx)
+async def retrieve(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    _, task = await _own_task(svc, ctx)
     video = task.as_video()
     if not task.open:
-        sent = await asyncio.to_thread(webhooks.deliveries_of, gw.engine, task.id)
+        sent = await asyncio.to_thread(webhooks.deliveries_of, svc.engine, task.id)
         if sent:  # an onegate extra: how the task's callbacks went (what `onegate doctor --video` reports)
             video["callbacks"] = [callback_summary(d) for d in sent]
     await responder.send_body(200, orjson.dumps(video))
@@ -253,8 +253,8 @@ def callback_summary(delivery: webhooks.Delivery) -> dict[str, Any]:
     }
 
 
-async def list_videos(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    key = await authenticate(ctx, gw.keys)
+async def list_videos(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    key = await authenticate(ctx, svc.keys)
     query = _query(ctx)
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
@@ -263,7 +263,7 @@ async def list_videos(gw: Gateway, ctx: RequestContext, responder: Responder, re
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
         raise _invalid("'limit' must be from 1 to 100", "limit")
     limit = int(limit_text)
-    page = await asyncio.to_thread(tasks.list_tasks, gw.engine, key.id, query.get("after"), limit + 1, order)
+    page = await asyncio.to_thread(tasks.list_tasks, svc.engine, key.id, query.get("after"), limit + 1, order)
     data = [t.as_video() for t in page[:limit]]
     body = {
         "object": "list",
@@ -275,8 +275,8 @@ async def list_videos(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await responder.send_body(200, orjson.dumps(body))
 
 
-def _adapter(gw: Gateway, task: Task) -> VideoAdapter:
-    adapter = gw.media.adapter(task.channel, task.model)
+def _adapter(svc: Services, task: Task) -> VideoAdapter:
+    adapter = svc.media.adapter(task.channel, task.model)
     if adapter is None:
         raise GatewayError(
             errors.UPSTREAM_UNREACHABLE, f"The channel that ran video '{task.id}' is no longer configured."
@@ -284,8 +284,8 @@ def _adapter(gw: Gateway, task: Task) -> VideoAdapter:
     return adapter
 
 
-async def content(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    _, task = await _own_task(gw, ctx)
+async def content(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    _, task = await _own_task(svc, ctx)
     variant = _query(ctx).get("variant", "video")
     if variant not in VARIANTS:
         raise _invalid(f"'variant' must be one of {', '.join(VARIANTS)}", "variant")
@@ -295,7 +295,7 @@ async def content(gw: Gateway, ctx: RequestContext, responder: Responder, receiv
         )
     if task.expires_at is not None and task.expires_at < time.time():
         raise GatewayError(errors.NOT_FOUND, f"The content of video '{task.id}' has expired.", param="video_id")
-    adapter = _adapter(gw, task)
+    adapter = _adapter(svc, task)
     try:
         response = await adapter.content(task.upstream_id, task.upstream_data, variant, ctx.headers.get("range"))
     except Refused as exc:
@@ -313,37 +313,37 @@ async def content(gw: Gateway, ctx: RequestContext, responder: Responder, receiv
         response.close()
 
 
-async def delete(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    _, task = await _own_task(gw, ctx)
-    adapter = gw.media.adapter(task.channel, task.model)
+async def delete(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    _, task = await _own_task(svc, ctx)
+    adapter = svc.media.adapter(task.channel, task.model)
     if adapter is not None:
         try:
             await adapter.cancel(task.upstream_id, task.upstream_data)
         except (Refused, UpstreamTransportError) as exc:
             ctx.notes.append(f"upstream cancel failed: {exc}")
     if task.open:
-        await gw.media.finish(task, "failed", {}, error=("cancelled", "The video task was cancelled."))
+        await svc.media.finish(task, "failed", {}, error=("cancelled", "The video task was cancelled."))
     else:
-        await asyncio.to_thread(tasks.expire, gw.engine, task.id)
+        await asyncio.to_thread(tasks.expire, svc.engine, task.id)
     await responder.send_body(200, orjson.dumps({"id": task.id, "object": "video.deleted", "deleted": True}))
 
 
-async def remix(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    key, task = await _own_task(gw, ctx)
-    body = parse_json_object(await read_body(receive, gw.settings.max_body_bytes))
+async def remix(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    key, task = await _own_task(svc, ctx)
+    body = parse_json_object(await read_body(receive, svc.settings.max_body_bytes))
     validate(body, VideoRemixRequest)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt:
         raise _invalid("'prompt' is required and must be a non-empty string", "prompt")
     if task.status != "completed":
         raise _invalid(f"Video '{task.id}' is {task.status}; only a completed video can be remixed.", "video_id")
-    adapter = _adapter(gw, task)
+    adapter = _adapter(svc, task)
     if not adapter.can_remix:
         raise _invalid(f"The upstream of model '{task.model}' cannot remix videos.", "video_id")
-    entry = resolve_model(gw.registry, task.model, key, ctx)
+    entry = resolve_model(svc.registry, task.model, key, ctx)
     price = entry.price.for_video(task.size)
     amount = round(int(task.seconds or 4) * price.per_second) + price.per_request if not price.free else 0
     task_id = tasks.new_task_id()
-    await admit(gw.admission, ctx, key, entry, {}, 0, amount=amount, rid=settlement_id(task_id))
+    await admit(svc.admission, ctx, key, entry, {}, 0, amount=amount, rid=settlement_id(task_id))
     job = VideoJob(task.upstream_model, prompt, task.seconds, task.size, None, task.upstream_id)
-    await _submit(gw, ctx, responder, key, entry, job, price, task.callback_url, task, task_id)
+    await _submit(svc, ctx, responder, key, entry, job, price, task.callback_url, task, task_id)

@@ -9,8 +9,8 @@ import orjson
 
 from onegate.accounting.usage import Usage, usage_from_images
 from onegate.dialects.openai_chat.stream import ChatStreamRelay
-from onegate.dialects.pairs import Codec, register
-from onegate.server.sse import event_json
+from onegate.dialects.protocols import PassthroughCodec
+from onegate.sse import event_json
 
 ENDPOINT = "/images/generations"
 EDITS_ENDPOINT = "/images/edits"
@@ -67,12 +67,14 @@ def _added(a: Usage, b: Usage) -> Usage:
     )
 
 
-register(
-    Codec(
-        name="openai_images",
-        endpoint=ENDPOINT,
-        patch_for_upstream=patch_for_upstream,
-        passthrough_relay=lambda body: ImagesStreamRelay(),
-        usage_of_body=usage_of_body,
-    )
+def _relay(body: dict[str, Any]) -> ImagesStreamRelay:
+    return ImagesStreamRelay()
+
+
+CODEC = PassthroughCodec(
+    name="openai_images",
+    endpoint=ENDPOINT,
+    patch_for_upstream=patch_for_upstream,
+    passthrough_relay=_relay,
+    usage_of_body=usage_of_body,
 )
