@@ -334,3 +334,10 @@ def test_submit_fails_over_on_a_channels_fault_but_not_on_the_callers_4xx(start_
     with pytest.raises(openai.BadRequestError) as err:
         client.videos.create(model="sora-2", prompt="flagged")
     assert "flagged" in err.value.message and len(media_upstream.videos) == 1
+
+
+def test_a_chat_request_for_a_video_only_channel_is_refused_not_a_500(gw):
+    headers = {"Authorization": f"Bearer {gw.key}", "Content-Type": "application/json"}
+    body = {"model": "veo-3.1-generate-preview", "messages": [{"role": "user", "content": "hi"}]}
+    response = raw_request("POST", gw.base_url + "/chat/completions", body, headers)
+    assert response.status == 400 and "video" in response.json()["error"]["message"]
