@@ -51,7 +51,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("pipeline", ("onegate.pipeline",)),
-    ("handlers", ("onegate.server", "onegate.admin")),
+    ("handlers", ("onegate.server", "onegate.admin", "onegate.media")),
     ("process", ("onegate.app", "onegate.cli", "onegate.doctor", "onegate.__main__")),
 )
 

@@ -78,6 +78,14 @@ class Reservations:
             self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
         return outcome
 
+    def hand_over(self, rid: str) -> None:
+        """Stop renewing a reservation here: a longer-lived owner renews it now (an open video task)."""
+        self._leases.pop(rid, None)
+
+    def adopt(self, lease: Lease) -> None:
+        """Renew a reservation made elsewhere until it is settled here (and, if held, committed)."""
+        self._leases[lease.rid] = lease
+
     def settle(self, reservation: Reservation, cost: int, used_tokens: int, key: KeyRecord | None = None) -> None:
         """Replace the estimate by the actual `cost` (micro-units) and the estimated tokens by `used_tokens`;
         `key` spent it (spend alerts watch it)."""
