@@ -14,13 +14,14 @@ from onegate.store.schema import request_logs
 LogRow = dict[str, Any]
 
 
-def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> None:
-    """Insert rows, ignoring ones already written (a replayed spill file may repeat some)."""
+def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> list[LogRow]:
+    """Insert rows, ignoring ones already written (a replayed spill file may repeat some); returns the new ones."""
     if not rows:
-        return
+        return []
     module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])
-    conn.execute(stmt, list(rows))
+    new = set(conn.scalars(stmt.returning(request_logs.c.request_id), list(rows)))
+    return list(rows) if len(new) == len(rows) else [r for r in rows if r["request_id"] in new]
 
 
 def query_logs(

@@ -1,0 +1,247 @@
+"""The request log at scale: filtered keyset pages, totals from rollups, charts, retention.
+
+Every page is an index range scan: newest first by (created_at, request_id), continued from a cursor (the
+last row's pair), never an OFFSET. Totals and charts read the hourly/daily rollups for whole hours and days
+and the raw rows only for the partial hours at the range's ends, so a year costs what a day costs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, Table, case, delete, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from onegate.store.logs import LogRow
+from onegate.store.rollups import DAY, HOUR
+from onegate.store.schema import request_logs, usage_daily, usage_hourly
+
+MAX_PAGE = 500
+LIST_COLUMNS = tuple(c for c in request_logs.c if c.name not in ("attempts", "price", "notes", "user_agent"))
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    since: float | None = None
+    until: float | None = None  # exclusive
+    key_id: int | None = None
+    team_id: int | None = None
+    model: str | None = None  # as requested
+    channel: str | None = None
+    status: int | None = None
+    failed: bool | None = None  # True: status >= 400; False: below
+    error_code: str | None = None
+    client: str | None = None
+    request_id: str | None = None
+
+
+def _raw_where(f: LogFilter, since: float | None, until: float | None) -> list[ColumnElement[bool]]:
+    c = request_logs.c
+    where: list[ColumnElement[bool]] = []
+    if since is not None:
+        where.append(c.created_at >= since)
+    if until is not None:
+        where.append(c.created_at < until)
+    for column, value in (
+        (c.key_id, f.key_id),
+        (c.team_id, f.team_id),
+        (c.model_requested, f.model),
+        (c.channel, f.channel),
+        (c.status, f.status),
+        (c.error_code, f.error_code),
+        (c.client_name, f.client),
+        (c.request_id, f.request_id),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if f.failed is not None:
+        where.append(c.status >= 400 if f.failed else c.status < 400)
+    return where
+
+
+def page(engine: Engine, f: LogFilter, limit: int, after: tuple[float, str] | None) -> list[LogRow]:
+    """Up to `limit` rows, newest first, strictly after the cursor (created_at, request_id)."""
+    c = request_logs.c
+    where = _raw_where(f, f.since, f.until)
+    if after is not None:
+        at, rid = after
+        # `created_at <= at` alone is an index range condition; the OR only breaks ties inside it
+        where += [c.created_at <= at, or_(c.created_at < at, c.request_id < rid)]
+    stmt = select(*LIST_COLUMNS).where(*where).order_by(c.created_at.desc(), c.request_id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(stmt)]
+
+
+def iter_rows(engine: Engine, f: LogFilter, cap: int, chunk: int = 1000) -> Iterator[list[LogRow]]:
+    """Pages of rows for an export, at most `cap` in all; memory holds one page at a time."""
+    after: tuple[float, str] | None = None
+    left = cap
+    while left > 0:
+        rows = page(engine, f, min(chunk, left), after)
+        if not rows:
+            return
+        yield rows
+        left -= len(rows)
+        after = (rows[-1]["created_at"], rows[-1]["request_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class Segments:
+    """A time range split into raw edges, whole hours and whole days."""
+
+    raw: list[tuple[float | None, float | None]]
+    hourly: list[tuple[int, int]]
+    daily: list[tuple[int, int]]
+
+
+def split_range(since: float | None, until: float | None, now: float) -> Segments:
+    lo = since if since is not None else 0.0
+    hi = until if until is not None else now
+    h_lo, h_hi = math.ceil(lo / HOUR) * HOUR, math.floor(hi / HOUR) * HOUR
+    if h_lo >= h_hi:
+        return Segments([(since, until)], [], [])
+    raw: list[tuple[float | None, float | None]] = []
+    if since is not None and since < h_lo:
+        raw.append((since, h_lo))
+    raw.append((h_hi, until))  # until None: everything from the last whole hour on
+    d_lo, d_hi = math.ceil(h_lo / DAY) * DAY, math.floor(h_hi / DAY) * DAY
+    if d_lo >= d_hi:
+        return Segments(raw, [(h_lo, h_hi)], [])
+    hourly = [(a, b) for a, b in ((h_lo, d_lo), (d_hi, h_hi)) if a < b]
+    return Segments(raw, hourly, [(d_lo, d_hi)])
+
+
+def _rollup_where(table: Table, f: LogFilter, lo: int, hi: int) -> list[ColumnElement[bool]]:
+    c = table.c
+    where: list[ColumnElement[bool]] = [c.bucket >= lo, c.bucket < hi]
+    for column, value in (
+        (c.key_id, f.key_id),
+        (c.team_id, f.team_id),
+        (c.model, f.model),
+        (c.channel, f.channel),
+        (c.status, f.status),
+        (c.error_code, f.error_code),
+        (c.client_name, f.client),
+    ):
+        if value is not None:
+            where.append(column == value)
+    if f.failed is not None:
+        where.append(c.status >= 400 if f.failed else c.status < 400)
+    return where
+
+
+TOTAL_FIELDS = ("requests", "failed", "input_tokens", "cached_tokens", "output_tokens", "cost_micros")
+
+
+def _totals_select(columns: Any, where: list[ColumnElement[bool]], count: ColumnElement[Any]) -> Select[Any]:
+    failed = func.coalesce(func.sum(_failed_case(columns, count)), 0)
+    return select(
+        func.coalesce(func.sum(count), 0),
+        failed,
+        func.coalesce(func.sum(columns.input_tokens), 0),
+        func.coalesce(func.sum(columns.cached_tokens), 0),
+        func.coalesce(func.sum(columns.output_tokens), 0),
+        func.coalesce(func.sum(columns.cost_micros), 0),
+    ).where(*where)
+
+
+def _failed_case(columns: Any, count: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((columns.status >= 400, count), else_=0)
+
+
+def totals(engine: Engine, f: LogFilter, now: float | None = None) -> dict[str, int]:
+    """Requests, failures, tokens and cost for the filter: exact, from rollups plus the raw edges."""
+    out = dict.fromkeys(TOTAL_FIELDS, 0)
+    queries: list[Select[Any]] = []
+    if f.request_id is not None:  # one row at most: raw
+        queries.append(_totals_select(request_logs.c, _raw_where(f, f.since, f.until), _one()))
+    else:
+        seg = split_range(f.since, f.until, time.time() if now is None else now)
+        for lo_raw, hi_raw in seg.raw:
+            queries.append(_totals_select(request_logs.c, _raw_where(f, lo_raw, hi_raw), _one()))
+        for table, ranges in ((usage_hourly, seg.hourly), (usage_daily, seg.daily)):
+            for lo, hi in ranges:
+                queries.append(_totals_select(table.c, _rollup_where(table, f, lo, hi), table.c.requests))
+    with engine.connect() as conn:
+        for query in queries:
+            row = conn.execute(query).one()
+            for name, value in zip(TOTAL_FIELDS, row, strict=True):
+                out[name] += int(value or 0)
+    return out
+
+
+def _one() -> ColumnElement[Any]:
+    return literal(1)
+
+
+GROUPS = {
+    "model": "model",
+    "key": "key_id",
+    "team": "team_id",
+    "channel": "channel",
+    "client": "client_name",
+    "status": "status",
+    "error_code": "error_code",
+}
+
+
+def series(
+    engine: Engine, f: LogFilter, bucket: str, group_by: str | None, now: float | None = None
+) -> list[dict[str, Any]]:
+    """Chart points from the rollups: one per bucket (and group), with whole buckets overlapping the range."""
+    table, size = (usage_daily, DAY) if bucket == "day" else (usage_hourly, HOUR)
+    hi_time = f.until if f.until is not None else (time.time() if now is None else now) + size
+    lo = int((f.since or 0) // size) * size
+    hi = int(math.ceil(hi_time / size)) * size
+    c = table.c
+    keys: list[ColumnElement[Any]] = [c.bucket]
+    if group_by is not None:
+        keys.append(c[GROUPS[group_by]].label("group"))
+    count = c.requests
+    stmt = (
+        select(
+            *keys,
+            func.sum(count).label("requests"),
+            func.sum(_failed_case(c, count)).label("failed"),
+            func.sum(c.input_tokens).label("input_tokens"),
+            func.sum(c.cached_tokens).label("cached_tokens"),
+            func.sum(c.output_tokens).label("output_tokens"),
+            func.sum(c.cost_micros).label("cost_micros"),
+            func.sum(c.latency_ms).label("latency_ms"),
+        )
+        .where(*_rollup_where(table, f, lo, hi))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    with engine.connect() as conn:
+        return [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(stmt)]
+
+
+def prune(engine: Engine, older_than: float, batch: int = 5000) -> int:
+    """Delete raw rows created before `older_than`, `batch` at a time (short transactions); rollups stay."""
+    removed = 0
+    c = request_logs.c
+    while True:
+        with engine.begin() as conn:
+            ids = select(c.request_id).where(c.created_at < older_than).limit(batch)
+            count = _delete(conn, ids)
+        removed += count
+        if count < batch:
+            return removed
+
+
+def _delete(conn: Connection, ids: Select[Any]) -> int:
+    ids_list = list(conn.scalars(ids))
+    if not ids_list:
+        return 0
+    conn.execute(delete(request_logs).where(request_logs.c.request_id.in_(ids_list)))
+    return len(ids_list)
+
+
+def cursor_after(rows: list[LogRow]) -> tuple[float, str] | None:
+    return (rows[-1]["created_at"], rows[-1]["request_id"]) if rows else None
+
