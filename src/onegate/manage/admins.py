@@ -56,8 +56,14 @@ def hash_token(token: str) -> str:
 
 def _view(r: Row) -> AdminView:
     return AdminView(
-        id=r.id, name=r.name, role=r.role, team_id=r.team_id, can_topup=bool(r.can_topup), mask=r.mask,
-        status=r.status, created_at=r.created_at,
+        id=r.id,
+        name=r.name,
+        role=r.role,
+        team_id=r.team_id,
+        can_topup=bool(r.can_topup),
+        mask=r.mask,
+        status=r.status,
+        created_at=r.created_at,
     )
 
 
@@ -86,9 +92,15 @@ def create_admin(engine: Engine, actor: Actor, spec: AdminCreate) -> AdminCreate
         admin_id = conn.execute(
             admins.insert()
             .values(
-                name=spec.name.strip(), role=spec.role, team_id=spec.team_id,
-                can_topup=spec.can_topup and spec.role == "team_admin", token_hash=hash_token(token),
-                mask=f"{ADMIN_PREFIX}…{token[-4:]}", status="active", created_at=now, updated_at=now,
+                name=spec.name.strip(),
+                role=spec.role,
+                team_id=spec.team_id,
+                can_topup=spec.can_topup and spec.role == "team_admin",
+                token_hash=hash_token(token),
+                mask=f"{ADMIN_PREFIX}…{token[-4:]}",
+                status="active",
+                created_at=now,
+                updated_at=now,
             )
             .returning(admins.c.id)
         ).scalar_one()
@@ -126,8 +138,9 @@ def update_admin(engine: Engine, actor: Actor, admin_id: int, spec: AdminUpdate)
             changes["status"] = spec.status
         conn.execute(admins.update().where(admins.c.id == admin_id).values(**changes))
         after = _get(conn, admin_id)
-        audit.record(conn, actor, "admin.update", f"admin:{admin_id}", team_id=team_id, before=_view(before),
-                     after=_view(after))
+        audit.record(
+            conn, actor, "admin.update", f"admin:{admin_id}", team_id=team_id, before=_view(before), after=_view(after)
+        )
     return _view(after)
 
 

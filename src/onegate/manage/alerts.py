@@ -29,7 +29,10 @@ def list_alerts(engine: Engine, actor: Actor, limit: int = 50) -> list[AlertView
     if actor.role == "team_admin":
         team_keys = select(api_keys.c.id).where(api_keys.c.team_id == actor.team_id)
         stmt = stmt.where(
-            or_(and_(c.scope == "team", c.subject_id == actor.team_id), and_(c.scope == "key", c.subject_id.in_(team_keys)))
+            or_(
+                and_(c.scope == "team", c.subject_id == actor.team_id),
+                and_(c.scope == "key", c.subject_id.in_(team_keys)),
+            )
         )
     with engine.connect() as conn:
         return [msgspec.convert(dict(r._mapping), AlertView) for r in conn.execute(stmt)]

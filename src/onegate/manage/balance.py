@@ -48,11 +48,21 @@ def key_balance(engine: Engine, key: KeyRecord, team: TeamRecord | None, now: fl
     if team is not None:
         limits.append(max(0, team.balance_micros))
     return KeyBalance(
-        key_id=key.id, name=key.name, mask=key.mask, models=list(key.models) if key.models else None,
-        expires_at=key.expires_at, budget_micros=key.budget_micros, budget_period=key.budget_period,
-        spent_micros=spent, spent_daily_micros=spent_by["daily"], spent_weekly_micros=spent_by["weekly"],
-        spent_monthly_micros=spent_by["monthly"], team_balance_micros=team.balance_micros if team else None,
-        remaining_micros=min(limits) if limits else None, rpm=key.rpm, tpm=key.tpm,
+        key_id=key.id,
+        name=key.name,
+        mask=key.mask,
+        models=list(key.models) if key.models else None,
+        expires_at=key.expires_at,
+        budget_micros=key.budget_micros,
+        budget_period=key.budget_period,
+        spent_micros=spent,
+        spent_daily_micros=spent_by["daily"],
+        spent_weekly_micros=spent_by["weekly"],
+        spent_monthly_micros=spent_by["monthly"],
+        team_balance_micros=team.balance_micros if team else None,
+        remaining_micros=min(limits) if limits else None,
+        rpm=key.rpm,
+        tpm=key.tpm,
     )
 
 
@@ -109,8 +119,12 @@ def billing_usage(engine: Engine, key_id: int, start: float, end: float) -> dict
     )
     stmt = (
         select(day.label("day"), ledger.c.model, func.sum(ledger.c.amount_micros))
-        .where(ledger.c.kind == "charge", ledger.c.key_id == key_id, ledger.c.created_at >= start,
-               ledger.c.created_at < end)
+        .where(
+            ledger.c.kind == "charge",
+            ledger.c.key_id == key_id,
+            ledger.c.created_at >= start,
+            ledger.c.created_at < end,
+        )
         .group_by(day, ledger.c.model)
         .order_by(day)
     )

@@ -54,9 +54,16 @@ async def list_channels(book: ChannelBook, configured: Mapping[str, Any], actor:
         channel = configured[r.name]
         out.append(
             ChannelView(
-                name=r.name, state=r.state, priority=channel.priority, weight=channel.weight,
-                models=[m.name for m in channel.routes()], successes=r.window.successes, failures=r.window.failures,
-                mean_latency_ms=r.window.mean_latency_ms, in_flight=r.in_flight, marks=r.marks.as_dict(),
+                name=r.name,
+                state=r.state,
+                priority=channel.priority,
+                weight=channel.weight,
+                models=[m.name for m in channel.routes()],
+                successes=r.window.successes,
+                failures=r.window.failures,
+                mean_latency_ms=r.window.mean_latency_ms,
+                in_flight=r.in_flight,
+                marks=r.marks.as_dict(),
             )
         )
     return out
@@ -83,7 +90,12 @@ async def test_channel(targets: Mapping[str, Any], actor: Actor, name: str) -> C
 
 
 async def set_enabled(
-    engine: Engine, book: ChannelBook, configured: Mapping[str, Any], actor: Actor, name: str, enable: bool,
+    engine: Engine,
+    book: ChannelBook,
+    configured: Mapping[str, Any],
+    actor: Actor,
+    name: str,
+    enable: bool,
     reason: str = "",
 ) -> ChannelView:
     require_write(actor)
@@ -97,12 +109,15 @@ async def set_enabled(
 
     def write() -> None:
         with engine.begin() as conn:
-            audit.record(conn, actor, f"channel.{'enable' if enable else 'disable'}", f"channel:{name}",
-                         before=before, after=after)
+            audit.record(
+                conn,
+                actor,
+                f"channel.{'enable' if enable else 'disable'}",
+                f"channel:{name}",
+                before=before,
+                after=after,
+            )
 
     await asyncio.to_thread(write)
     views = await list_channels(book, {name: configured[name]}, actor)
     return views[0]
-
-
-

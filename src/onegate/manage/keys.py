@@ -11,7 +11,16 @@ from onegate.accounting.money import format_amount, parse_amount
 from onegate.accounting.periods import PERIODS, period_bounds
 from onegate.apikeys import KeyRecord
 from onegate.manage import audit
-from onegate.manage.actor import Actor, ManageError, forced_scope, forbidden, invalid, key_visible, key_writable, not_found
+from onegate.manage.actor import (
+    Actor,
+    ManageError,
+    forbidden,
+    forced_scope,
+    invalid,
+    key_visible,
+    key_writable,
+    not_found,
+)
 from onegate.store.keys import KeyOptions, delete_key, get_key, insert_key, search_keys, update_key
 from onegate.store.ledger import key_spend_since
 from onegate.store.schema import api_keys, teams
@@ -159,8 +168,9 @@ def create_key(engine: Engine, actor: Actor, spec: KeyCreate) -> KeyCreated:
         _limit_check(field, getattr(spec, field))
     budget = _budget(spec.budget)
     models = [m.strip() for m in spec.models if m.strip()] if spec.models else None
-    options = KeyOptions(team_id, budget, spec.budget_period if budget is not None else None, spec.rpm, spec.tpm,
-                         spec.concurrent)
+    options = KeyOptions(
+        team_id, budget, spec.budget_period if budget is not None else None, spec.rpm, spec.tpm, spec.concurrent
+    )
     with engine.begin() as conn:
         if team_id is not None:
             _team_exists(conn, team_id)
@@ -259,8 +269,12 @@ def update(engine: Engine, actor: Actor, key_id: int, spec: KeyUpdate) -> KeyVie
         if "budget_micros" in changes and changes["budget_micros"] is not None and "budget_period" not in changes:
             changes["budget_period"] = before.budget_period or "monthly"
         after = update_key(conn, key_id, changes)
-        action = "key.update" if set(changes) != {"status"} else f"key.{'enable' if after.status == 'active' else 'disable'}"
-        audit.record(conn, actor, action, f"key:{key_id}", team_id=after.team_id, before=view(before), after=view(after))
+        action = (
+            "key.update" if set(changes) != {"status"} else f"key.{'enable' if after.status == 'active' else 'disable'}"
+        )
+        audit.record(
+            conn, actor, action, f"key:{key_id}", team_id=after.team_id, before=view(before), after=view(after)
+        )
     return view(after)
 
 
@@ -280,7 +294,12 @@ def rotate(engine: Engine, actor: Actor, key_id: int, grace_seconds: float = 864
         ends = now + grace_seconds
         expired = update_key(conn, key_id, {"expires_at": min(ends, old.expires_at or ends)})
         audit.record(
-            conn, actor, "key.rotate", f"key:{key_id}", team_id=old.team_id, before=view(old),
+            conn,
+            actor,
+            "key.rotate",
+            f"key:{key_id}",
+            team_id=old.team_id,
+            before=view(old),
             after={"old": msgspec.to_builtins(view(expired)), "new": msgspec.to_builtins(view(record))},
         )
     return KeyRotated(key=view(record), secret=plain, old_key=view(expired))
@@ -303,6 +322,8 @@ def resolve(engine: Engine, id_or_name: str) -> int:
     if len(ids) != 1:
         raise ManageError(
             "not_found",
-            f"no key with id or name {id_or_name!r}" if not ids else f"several keys are named {id_or_name!r}; use the id",
+            f"no key with id or name {id_or_name!r}"
+            if not ids
+            else f"several keys are named {id_or_name!r}; use the id",
         )
     return ids[0]

@@ -96,8 +96,17 @@ def _filter(actor: Actor, q: LogQuery) -> LogFilter:
     if q.since is not None and q.until is not None and q.until < q.since:
         raise invalid("until is before since")
     return LogFilter(
-        since=q.since, until=q.until, key_id=key_id, team_id=team_id, model=q.model, channel=q.channel,
-        status=q.status, failed=q.failed, error_code=q.error_code, client=q.client, request_id=q.request_id,
+        since=q.since,
+        until=q.until,
+        key_id=key_id,
+        team_id=team_id,
+        model=q.model,
+        channel=q.channel,
+        status=q.status,
+        failed=q.failed,
+        error_code=q.error_code,
+        client=q.client,
+        request_id=q.request_id,
     )
 
 

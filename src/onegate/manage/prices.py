@@ -47,4 +47,3 @@ def clear_price(engine: Engine, actor: Actor, model: str) -> None:
         raise not_found(f"{model} has no run-time price")
     with engine.begin() as conn:
         audit.record(conn, actor, "price.clear", f"price:{model}", before=before)
-

@@ -32,8 +32,13 @@ def open_session(
         conn.execute(delete(admin_sessions).where(admin_sessions.c.expires_at < now))  # sweep: sessions are few
         conn.execute(
             admin_sessions.insert().values(
-                token_hash=hash_token(token), kind=kind, subject_id=subject, created_at=now,
-                expires_at=now + seconds, peer=peer[:64], user_agent=user_agent[:300],
+                token_hash=hash_token(token),
+                kind=kind,
+                subject_id=subject,
+                created_at=now,
+                expires_at=now + seconds,
+                peer=peer[:64],
+                user_agent=user_agent[:300],
             )
         )
     return token, csrf_for(token), now + seconds

@@ -71,8 +71,9 @@ def stats(engine: Engine, actor: Actor, q: StatsQuery, now: float | None = None)
     team_id, key_id = forced_scope(actor, q.team_id, q.key_id)
     span = (q.until or now) - since
     bucket = q.bucket if q.bucket != "auto" else ("hour" if span <= 3 * 86400 else "day")
-    f = LogFilter(since=since, until=q.until, key_id=key_id, team_id=team_id, model=q.model, channel=q.channel,
-                  client=q.client)
+    f = LogFilter(
+        since=since, until=q.until, key_id=key_id, team_id=team_id, model=q.model, channel=q.channel, client=q.client
+    )
     rows = log_queries.series(engine, f, bucket, q.group_by, now)
     names = _names(engine, q.group_by, {r["group"] for r in rows} if q.group_by else set())
     points: list[Point] = []
@@ -81,15 +82,21 @@ def stats(engine: Engine, actor: Actor, q: StatsQuery, now: float | None = None)
         group = names.get(r["group"], str(r["group"])) if q.group_by else None
         requests = int(r["requests"] or 0)
         point = Point(
-            t=int(r["bucket"]), group=group, requests=requests, failed=int(r["failed"] or 0),
-            input_tokens=int(r["input_tokens"] or 0), cached_tokens=int(r["cached_tokens"] or 0),
-            output_tokens=int(r["output_tokens"] or 0), cost_micros=int(r["cost_micros"] or 0),
+            t=int(r["bucket"]),
+            group=group,
+            requests=requests,
+            failed=int(r["failed"] or 0),
+            input_tokens=int(r["input_tokens"] or 0),
+            cached_tokens=int(r["cached_tokens"] or 0),
+            output_tokens=int(r["output_tokens"] or 0),
+            cost_micros=int(r["cost_micros"] or 0),
             mean_latency_ms=(float(r["latency_ms"] or 0) / requests) if requests else None,
         )
         points.append(point)
         if group is not None:
-            g = groups.setdefault(group, GroupTotal(group=group, requests=0, failed=0, input_tokens=0,
-                                                    output_tokens=0, cost_micros=0))
+            g = groups.setdefault(
+                group, GroupTotal(group=group, requests=0, failed=0, input_tokens=0, output_tokens=0, cost_micros=0)
+            )
             g.requests += point.requests
             g.failed += point.failed
             g.input_tokens += point.input_tokens
@@ -97,25 +104,26 @@ def stats(engine: Engine, actor: Actor, q: StatsQuery, now: float | None = None)
             g.cost_micros += point.cost_micros
     totals = LogTotals(**log_queries.totals(engine, f, now))
     ranked = sorted(groups.values(), key=lambda g: (-g.cost_micros, -g.requests, g.group))
-    return Stats(since=since, until=q.until, bucket=bucket, group_by=q.group_by, points=points, groups=ranked,
-                 totals=totals)
+    return Stats(
+        since=since, until=q.until, bucket=bucket, group_by=q.group_by, points=points, groups=ranked, totals=totals
+    )
 
 
 def _names(engine: Engine, group_by: str | None, ids: set[Any]) -> dict[Any, str]:
     """Readable names for key and team groups (0 stands for none)."""
     if group_by not in ("key", "team"):
         return {}
-    table = api_keys if group_by == "key" else teams
     wanted = [i for i in ids if i]
     names: dict[Any, str] = {0: "(none)"}
     if wanted:
         with engine.connect() as conn:
             if group_by == "key":
-                rows = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.mask).where(api_keys.c.id.in_(wanted)))
-                names.update({i: f"{n} {m}" for i, n, m in rows})
+                k = api_keys.c
+                for i, n, m in conn.execute(select(k.id, k.name, k.mask).where(k.id.in_(wanted))):
+                    names[i] = f"{n} {m}"
             else:
-                rows = conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(wanted)))
-                names.update({i: n for i, n in rows})
+                for i, n in conn.execute(select(teams.c.id, teams.c.name).where(teams.c.id.in_(wanted))):
+                    names[i] = n
     for i in wanted:
         names.setdefault(i, f"(deleted {group_by} {i})")
     return names

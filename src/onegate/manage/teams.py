@@ -213,8 +213,9 @@ def update_team(engine: Engine, actor: Actor, team_id: int, spec: TeamUpdate, kn
         raise invalid("nothing to change")
     with engine.begin() as conn:
         after = update_team_in(conn, before.name, **changes)
-        audit.record(conn, actor, "team.update", f"team:{team_id}", team_id=team_id, before=view(before),
-                     after=view(after))
+        audit.record(
+            conn, actor, "team.update", f"team:{team_id}", team_id=team_id, before=view(before), after=view(after)
+        )
     return view(after)
 
 
@@ -234,15 +235,26 @@ def change_balance(engine: Engine, actor: Actor, team_id: int, spec: BalanceChan
             after = team_by_id(conn, team_id)
             assert after is not None
             audit.record(
-                conn, actor, f"team.{spec.kind}", f"team:{team_id}", team_id=team_id,
+                conn,
+                actor,
+                f"team.{spec.kind}",
+                f"team:{team_id}",
+                team_id=team_id,
                 before={"balance_micros": record.balance_micros},
-                after={"balance_micros": change.balance_after, "amount_micros": micros, "note": spec.note,
-                       "entry_id": change.entry_id},
+                after={
+                    "balance_micros": change.balance_after,
+                    "amount_micros": micros,
+                    "note": spec.note,
+                    "entry_id": change.entry_id,
+                },
             )
     except TeamError as exc:
         raise invalid(str(exc)) from None
     return BalanceChanged(
-        entry_id=change.entry_id, kind=spec.kind, amount_micros=micros, balance_micros=change.balance_after,
+        entry_id=change.entry_id,
+        kind=spec.kind,
+        amount_micros=micros,
+        balance_micros=change.balance_after,
         team=view(after),
     )
 

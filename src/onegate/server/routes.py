@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
-from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
+from onegate.admin.api_v1.entry import admin_api as admin_api_v1
+from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, pages, responses_endpoints
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
@@ -47,6 +48,13 @@ API_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
     ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
     ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
+    # what a key may still spend, in the shapes clients already read (not request-log rows)
+    ("GET", "/key"): Route(balance_endpoints.key_info, "openai_models", logged=False),
+    ("GET", "/auth/key"): Route(balance_endpoints.key_info, "openai_models", logged=False),
+    ("GET", "/dashboard/billing/subscription"): Route(
+        balance_endpoints.billing_subscription, "openai_models", logged=False
+    ),
+    ("GET", "/dashboard/billing/usage"): Route(balance_endpoints.billing_usage, "openai_models", logged=False),
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
@@ -58,6 +66,7 @@ OPS_ROUTES: dict[tuple[str, str], Route] = {
 PREFIX_ROUTES: tuple[tuple[str, str, Route], ...] = (
     ("GET", "/setup/", Route(pages.setup_guide, "page", logged=False)),
     ("GET", "/admin/api/setup/", Route(admin_api.setup_guide, "admin", logged=False)),
+    ("*", "/admin/api/v1/", Route(admin_api_v1, "admin", logged=False)),  # every method: its own table
 )
 MODEL_ROUTE = Route(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
 API_PREFIXES = ("/api/v1", "/v1")
@@ -97,7 +106,7 @@ def match(method: str, raw_path: str) -> tuple[Route | None, bool]:
     suffix = api_suffix(path)
     if suffix is None:
         for route_method, prefix, route in PREFIX_ROUTES:
-            if route_method == method and path.startswith(prefix) and len(path) > len(prefix):
+            if route_method in (method, "*") and path.startswith(prefix) and len(path) > len(prefix):
                 return route, True
         return None, any(p == path and r.dialect == "ops" for (_, p), r in OPS_ROUTES.items())
     return route_for_suffix(method, suffix)

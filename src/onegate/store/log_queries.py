@@ -244,4 +244,3 @@ def _delete(conn: Connection, ids: Select[Any]) -> int:
 
 def cursor_after(rows: list[LogRow]) -> tuple[float, str] | None:
     return (rows[-1]["created_at"], rows[-1]["request_id"]) if rows else None
-

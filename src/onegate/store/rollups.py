@@ -72,11 +72,9 @@ def _group(rows: Iterable[dict[str, Any]], size: int) -> list[dict[str, Any]]:
 def _upsert(conn: Connection, table: Table, records: list[dict[str, Any]]) -> None:
     if not records:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["bucket", *DIMENSIONS],
         set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
