@@ -86,6 +86,10 @@ class Gateway:
             self.reservations.renew_forever(),
             self.health.run_forever(),
         ]
+        if self.settings.log_retention_days:
+            from onegate.store.log_queries import prune_forever
+
+            tasks.append(prune_forever(self.engine, self.settings.log_retention_days))
         if self.settings.accounting.alerts.enabled:
             tasks.append(self.alerts.run_forever())
         if self.settings.redis_url:

@@ -188,6 +188,8 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     # journal each request's log row and charge to a local file before queueing it: survives kill -9
     durable_writes: bool = False
     log_queue_size: int = 50_000
+    # raw request-log rows older than this many days are deleted (in batches, hourly); rollups are kept. None: keep all
+    log_retention_days: Annotated[int, Meta(ge=1)] | None = None
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
     # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
@@ -225,6 +227,7 @@ class Settings:
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+    log_retention_days: int | None = None
 
     @property
     def redis_prefix(self) -> str:
@@ -319,6 +322,7 @@ def load_settings(
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
         admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
+        log_retention_days=file.log_retention_days,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),

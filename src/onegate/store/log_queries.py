@@ -7,6 +7,8 @@ and the raw rows only for the partial hours at the range's ends, so a year costs
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from onegate.store.logs import LogRow
 from onegate.store.rollups import DAY, HOUR
 from onegate.store.schema import request_logs, usage_daily, usage_hourly
 
+log = logging.getLogger("onegate.logs")
 MAX_PAGE = 500
 LIST_COLUMNS = tuple(c for c in request_logs.c if c.name not in ("attempts", "price", "notes", "user_agent"))
 
@@ -232,6 +235,18 @@ def prune(engine: Engine, older_than: float, batch: int = 5000) -> int:
         removed += count
         if count < batch:
             return removed
+
+
+async def prune_forever(engine: Engine, days: int, every: float = 3600.0) -> None:
+    """Log retention: every `every` seconds, delete raw rows older than `days` days, off the event loop."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(prune, engine, time.time() - days * 86400)
+            if removed:
+                log.info("log retention: deleted %d request-log rows older than %d days", removed, days)
+        except Exception:  # a busy database: try again next round
+            log.warning("log retention failed", exc_info=True)
+        await asyncio.sleep(every)
 
 
 def _delete(conn: Connection, ids: Select[Any]) -> int:
