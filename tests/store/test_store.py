@@ -4,10 +4,9 @@ with log rows, prices. PostgreSQL runs in a fresh schema of database `test`, dro
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from onegate.settings import PriceConfig
 from onegate.store.db import open_engine
@@ -18,26 +17,6 @@ from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
 from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
-from tests.conftest import require_service
-from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'onegate.db'}"
-        return
-    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    with postgres_schema() as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _log(request_id: str, cost: int = 0, key_id: int | None = None, team_id: int | None = None) -> dict:
