@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 import pytest
+import requests
 
 from tests.conftest import GatewayFactory, RunningGateway, channel_config
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -36,7 +36,9 @@ class Console:
 
 
 @pytest.fixture
-def console(start_gateway: GatewayFactory, upstream: FakeOpenAIUpstream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+def console(
+    start_gateway: GatewayFactory, upstream: FakeOpenAIUpstream, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Console]:
     monkeypatch.setenv("ONEGATE_ADMIN_TOKEN", BOOTSTRAP)
     config = channel_config(upstream)
     config["model_groups"] = {"cheap": ["gpt-4.1-mini"]}

@@ -11,9 +11,13 @@ import requests
 from tests.admin.conftest import BOOTSTRAP, Console
 
 
-def _sign_in(c: Console, token: str, headers: dict[str, str] | None = None) -> tuple[requests.Session, requests.Response]:
+def _sign_in(
+    c: Console, token: str, headers: dict[str, str] | None = None
+) -> tuple[requests.Session, requests.Response]:
     browser = requests.Session()
-    response = browser.post(c.gw.root + "/admin/api/v1/session", json={"token": token}, headers=headers or {}, timeout=30)
+    response = browser.post(
+        c.gw.root + "/admin/api/v1/session", json={"token": token}, headers=headers or {}, timeout=30
+    )
     return browser, response
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Row, select
 from onegate.apikeys import KEY_PREFIX, hash_key
 from onegate.manage import audit
 from onegate.manage.actor import ADMIN_ROLES, Actor, ManageError, invalid, not_found, require
+from onegate.manage.types import Id, Name, Text
 from onegate.store.keys import find_key_by_hash
 from onegate.store.schema import admins, teams
 
@@ -32,17 +33,17 @@ class AdminView(msgspec.Struct, kw_only=True):
 
 
 class AdminCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    role: str  # owner | operator | viewer | team_admin
-    team_id: int | None = None  # required for team_admin
+    name: Name
+    role: Text  # owner | operator | viewer | team_admin
+    team_id: Id | None = None  # required for team_admin
     can_topup: bool = False
 
 
 class AdminUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    role: str | None = None
-    team_id: int | None = None
+    role: Text | None = None
+    team_id: Id | None = None
     can_topup: bool | None = None
-    status: str | None = None  # active | disabled
+    status: Text | None = None  # active | disabled
 
 
 class AdminCreated(msgspec.Struct, kw_only=True):

@@ -15,6 +15,7 @@ from onegate.channels.probe import probe
 from onegate.manage import audit
 from onegate.manage.actor import Actor, not_found, require, require_write
 from onegate.manage.stats import Stats, StatsQuery, stats
+from onegate.manage.types import Text
 
 
 class ChannelView(msgspec.Struct, kw_only=True):
@@ -39,7 +40,7 @@ class ChannelTest(msgspec.Struct, kw_only=True):
 
 
 class ChannelAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    reason: str = ""
+    reason: Text = ""
 
 
 def _need_read(actor: Actor) -> None:
@@ -96,7 +97,7 @@ async def set_enabled(
     actor: Actor,
     name: str,
     enable: bool,
-    reason: str = "",
+    reason: Text = "",
 ) -> ChannelView:
     require_write(actor)
     _known(configured, name)

@@ -21,6 +21,7 @@ from onegate.manage.actor import (
     key_writable,
     not_found,
 )
+from onegate.manage.types import Amount, Epoch, Id, Limit, Name, Text
 from onegate.store.keys import KeyOptions, delete_key, get_key, insert_key, search_keys, update_key
 from onegate.store.ledger import key_spend_since
 from onegate.store.schema import api_keys, teams
@@ -59,30 +60,30 @@ class KeyPage(msgspec.Struct, kw_only=True):
 
 
 class KeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    models: list[str] | None = None
-    expires_at: float | None = None
-    team_id: int | None = None
-    budget: str | None = None  # currency units, e.g. "12.5"
-    budget_period: str = "monthly"
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrent: int | None = None
+    name: Name
+    models: list[Name] | None = None
+    expires_at: Epoch | None = None
+    team_id: Id | None = None
+    budget: Amount | None = None  # currency units, e.g. "12.5"
+    budget_period: Text = "monthly"
+    rpm: Limit | None = None
+    tpm: Limit | None = None
+    concurrent: Limit | None = None
 
 
 class KeyUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change; `clear` names fields to set back to none (models, budget, expiry, limits)."""
 
-    name: str | None = None
-    models: list[str] | None = None
-    expires_at: float | None = None
-    status: str | None = None  # active | disabled
-    budget: str | None = None
-    budget_period: str | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrent: int | None = None
-    clear: list[str] = msgspec.field(default_factory=list)
+    name: Name | None = None
+    models: list[Name] | None = None
+    expires_at: Epoch | None = None
+    status: Text | None = None  # active | disabled
+    budget: Amount | None = None
+    budget_period: Text | None = None
+    rpm: Limit | None = None
+    tpm: Limit | None = None
+    concurrent: Limit | None = None
+    clear: list[Text] = msgspec.field(default_factory=list)
 
 
 class KeyCreated(msgspec.Struct, kw_only=True):

@@ -7,13 +7,15 @@ import base64
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
+from msgspec import Meta
 
 from onegate.doctor.evidence import as_markdown, from_log
 from onegate.manage.actor import Actor, forced_scope, invalid, key_visible, not_found
+from onegate.manage.types import Epoch, Id, Status, Text
 from onegate.store import log_queries
 from onegate.store.log_queries import LogFilter
 from onegate.store.logs import get_log
@@ -22,19 +24,19 @@ EXPORT_CAP = 100_000  # rows in one CSV export; narrow the filter (time range) f
 
 
 class LogQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    since: float | None = None  # epoch seconds, inclusive
-    until: float | None = None  # epoch seconds, exclusive
-    key_id: int | None = None
-    team_id: int | None = None
-    model: str | None = None
-    channel: str | None = None
-    status: int | None = None
+    since: Epoch | None = None  # epoch seconds, inclusive
+    until: Epoch | None = None  # epoch seconds, exclusive
+    key_id: Id | None = None
+    team_id: Id | None = None
+    model: Text | None = None
+    channel: Text | None = None
+    status: Status | None = None
     failed: bool | None = None  # true: status >= 400
-    error_code: str | None = None
-    client: str | None = None
-    request_id: str | None = None
-    cursor: str | None = None
-    limit: int = 50
+    error_code: Text | None = None
+    client: Text | None = None
+    request_id: Text | None = None
+    cursor: Text | None = None
+    limit: Annotated[int, Meta(ge=1, le=500)] = 50
 
 
 class LogItem(msgspec.Struct, kw_only=True):

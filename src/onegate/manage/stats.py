@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from onegate.manage.actor import Actor, forced_scope, invalid
 from onegate.manage.logs import LogTotals
+from onegate.manage.types import Epoch, Id, Text
 from onegate.store import log_queries
 from onegate.store.log_queries import LogFilter
 from onegate.store.schema import api_keys, teams
@@ -19,15 +20,15 @@ GroupBy = Literal["model", "key", "team", "channel", "client", "status", "error_
 
 
 class StatsQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    since: float | None = None  # default: 24 hours ago
-    until: float | None = None
+    since: Epoch | None = None  # default: 24 hours ago
+    until: Epoch | None = None
     bucket: Literal["auto", "hour", "day"] = "auto"  # auto: hours up to 3 days, days beyond
     group_by: GroupBy | None = None
-    key_id: int | None = None
-    team_id: int | None = None
-    model: str | None = None
-    channel: str | None = None
-    client: str | None = None
+    key_id: Id | None = None
+    team_id: Id | None = None
+    model: Text | None = None
+    channel: Text | None = None
+    client: Text | None = None
 
 
 class Point(msgspec.Struct, kw_only=True):

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from onegate.accounting.money import format_amount, parse_amount
 from onegate.manage import audit
 from onegate.manage.actor import Actor, ManageError, forbidden, invalid, not_found, require_write, team_visible
+from onegate.manage.types import Amount, Limit, Name, Note, Text
 from onegate.store.ledger import spend_report
 from onegate.store.schema import teams
 from onegate.store.teams import (
@@ -64,28 +65,28 @@ class TeamDetail(msgspec.Struct, kw_only=True):
 
 
 class TeamCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    model_groups: list[str] | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrent: int | None = None
+    name: Name
+    model_groups: list[Name] | None = None
+    rpm: Limit | None = None
+    tpm: Limit | None = None
+    concurrent: Limit | None = None
 
 
 class TeamUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Only the fields given change; `clear` sets model_groups (every model) or a limit back to the default."""
 
-    status: str | None = None  # active | disabled
-    model_groups: list[str] | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrent: int | None = None
-    clear: list[str] = msgspec.field(default_factory=list)
+    status: Text | None = None  # active | disabled
+    model_groups: list[Name] | None = None
+    rpm: Limit | None = None
+    tpm: Limit | None = None
+    concurrent: Limit | None = None
+    clear: list[Text] = msgspec.field(default_factory=list)
 
 
 class BalanceChangeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    kind: str  # topup | adjust | refund
-    amount: str  # currency units; signed for an adjust ("-3")
-    note: str | None = None
+    kind: Text  # topup | adjust | refund
+    amount: Amount  # currency units; signed for an adjust ("-3")
+    note: Note | None = None
 
 
 class BalanceChanged(msgspec.Struct, kw_only=True):
