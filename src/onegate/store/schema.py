@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -177,18 +178,9 @@ def _usage_rollup(name: str) -> Table:
         Column("cost_micros", BigInteger, nullable=False),
         Column("latency_ms", Float, nullable=False),  # summed: divide by requests for the mean
         Column("ttfb_ms", Float, nullable=False),
-        Index(
-            f"ux_{name}_dims",
-            "bucket",
-            "key_id",
-            "team_id",
-            "model",
-            "channel",
-            "status",
-            "error_code",
-            "client_name",
-            unique=True,
-        ),
+        # the dimensions are the key, clustered (SQLite: WITHOUT ROWID), so a time range is one sequential read
+        PrimaryKeyConstraint("bucket", "key_id", "team_id", "model", "channel", "status", "error_code", "client_name"),
+        sqlite_with_rowid=False,
     )
 
 
