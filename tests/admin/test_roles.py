@@ -3,6 +3,7 @@ without a rule fails), and a team admin or key holder never sees another team's 
 
 from __future__ import annotations
 
+import openai
 import pytest
 
 from onegate.admin.api_v1.routes import ENDPOINTS
@@ -155,9 +156,13 @@ def test_team_admin_manages_their_own_team_keys_and_tops_up_only_when_granted(co
     created = c.ok("POST", "/keys", "team_admin", json={"name": "colleague"})
     assert created["key"]["team_id"] == team_a  # forced into their team
     assert created["secret"].startswith("sk-og-") and {g["client"] for g in created["setup"]} >= {"cursor", "curl"}
-    assert c.ok("PATCH", f"/keys/{created['key']['id']}", "team_admin", json={"status": "disabled"})["status"] == (
-        "disabled"
-    )
+    colleague = c.gw.client(api_key=created["secret"])
+    assert colleague.models.list().data
+    disabled = c.ok("PATCH", f"/keys/{created['key']['id']}", "team_admin", json={"status": "disabled"})
+    assert disabled["status"] == "disabled"
+    with pytest.raises(openai.AuthenticationError) as refused:  # every cache let go of it at once
+        colleague.models.list()
+    assert refused.value.code == "key_disabled"
     denied = c.call("POST", f"/teams/{team_a}/balance", "team_admin", json={"kind": "topup", "amount": "1"})
     assert denied.status_code == 403
     granted = c.ok("POST", f"/teams/{team_a}/balance", "team_admin_topup", json={"kind": "topup", "amount": "1"})

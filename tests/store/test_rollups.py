@@ -150,7 +150,16 @@ def test_migrating_a_version_3_database_adds_indexes_and_rolls_up_existing_rows(
             tables = [
                 t
                 for t in metadata.sorted_tables
-                if t.name not in ("usage_hourly", "usage_daily", "admins", "admin_sessions", "audit_log")
+                if t.name
+                not in (
+                    "usage_hourly",
+                    "usage_daily",
+                    "chart_hourly",
+                    "chart_daily",
+                    "admins",
+                    "admin_sessions",
+                    "audit_log",
+                )
             ]
             metadata.create_all(conn, tables=tables)
             for name in ("team", "model", "channel", "status", "error", "client"):

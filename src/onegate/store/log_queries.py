@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from onegate.store.logs import LogRow
 from onegate.store.rollups import DAY, HOUR
-from onegate.store.schema import request_logs, usage_daily, usage_hourly
+from onegate.store.schema import chart_daily, chart_hourly, request_logs, usage_daily, usage_hourly
 
 log = logging.getLogger("onegate.logs")
 MAX_PAGE = 500
@@ -135,17 +135,17 @@ def split_range(since: float | None, until: float | None, now: float) -> Segment
 def _rollup_where(table: Table, f: LogFilter, lo: int, hi: int) -> list[ColumnElement[bool]]:
     c = table.c
     where: list[ColumnElement[bool]] = [c.bucket >= lo, c.bucket < hi]
-    for column, value in (
-        (c.key_id, f.key_id),
-        (c.team_id, f.team_id),
-        (c.model, f.model),
-        (c.channel, f.channel),
-        (c.status, f.status),
-        (c.error_code, f.error_code),
-        (c.client_name, f.client),
+    for name, value in (
+        ("key_id", f.key_id),
+        ("team_id", f.team_id),
+        ("model", f.model),
+        ("channel", f.channel),
+        ("status", f.status),
+        ("error_code", f.error_code),
+        ("client_name", f.client),
     ):
         if value is not None:
-            where.append(column == value)
+            where.append(c[name] == value)
     if f.failed is not None:
         where.append(c.status >= 400 if f.failed else c.status < 400)
     return where
@@ -154,11 +154,12 @@ def _rollup_where(table: Table, f: LogFilter, lo: int, hi: int) -> list[ColumnEl
 TOTAL_FIELDS = ("requests", "failed", "input_tokens", "cached_tokens", "output_tokens", "cost_micros")
 
 
-def _totals_select(columns: Any, where: list[ColumnElement[bool]], count: ColumnElement[Any]) -> Select[Any]:
-    failed = func.coalesce(func.sum(_failed_case(columns, count)), 0)
+def _totals_select(columns: Any, where: list[ColumnElement[bool]], raw: bool) -> Select[Any]:
+    count = literal(1) if raw else columns.requests
+    failed = case((columns.status >= 400, 1), else_=0) if raw else columns.failed
     return select(
         func.coalesce(func.sum(count), 0),
-        failed,
+        func.coalesce(func.sum(failed), 0),
         func.coalesce(func.sum(columns.input_tokens), 0),
         func.coalesce(func.sum(columns.cached_tokens), 0),
         func.coalesce(func.sum(columns.output_tokens), 0),
@@ -166,23 +167,21 @@ def _totals_select(columns: Any, where: list[ColumnElement[bool]], count: Column
     ).where(*where)
 
 
-def _failed_case(columns: Any, count: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((columns.status >= 400, count), else_=0)
-
-
 def totals(engine: Engine, f: LogFilter, now: float | None = None) -> dict[str, int]:
     """Requests, failures, tokens and cost for the filter: exact, from rollups plus the raw edges."""
     out = dict.fromkeys(TOTAL_FIELDS, 0)
     queries: list[Select[Any]] = []
     if f.request_id is not None:  # one row at most: raw
-        queries.append(_totals_select(request_logs.c, _raw_where(f, f.since, f.until), _one()))
+        queries.append(_totals_select(request_logs.c, _raw_where(f, f.since, f.until), raw=True))
     else:
         seg = split_range(f.since, f.until, time.time() if now is None else now)
         for lo_raw, hi_raw in seg.raw:
-            queries.append(_totals_select(request_logs.c, _raw_where(f, lo_raw, hi_raw), _one()))
-        for table, ranges in ((usage_hourly, seg.hourly), (usage_daily, seg.daily)):
+            queries.append(_totals_select(request_logs.c, _raw_where(f, lo_raw, hi_raw), raw=True))
+        charts = _chart_table_serves(f)  # fewer rows when the filter needs no status, error code or client
+        hourly, daily = (chart_hourly, chart_daily) if charts else (usage_hourly, usage_daily)
+        for table, ranges in ((hourly, seg.hourly), (daily, seg.daily)):
             for lo, hi in ranges:
-                queries.append(_totals_select(table.c, _rollup_where(table, f, lo, hi), table.c.requests))
+                queries.append(_totals_select(table.c, _rollup_where(table, f, lo, hi), raw=False))
     with engine.connect() as conn:
         for query in queries:
             row = conn.execute(query).one()
@@ -191,8 +190,14 @@ def totals(engine: Engine, f: LogFilter, now: float | None = None) -> dict[str, 
     return out
 
 
-def _one() -> ColumnElement[Any]:
-    return literal(1)
+def _chart_table_serves(f: LogFilter, group_by: str | None = None) -> bool:
+    return (
+        f.status is None
+        and f.failed is None
+        and f.error_code is None
+        and f.client is None
+        and group_by in (None, "model", "key", "team", "channel")
+    )
 
 
 GROUPS = {
@@ -210,7 +215,10 @@ def series(
     engine: Engine, f: LogFilter, bucket: str, group_by: str | None, now: float | None = None
 ) -> list[dict[str, Any]]:
     """Chart points from the rollups: one per bucket (and group), with whole buckets overlapping the range."""
-    table, size = (usage_daily, DAY) if bucket == "day" else (usage_hourly, HOUR)
+    if _chart_table_serves(f, group_by):
+        table, size = (chart_daily, DAY) if bucket == "day" else (chart_hourly, HOUR)
+    else:
+        table, size = (usage_daily, DAY) if bucket == "day" else (usage_hourly, HOUR)
     hi_time = f.until if f.until is not None else (time.time() if now is None else now) + size
     lo = int((f.since or 0) // size) * size
     hi = int(math.ceil(hi_time / size)) * size
@@ -218,12 +226,11 @@ def series(
     keys: list[ColumnElement[Any]] = [c.bucket]
     if group_by is not None:
         keys.append(c[GROUPS[group_by]].label("group"))
-    count = c.requests
     stmt = (
         select(
             *keys,
-            func.sum(count).label("requests"),
-            func.sum(_failed_case(c, count)).label("failed"),
+            func.sum(c.requests).label("requests"),
+            func.sum(c.failed).label("failed"),
             func.sum(c.input_tokens).label("input_tokens"),
             func.sum(c.cached_tokens).label("cached_tokens"),
             func.sum(c.output_tokens).label("output_tokens"),

@@ -49,7 +49,8 @@ def _add_teams_and_ledger(conn: Connection) -> None:
 
 
 def _add_management(conn: Connection) -> None:
-    for table in (schema.usage_hourly, schema.usage_daily, schema.admins, schema.admin_sessions, schema.audit_log):
+    rollups = (schema.usage_hourly, schema.usage_daily, schema.chart_hourly, schema.chart_daily)
+    for table in (*rollups, schema.admins, schema.admin_sessions, schema.audit_log):
         table.create(conn, checkfirst=True)
     present = {i["name"] for i in inspect(conn).get_indexes("request_logs")}
     for index in schema.request_logs.indexes:

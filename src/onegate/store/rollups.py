@@ -1,5 +1,7 @@
 """Hourly and daily totals of the request log, for charts and totals that never scan raw rows.
 
+Two pairs of tables: `usage_*` keep every dimension a log filter uses (exact totals for any filter),
+`chart_*` only key, team, model and channel (a few times fewer rows: what charts group and filter by).
 The log writer calls `add_to_rollups` with the rows a batch newly inserted, in the batch's transaction:
 a replayed spill file or journal inserts nothing new and so adds nothing, and a failed batch rolls its
 rollup changes back with its rows. Each bucket row is an upsert (`+=`), taken in one sorted order so two
@@ -8,37 +10,56 @@ instances writing at once never deadlock. Rollups outlive log retention: pruning
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, Table, cast, func, literal_column, select
+from sqlalchemy import BigInteger, Connection, Integer, Table, case, cast, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from onegate.store.schema import request_logs, usage_daily, usage_hourly
+from onegate.store.schema import (
+    CHART_DIMENSIONS,
+    FULL_DIMENSIONS,
+    chart_daily,
+    chart_hourly,
+    request_logs,
+    usage_daily,
+    usage_hourly,
+)
 
 HOUR = 3600
 DAY = 86400
-DIMENSIONS = ("key_id", "team_id", "model", "channel", "status", "error_code", "client_name")
-MEASURES = ("requests", "input_tokens", "cached_tokens", "output_tokens", "cost_micros", "latency_ms", "ttfb_ms")
-Dims = tuple[int, int, int, str, str, int, str, str]  # bucket first, then DIMENSIONS
+MEASURES = (
+    "requests",
+    "failed",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "cost_micros",
+    "latency_ms",
+    "ttfb_ms",
+)
+ROLLUPS: tuple[tuple[Table, int, tuple[str, ...]], ...] = (
+    (usage_hourly, HOUR, FULL_DIMENSIONS),
+    (usage_daily, DAY, FULL_DIMENSIONS),
+    (chart_hourly, HOUR, CHART_DIMENSIONS),
+    (chart_daily, DAY, CHART_DIMENSIONS),
+)
+_LOG_COLUMN = {"model": "model_requested"}  # rollup dimension → request_logs column, where they differ
+_ZERO: dict[str, int | str] = {"key_id": 0, "team_id": 0, "status": 0}  # "none" for integer dimensions; '' for text
 
 
-def _dims(row: dict[str, Any], size: int) -> Dims:
-    return (
-        int(row["created_at"] // size) * size,
-        row.get("key_id") or 0,
-        row.get("team_id") or 0,
-        row.get("model_requested") or "",
-        row.get("channel") or "",
-        int(row["status"]),
-        row.get("error_code") or "",
-        row.get("client_name") or "",
-    )
+def _dims(row: dict[str, Any], size: int, dimensions: tuple[str, ...]) -> tuple[Any, ...]:
+    values: list[Any] = [int(row["created_at"] // size) * size]
+    for d in dimensions:
+        value = row.get(_LOG_COLUMN.get(d, d))
+        values.append(value if value is not None else _ZERO.get(d, ""))
+    return tuple(values)
 
 
 def _measures(row: dict[str, Any]) -> list[float]:
     return [
         1,
+        1 if row["status"] >= 400 else 0,
         row.get("input_tokens") or 0,
         row.get("cached_tokens") or 0,
         row.get("output_tokens") or 0,
@@ -48,46 +69,45 @@ def _measures(row: dict[str, Any]) -> list[float]:
     ]
 
 
-def _group(rows: Iterable[dict[str, Any]], size: int) -> list[dict[str, Any]]:
-    totals: dict[Dims, list[float]] = {}
+def _group(rows: Sequence[dict[str, Any]], size: int, dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
+    totals: dict[tuple[Any, ...], list[float]] = {}
     for row in rows:
-        dims = _dims(row, size)
+        key = _dims(row, size, dimensions)
         add = _measures(row)
-        current = totals.get(dims)
+        current = totals.get(key)
         if current is None:
-            totals[dims] = add
+            totals[key] = add
         else:
             for i, value in enumerate(add):
                 current[i] += value
     out = []
-    for dims in sorted(totals):  # one lock order for every writer
-        values = totals[dims]
-        record: dict[str, Any] = {"bucket": dims[0], **dict(zip(DIMENSIONS, dims[1:], strict=True))}
-        for name, value in zip(MEASURES, values, strict=True):
+    for key in sorted(totals):  # one lock order for every writer
+        record: dict[str, Any] = dict(zip(("bucket", *dimensions), key, strict=True))
+        for name, value in zip(MEASURES, totals[key], strict=True):
             record[name] = value if name in ("latency_ms", "ttfb_ms") else int(value)
         out.append(record)
     return out
 
 
-def _upsert(conn: Connection, table: Table, records: list[dict[str, Any]]) -> None:
+def _upsert(conn: Connection, table: Table, dimensions: tuple[str, ...], records: list[dict[str, Any]]) -> None:
     if not records:
         return
     from sqlalchemy.dialects import postgresql, sqlite
 
     stmt: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["bucket", *DIMENSIONS],
+        index_elements=["bucket", *dimensions],
         set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
     )
     conn.execute(stmt, records)
 
 
 def add_to_rollups(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Add newly inserted request-log rows to the hourly and daily totals (inside the caller's transaction)."""
+    """Add newly inserted request-log rows to every rollup (inside the caller's transaction)."""
     if not rows:
         return
-    _upsert(conn, usage_hourly, _group(rows, HOUR))
-    _upsert(conn, usage_daily, _group(rows, DAY))
+    for table, size, dimensions in ROLLUPS:
+        _upsert(conn, table, dimensions, _group(rows, size, dimensions))
 
 
 def _bucket_expr(conn: Connection, size: int) -> ColumnElement[Any]:
@@ -98,22 +118,17 @@ def _bucket_expr(conn: Connection, size: int) -> ColumnElement[Any]:
 
 
 def rebuild_rollups(conn: Connection) -> None:
-    """Recompute both rollups from the raw rows still kept (a migration, or after a repair)."""
-    for table, size in ((usage_hourly, HOUR), (usage_daily, DAY)):
+    """Recompute every rollup from the raw rows still kept (a migration, or after a repair)."""
+    c = request_logs.c
+    for table, size, dimensions in ROLLUPS:
         conn.execute(table.delete())
-        c = request_logs.c
-        dims: list[ColumnElement[Any]] = [
-            _bucket_expr(conn, size).label("bucket"),
-            func.coalesce(c.key_id, 0).label("key_id"),
-            func.coalesce(c.team_id, 0).label("team_id"),
-            func.coalesce(c.model_requested, "").label("model"),
-            func.coalesce(c.channel, "").label("channel"),
-            c.status.label("status"),
-            func.coalesce(c.error_code, "").label("error_code"),
-            c.client_name.label("client_name"),
-        ]
+        dims: list[ColumnElement[Any]] = [_bucket_expr(conn, size).label("bucket")]
+        for d in dimensions:
+            column = c[_LOG_COLUMN.get(d, d)]
+            dims.append(func.coalesce(column, _ZERO.get(d, "")).label(d))
         measures = [
             func.count().label("requests"),
+            func.sum(case((c.status >= 400, 1), else_=0)),
             func.coalesce(func.sum(c.input_tokens), 0),
             func.coalesce(func.sum(c.cached_tokens), 0),
             func.coalesce(func.sum(c.output_tokens), 0),
@@ -122,4 +137,4 @@ def rebuild_rollups(conn: Connection) -> None:
             func.coalesce(func.sum(c.ttfb_ms), 0.0),
         ]
         grouped = select(*dims, *measures).group_by(*(literal_column(str(i + 1)) for i in range(len(dims))))
-        conn.execute(table.insert().from_select(["bucket", *DIMENSIONS, *MEASURES], grouped))
+        conn.execute(table.insert().from_select(["bucket", *dimensions, *MEASURES], grouped))
