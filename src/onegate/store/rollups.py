@@ -48,37 +48,53 @@ _LOG_COLUMN = {"model": "model_requested"}  # rollup dimension → request_logs 
 _ZERO: dict[str, int | str] = {"key_id": 0, "team_id": 0, "status": 0}  # "none" for integer dimensions; '' for text
 
 
-def _dims(row: dict[str, Any], size: int, dimensions: tuple[str, ...]) -> tuple[Any, ...]:
-    values: list[Any] = [int(row["created_at"] // size) * size]
-    for d in dimensions:
-        value = row.get(_LOG_COLUMN.get(d, d))
-        values.append(value if value is not None else _ZERO.get(d, ""))
-    return tuple(values)
-
-
-def _measures(row: dict[str, Any]) -> list[float]:
-    return [
-        1,
-        1 if row["status"] >= 400 else 0,
-        row.get("input_tokens") or 0,
-        row.get("cached_tokens") or 0,
-        row.get("output_tokens") or 0,
-        row.get("cost_micros") or 0,
-        row.get("latency_ms") or 0.0,
-        row.get("ttfb_ms") or 0.0,
-    ]
-
-
-def _group(rows: Sequence[dict[str, Any]], size: int, dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
+def _hourly(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[float]]:
+    """One pass over the rows: totals per hour and full dimensions (every other rollup derives from these)."""
     totals: dict[tuple[Any, ...], list[float]] = {}
     for row in rows:
-        key = _dims(row, size, dimensions)
-        add = _measures(row)
+        status = row["status"]
+        key = (
+            int(row["created_at"] // HOUR) * HOUR,
+            row.get("key_id") or 0,
+            row.get("team_id") or 0,
+            row.get("model_requested") or "",
+            row.get("channel") or "",
+            status,
+            row.get("error_code") or "",
+            row.get("client_name") or "",
+        )
+        add = (
+            1,
+            1 if status >= 400 else 0,
+            row.get("input_tokens") or 0,
+            row.get("cached_tokens") or 0,
+            row.get("output_tokens") or 0,
+            row.get("cost_micros") or 0,
+            row.get("latency_ms") or 0.0,
+            row.get("ttfb_ms") or 0.0,
+        )
         current = totals.get(key)
         if current is None:
-            totals[key] = add
+            totals[key] = list(add)
         else:
             for i, value in enumerate(add):
+                current[i] += value
+    return totals
+
+
+def _regroup(
+    hourly: dict[tuple[Any, ...], list[float]], size: int, dimensions: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The hourly totals summed into `size` buckets over `dimensions`, as rows, in one sorted order."""
+    picks = [FULL_DIMENSIONS.index(d) + 1 for d in dimensions]
+    totals: dict[tuple[Any, ...], list[float]] = {}
+    for full, values in hourly.items():
+        key = (full[0] // size * size, *(full[i] for i in picks))
+        current = totals.get(key)
+        if current is None:
+            totals[key] = list(values)
+        else:
+            for i, value in enumerate(values):
                 current[i] += value
     out = []
     for key in sorted(totals):  # one lock order for every writer
@@ -106,8 +122,9 @@ def add_to_rollups(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Add newly inserted request-log rows to every rollup (inside the caller's transaction)."""
     if not rows:
         return
+    hourly = _hourly(rows)
     for table, size, dimensions in ROLLUPS:
-        _upsert(conn, table, dimensions, _group(rows, size, dimensions))
+        _upsert(conn, table, dimensions, _regroup(hourly, size, dimensions))
 
 
 def _bucket_expr(conn: Connection, size: int) -> ColumnElement[Any]:
