@@ -89,6 +89,9 @@ def test_detail_has_the_attempt_timeline_and_the_evidence_for_support(console: C
     assert c.ok("GET", f"/evidence/{request_id}", "team_admin")["facts"]["key_mask"] == detail["item"]["key_mask"]
     zh = c.ok("GET", f"/logs/{request_id}?lang=zh", "key")["evidence_markdown"]
     assert zh != detail["evidence_markdown"]
+    # the log writer added the request to the rollups in the same batch: the chart has it
+    chart = c.ok("GET", "/stats?group_by=model", "key")
+    assert chart["points"] and chart["points"][-1]["group"] == "gpt-4.1-mini" and chart["totals"]["requests"] == 1
 
 
 def test_stats_read_the_rollups_grouped_for_a_dashboard(console: Console):
