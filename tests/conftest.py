@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anthropic
 import openai
@@ -22,6 +22,7 @@ from onegate.settings import load_settings
 from onegate.store.keys import create_key
 from onegate.store.logs import get_log
 from onegate.store.migrations import migrate
+from tests.clients.install import ClientUnavailable, client_bin
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.vendor import FakeVendor
@@ -37,15 +38,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose service, browser or CLI is missing; fail instead when ONEGATE_REQUIRE_SERVICES=1 (CI)."""
+    if os.environ.get("ONEGATE_REQUIRE_SERVICES") == "1":
+        pytest.fail(reason + " (ONEGATE_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
 def require_service(name: str, host: str, port: int) -> None:
     """Skip when a service is absent; fail instead when ONEGATE_REQUIRE_SERVICES=1 (CI)."""
     try:
         socket.create_connection((host, port), timeout=1).close()
     except OSError:
-        reason = f"{name} is not reachable on {host}:{port}"
-        if os.environ.get("ONEGATE_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (ONEGATE_REQUIRE_SERVICES=1)")
-        pytest.skip(reason)
+        unavailable(f"{name} is not reachable on {host}:{port}")
+
+
+def require_client(name: str) -> Path:
+    """A pinned real CLI (`claude`, `codex`), installed into the cache on first use; skips/fails like a service."""
+    try:
+        return client_bin(name)
+    except ClientUnavailable as exc:
+        unavailable(str(exc))
 
 
 @dataclass
@@ -90,13 +103,18 @@ class RunningGateway:
 
     def log(self, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """The request's log row, once the writer has written it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            row = get_log(self.gateway.engine, request_id)
-            if row is not None:
-                return row
-            time.sleep(0.02)
-        raise AssertionError(f"no log row for {request_id} after {timeout}s")
+        return wait_for_log(self.gateway, request_id, timeout)
+
+
+def wait_for_log(gateway: Gateway, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    """A request's log row, once the gateway's writer has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = get_log(gateway.engine, request_id)
+        if row is not None:
+            return row
+        time.sleep(0.02)
+    raise AssertionError(f"no log row for {request_id} after {timeout}s")
 
 
 class _ServerThread:
@@ -285,3 +303,15 @@ def open_raw_post(root: str, path: str, body: dict, key: str) -> socket.socket:
         + payload
     )
     return sock
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> Path:
+    """The real Claude Code CLI, pinned (tests/clients/install.py)."""
+    return require_client("claude")
+
+
+@pytest.fixture(scope="session")
+def codex_bin() -> Path:
+    """The real Codex CLI, pinned (tests/clients/install.py)."""
+    return require_client("codex")

@@ -7,8 +7,14 @@ failed under ONEGATE_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -45,3 +51,147 @@ def drop_redis_prefix(prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+class PrivateRedis:
+    """A `redis-server` of the test's own on a free port (no persistence): one the test may freeze
+    (SIGSTOP), thaw and restart empty, never the machine's shared one."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_for_port(self.port, self.process)
+        return self
+
+    def freeze(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def restart(self) -> None:
+        """Stop it and start it again on the same port, empty."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(10)
+
+
+@contextmanager
+def private_redis(directory: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        _absent("redis-server is not installed")
+    server = PrivateRedis(directory).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (`initdb` under a temp dir, its own port, trust auth): one the
+    test may stop and start, never the machine's shared one. PostgreSQL refuses to run as root: as root,
+    the cluster belongs to the `postgres` user, in a directory of its own."""
+
+    def __init__(self, bin_dir: Path, directory: Path, user: str | None) -> None:
+        self.bin = bin_dir
+        self.directory = directory
+        self.data = directory / "pgdata"
+        self.user = user
+        self.port = _free_port()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str, check: bool = True) -> None:
+        subprocess.run([str(self.bin / args[0]), *args[1:]], check=check, capture_output=True, timeout=120,
+                       user=self.user)  # fmt: skip
+
+    def init(self) -> PrivatePostgres:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "pg.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import os
+    import pwd
+    import tempfile
+
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    initdb = shutil.which("initdb")
+    bin_dir = found[-1].parent if found else Path(initdb).parent if initdb else None
+    if bin_dir is None:
+        _absent("PostgreSQL's initdb is not installed")
+    user = None
+    directory = Path(tempfile.mkdtemp(prefix="onegate-pg-"))
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(directory)
+            _absent("running as root and there is no 'postgres' user to own a private PostgreSQL cluster")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+        user = "postgres"
+    server = PrivatePostgres(bin_dir, directory, user)  # type: ignore[arg-type]
+    try:
+        server.init().start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _absent(reason: str) -> None:
+    import os
+
+    import pytest
+
+    if os.environ.get("ONEGATE_REQUIRE_SERVICES") == "1":
+        pytest.fail(reason + " (ONEGATE_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on port {port}")

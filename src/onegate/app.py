@@ -18,17 +18,20 @@ from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
 from onegate.server.clients import identify_client
 from onegate.server.http import Receive, Responder, Send, refuse_websocket
+from onegate.server.pages import PAGE_CSP
 from onegate.server.pathdoctor import route_misconfigured
-from onegate.server.routes import match
+from onegate.server.routes import match, normalise
 from onegate.settings import Settings
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
+from onegate.store.private import private_dir
 from onegate.store.writer import LogWriter
 
 log = logging.getLogger("onegate")
@@ -46,21 +49,36 @@ CORS_HEADERS = [
     ),
     (b"access-control-max-age", b"86400"),
 ]
+# Pages and the admin API are not for other sites' scripts: no CORS, no sniffing, no framing, no referrer.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+RESTRICTED_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
+    "page": [
+        _NOSNIFF,
+        (b"content-security-policy", PAGE_CSP),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ],
+    "admin": [_NOSNIFF, (b"cache-control", b"no-store"), (b"x-frame-options", b"DENY")],
+}
 
 
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        private_dir(settings.data_dir)
         self.engine = open_engine(settings.database_url)
         self.keys = KeyCache(self.engine)
         self.registry = ModelRegistry.from_settings(settings)
         self.channels = ChannelBook.from_settings(settings)
         self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         self.counters = open_counters(settings)
-        self.directory = Directory(self.engine, self.keys, self.registry, self.counters)
+        database = Outage("the database", logging.getLogger("onegate.store"))  # one line per outage
+        self.directory = Directory(self.engine, self.keys, self.registry, self.counters, database)
         accounting = settings.accounting
         self.alerts = SpendAlerts(accounting.alerts, self.counters, self.engine, accounting.currency)
-        self.reservations = Reservations(self.counters, accounting.reservation_ttl, self._spent)
+        self.reservations = Reservations(
+            self.counters, accounting.reservation_ttl, self._spent, hold=accounting.pending_charge_ttl
+        )
         self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations)
         self.writer = LogWriter(
             self.engine,
@@ -68,6 +86,7 @@ class Gateway:
             max_queue=settings.log_queue_size,
             journal_dir=settings.data_dir / "journal" if settings.durable_writes else None,
             on_commit=self.reservations.committed,
+            database=database,
         )
         self._background: list[asyncio.Task[None]] = []
 
@@ -153,11 +172,15 @@ class Gateway:
     async def handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         if method == "OPTIONS":
-            await _preflight(send)
+            await _preflight(send, cors=not normalise(scope["path"]).startswith("/admin/"))
             return
         route, path_known = match(method, scope["path"])
         ctx = _new_context(scope, method, route.dialect if route else "openai_chat")
         responder = Responder(send, ctx)
+        if route is not None and route.dialect in RESTRICTED_HEADERS:
+            responder.without_cors(RESTRICTED_HEADERS[route.dialect])
+        elif route is None and normalise(scope["path"]).startswith("/admin/"):  # even its 404s
+            responder.without_cors(RESTRICTED_HEADERS["admin"])
 
         def finish() -> None:  # before the last byte leaves, else at the end (record runs once)
             if route is None or route.logged or ctx.config_hint:
@@ -196,7 +219,8 @@ class Gateway:
     async def _fail(self, ctx: RequestContext, responder: Responder, err: GatewayError) -> None:
         ctx.error_code = err.kind.code
         ctx.error_message = err.message
-        ctx.config_hint = ctx.config_hint or err.hint
+        if err.hint and not ctx.config_hint:
+            ctx.config_hint, ctx.config_fix = err.hint, err.fix
         if responder.started:
             return
         ctx.status = err.status
@@ -223,8 +247,9 @@ def _new_context(scope: dict[str, Any], method: str, dialect: str) -> RequestCon
     )
 
 
-async def _preflight(send: Send) -> None:
-    await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
+async def _preflight(send: Send, cors: bool) -> None:
+    """CORS for the API; the admin API answers without it, so browsers refuse other origins' calls."""
+    await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS if cors else []})
     await send({"type": "http.response.body", "body": b""})
 
 

@@ -68,6 +68,7 @@ class RequestContext:
     price: Price = FREE
     cost_micros: int = 0
     config_hint: str | None = None  # a diagnosis code (path.*, key.*, model.*): the caller's setup needs a fix
+    config_fix: str | None = None  # that fix in words, sent after the code in x-onegate-hint
     peer: str = ""  # the client's address, for slowing down repeated key failures
     attempts: list[Attempt] = field(default_factory=list)
     reservation: Reservation | None = None  # what admission reserved; settled (and cleared) by record

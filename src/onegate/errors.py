@@ -37,6 +37,8 @@ METHOD_NOT_ALLOWED = _kind("method_not_allowed", 405, "invalid_request_error", "
 WEBSOCKET_NOT_SUPPORTED = _kind("websocket_not_supported", 426, "invalid_request_error", "invalid_request_error")
 INVALID_JSON = _kind("invalid_json", 400, "invalid_request_error", "invalid_request_error")
 INVALID_REQUEST = _kind("invalid_request", 400, "invalid_request_error", "invalid_request_error")
+# The caller's data cannot be translated or re-encoded between dialects (not the channel's fault).
+UNTRANSLATABLE_REQUEST = _kind("untranslatable_request", 400, "invalid_request_error", "invalid_request_error")
 BODY_TOO_LARGE = _kind("request_too_large", 413, "invalid_request_error", "request_too_large")
 UPSTREAM_UNREACHABLE = _kind("upstream_unreachable", 502, "server_error", "api_error")
 UPSTREAM_BAD_RESPONSE = _kind("upstream_bad_response", 502, "server_error", "api_error")
@@ -57,26 +59,43 @@ FORBIDDEN = _kind("forbidden", 403, "permission_error", "permission_error")  # a
 CONFLICT = _kind("conflict", 409, "invalid_request_error", "invalid_request_error")  # e.g. a duplicate name
 
 
+# Statuses onegate keeps when an upstream answers them with an error; any other 5xx (501, 505, Cloudflare's
+# 520-524) is a 502: the caller needs "the upstream failed", not a proxy's private number.
+_KEPT_5XX = frozenset({500, 502, 503, 504, 529})
 # Anthropic's documented type for each 4xx status it names; any other 4xx is `invalid_request_error`.
 _ANTHROPIC_4XX = {
-    401: "authentication_error",
     402: "billing_error",
-    403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
+    429: "rate_limit_error",
 }
 
 
 def upstream_kind(status: int, code: str | None) -> ErrorKind:
-    """The kind for an error the upstream answered: its status kept, marked as the upstream's."""
+    """The kind for an error an upstream answered, when no other channel served the request instead.
+
+    The one table (tests/security/test_upstream_status_table.py walks it for every dialect):
+      401, 403  → 502 upstream_auth_failed: the channel's own credential was refused, not the caller's key
+      408       → 504 upstream_timeout: the upstream timed out, the caller did not
+      429       → 429 rate_limit_exceeded (insufficient_quota when the upstream says so), with its Retry-After
+      5xx       → the same status for 500/502/503/504/529, else 502
+      other 4xx → the same status: the caller's own request was refused
+    The code is the upstream's own when it names one (a plain word, checked by the caller), else upstream_error.
+    `code` is the upstream's own, already checked to be a plain word.
+    """
+    if status in (401, 403):
+        return UPSTREAM_AUTH_FAILED
+    if status == 408:
+        return UPSTREAM_TIMEOUT
+    if status == 429:
+        return _kind(
+            code if code == "insufficient_quota" else RATE_LIMITED.code, 429, "rate_limit_error", "rate_limit_error"
+        )
     if status >= 500:
-        openai_type, anthropic_type = "server_error", ("overloaded_error" if status in (503, 529) else "api_error")
-    elif status == 429:
-        openai_type, anthropic_type = "rate_limit_error", "rate_limit_error"
-    else:
-        openai_type = "invalid_request_error"
-        anthropic_type = _ANTHROPIC_4XX.get(status, "invalid_request_error")
-    return ErrorKind(code or "upstream_error", status, openai_type, anthropic_type)
+        anthropic_type = "overloaded_error" if status in (503, 529) else "api_error"
+        return _kind(code or "upstream_error", status if status in _KEPT_5XX else 502, "server_error", anthropic_type)
+    anthropic_type = _ANTHROPIC_4XX.get(status, "invalid_request_error")
+    return _kind(code or "upstream_error", status, "invalid_request_error", anthropic_type)
 
 
 class GatewayError(Exception):
@@ -91,6 +110,7 @@ class GatewayError(Exception):
         headers: dict[str, str] | None = None,
         from_upstream: bool = False,
         hint: str | None = None,
+        fix: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -99,6 +119,7 @@ class GatewayError(Exception):
         self.headers = headers or {}
         self.from_upstream = from_upstream
         self.hint = hint  # a diagnosis code (body.*) for the request log's config_hint
+        self.fix = fix  # and the fix in words, for x-onegate-hint
 
     @property
     def status(self) -> int:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 REDACTED = "[redacted]"
 # A known secret is also matched by its tail: an upstream may echo only the end ("...abcd1234").
 MIN_SECRET_TAIL = 8
+# How much of an upstream's own words onegate repeats to a caller or keeps in a log row.
+UPSTREAM_TEXT_LIMIT = 512
+# Any stored error text (log row, attempts, journal, spill, evidence) is at most this long.
+STORED_ERROR_LIMIT = 1024
 
 # Token shapes vendors issue. Ordered so the longest prefix wins (sk-ant- before sk-).
 _TOKEN_SHAPES = re.compile(
@@ -28,6 +33,12 @@ _TOKEN_SHAPES = re.compile(
 _LABEL = r"\b(?:x-api-key|api[-_]key|x-goog-api-key|authorization)[\"']?\s*[:=]\s*[\"']?"
 _SCHEME = r"\b(?:bearer|basic)\s+"
 _LABELLED = re.compile(rf"(?i)((?:{_LABEL})(?:{_SCHEME})?|{_SCHEME})([^\s\"',;<>&]{{4,}})")
+# Credentials inside a URL: `https://user:password@host/…`.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@\"'<>]+@")
+# Markup of an HTML error page (a proxy's 502 page): the words are kept, the tags and scripts are not.
+_MARKUP = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>")
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&nbsp;": " ", "&amp;": "&"}
+_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 
 
 def _known_patterns(secrets: Iterable[str]) -> list[str]:
@@ -43,12 +54,22 @@ def _known_patterns(secrets: Iterable[str]) -> list[str]:
 
 
 def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
-    """Replace known secret values (whole, or their last 8+ characters) and every credential-shaped run."""
+    """Replace every credential-shaped run and known secret values (whole, or their last 8+ characters).
+
+    Shapes first: a known key's tail found inside another token must not cut that token out of its shape."""
+    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    text = _TOKEN_SHAPES.sub(REDACTED, text)
     for pattern in _known_patterns(known):
         if pattern in text:
             text = text.replace(pattern, REDACTED)
-    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
-    return _TOKEN_SHAPES.sub(REDACTED, text)
+    return text
+
+
+def text_of_markup(text: str) -> str:
+    """The words of an HTML page (tags, scripts and comments dropped, entities decoded), whitespace folded."""
+    text = _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], _MARKUP.sub(" ", text))
+    return " ".join(text.split())
 
 
 def mask_key_shaped(text: str) -> str:
@@ -56,13 +77,83 @@ def mask_key_shaped(text: str) -> str:
     return _TOKEN_SHAPES.sub(lambda m: m.group(0)[:3] + "…" + m.group(0)[-4:], text)
 
 
+STORED_TEXT_LIMIT = 512  # characters of one caller-supplied string a log row keeps
+
+
+def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
+    """Caller-supplied text fit for a log row (path, user agent, model, client version): key-shaped runs
+    masked, at most `limit` characters. Cut before masking so a megabyte costs no more than `limit` does."""
+    if not text:
+        return text
+    return cap(mask_key_shaped(text[: 2 * limit]), limit)
+
+
 def cap(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def redact_upstream_text(text: str, known: Iterable[str] = (), limit: int = 1024) -> str:
+# An upstream error that quotes the request (the prompt) is cut where it does: any run of this many
+# characters also found in the request is replaced. Only this much of the request's head and tail is
+# searched, so a huge body costs a bounded scan (error paths only).
+ECHO_RUN = 32
+ECHO_SCAN_BYTES = 512 * 1024
+QUOTED = "[request text]"
+
+
+def drop_request_echoes(text: str, request: bytes) -> str:
+    """`text` without the runs of `ECHO_RUN`+ characters it shares with `request` (what it quotes of it)."""
+    if len(text) < ECHO_RUN or not request:
+        return text
+    if len(request) > 2 * ECHO_SCAN_BYTES:
+        request = request[:ECHO_SCAN_BYTES] + b"\0" + request[-ECHO_SCAN_BYTES:]
+    step = ECHO_RUN // 2  # a shared run of 1.5 windows always contains one whole window at a step
+    hits = [i for i in range(0, len(text) - ECHO_RUN + 1, step) if text[i : i + ECHO_RUN].encode() in request]
+    if not hits:
+        return text
+    out: list[tuple[int, int]] = []
+    end = 0
+    for i in hits:
+        start, stop = i, i + ECHO_RUN
+        while start > end and text[start - 1 : stop].encode() in request:  # grow to the whole shared run
+            start -= 1
+        while stop < len(text) and text[start : stop + 1].encode() in request:
+            stop += 1
+        if start < end:  # overlaps the previous run: extend it
+            out[-1] = (out[-1][0], max(out[-1][1], stop))
+        else:
+            out.append((start, stop))
+        end = max(end, stop)
+    pieces: list[str] = []
+    last = 0
+    for start, stop in out:
+        pieces += [text[last:start], QUOTED]
+        last = stop
+    return "".join(pieces) + text[last:]
+
+
+def redact_upstream_text(text: str, known: Iterable[str] = (), limit: int = STORED_ERROR_LIMIT) -> str:
     """Upstream text fit for a client or a log row: secrets redacted, control characters gone, capped."""
     text = redact_secrets(text, known)
     text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
     return cap(text, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamText:
+    """How onegate repeats one channel's words: the one place upstream text enters (errors only).
+
+    `secrets` are the channel's own credential values; `hide_5xx` is the operator's choice to keep the
+    upstream's words out of every answer onegate gives as a 5xx (the log keeps them, redacted).
+    """
+
+    secrets: tuple[str, ...] = ()
+    hide_5xx: bool = False
+
+    def clean(self, text: str, request: bytes = b"", limit: int = UPSTREAM_TEXT_LIMIT) -> str:
+        """Redacted (the channel's keys, credential-shaped runs), markup and control characters gone, capped;
+        with the `request` it answers, what it quotes of that request (the prompt) is cut too."""
+        if text.lstrip().startswith("<"):  # an HTML page (a proxy's error page), not a message
+            text = text_of_markup(text)
+        text = redact_upstream_text(text, self.secrets, 4 * limit)
+        return cap(drop_request_echoes(text, request) if request else text, limit)

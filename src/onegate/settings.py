@@ -7,6 +7,8 @@ and a tenth of the start-up cost of the alternatives, which matters for the one-
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -71,6 +73,9 @@ class ChannelConfig(_Strict, frozen=True, kw_only=True):
     priority: int = 0  # tier: 0 is tried first, then 1, …
     weight: Annotated[float, Meta(gt=0)] = 1.0  # share of traffic inside its tier
     max_concurrency: Annotated[int, Meta(ge=1)] | None = None  # in-flight requests per onegate process
+    # Body fields an aggregator routes by (models, route, provider, plugins, transforms, preset, fallbacks)
+    # are removed before forwarding, unless listed here: list them only if every key may use them.
+    passthrough_fields: list[str] = config_field(default_factory=list)
 
     def routes(self) -> list[ServedModel]:
         """Every public model this channel serves, with its upstream name, priority and weight settled."""
@@ -117,6 +122,14 @@ class LimitsConfig(_Strict, frozen=True, kw_only=True):
     concurrent: Annotated[int, Meta(ge=1)] | None = None  # requests in flight at once
 
 
+def _check_networks(setting: str, values: list[str]) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{setting}: {value!r} is not an IP address or network") from None
+
+
 class AlertsConfig(_Strict, frozen=True, kw_only=True):
     """Abnormal spend: a key's or team's spend rate over `factor` × its own recent baseline."""
 
@@ -128,19 +141,29 @@ class AlertsConfig(_Strict, frozen=True, kw_only=True):
     check_seconds: Annotated[float, Meta(gt=0)] = 60.0
     cooldown_minutes: Annotated[int, Meta(ge=1)] = 60  # one alert per subject per cooldown
     webhook_url: str | None = None
-    webhook_allow_private: bool = False  # may the webhook reach loopback/private addresses?
+    webhook_allow_private: bool = False  # may the webhook reach any loopback/private address?
+    # …or only these networks ("10.0.5.0/24", "fd00::/8"): an internal receiver, everything else still refused
+    webhook_allow_networks: list[str] = config_field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("webhook_url must be an http:// or https:// URL")
+        _check_networks("webhook_allow_networks", self.webhook_allow_networks)
 
 
 class AccountingConfig(_Strict, frozen=True, kw_only=True):
     currency: str = "USD"
-    # reserved for the output when a request sets no max_tokens (the reservation is settled to actual use)
-    reserve_output_tokens: Annotated[int, Meta(ge=0)] = 1024
+    # reserved for the output when a request sets no output limit (the reservation is settled to actual use);
+    # when a team balance or key budget pays for the request, onegate also sets it as the request's limit,
+    # so the reservation is the worst case (README: "What can go negative")
+    reserve_output_tokens: Annotated[int, Meta(ge=1)] = 4096
+    # how far (currency units) a team balance or key budget may be reserved below zero; 0: never on purpose
+    overdraft: Annotated[float, Meta(ge=0)] = 0.0
     # a reservation is a lease: renewed while its request runs, gone this long after its instance dies
     reservation_ttl: Annotated[float, Meta(gt=0)] = 60.0
+    # a charge not yet in the database (it is down; or the instance holding it in its spill file stopped)
+    # keeps counting against its team's balance on every instance until it lands, this long at most
+    pending_charge_ttl: Annotated[float, Meta(gt=0)] = 7 * 86400.0
     key_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     team_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     alerts: AlertsConfig = config_field(default_factory=AlertsConfig)
@@ -176,6 +199,22 @@ class ServerConfig(_Strict, frozen=True, kw_only=True):
     port: int = 8080
     public_url: str | None = None
     max_body_mb: float = 32.0
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed;
+    # nobody's by default, so a client cannot pick the address its key failures are counted against.
+    trusted_proxies: list[str] = config_field(default_factory=list)
+    # A client must finish sending its request headers this long after it connects (or starts a request).
+    header_timeout: Annotated[float, Meta(gt=0)] = 10.0
+    # A request body may pause this long between two chunks before the connection is dropped.
+    body_idle_timeout: Annotated[float, Meta(gt=0)] = 30.0
+    keep_alive_timeout: Annotated[float, Meta(gt=0)] = 5.0  # an idle connection between requests
+    # Connections plus requests in flight per process; beyond it a request gets a 503 (None: no limit).
+    max_concurrency: Annotated[int, Meta(ge=1)] | None = 1000
+    access_log: bool = False  # one line per request on stdout (control characters escaped)
+    # Keep upstreams' own words out of every 5xx answer (the log keeps them, redacted); 4xx text still helps callers.
+    hide_upstream_5xx_text: bool = False
+
+    def __post_init__(self) -> None:
+        _check_networks("trusted_proxies", self.trusted_proxies)
 
 
 class FileConfig(_Strict, frozen=True, kw_only=True):
@@ -194,6 +233,9 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
     # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
     redis_url: str | None = None
+    # seconds any Redis command on the request path may take; past it the request gets a 503
+    # `accounting_unavailable` rather than waiting on a frozen or unreachable Redis
+    redis_timeout: Annotated[float, Meta(gt=0)] = 0.25
     # model names clients hard-code (Claude Code's claude-haiku-…) → a public model; glob patterns, first match wins
     model_map: dict[str, str] = config_field(default_factory=dict)
     # A path that only ends in a known endpoint (`/api/v1/v1/chat/completions`): serve it and flag it
@@ -224,9 +266,11 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     redis_url: str | None = None  # counters, reservations, breakers, cache invalidation across instances
+    redis_timeout: float = 0.25
     path_policy: str = "lenient"
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
+    server: ServerConfig = field(default_factory=ServerConfig)  # timeouts, limits, proxies of the listener
     log_retention_days: int | None = None
 
     @property
@@ -236,7 +280,10 @@ class Settings:
     @property
     def root_url(self) -> str:
         """The server's public address, `https://HOST`, without the API path."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = _WILDCARD_HOSTS.get(self.host, self.host)  # a bind-all address is not one a client can use
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -247,8 +294,9 @@ class Settings:
         """The server's address as the caller reached us (behind a proxy, via its forwarded headers)."""
         if self.public_url or "host" not in headers:
             return self.root_url
-        scheme = headers.get("x-forwarded-proto", "http")
-        host = headers.get("x-forwarded-host") or headers["host"]
+        scheme = headers.get("x-forwarded-proto", "http") if self.server.trusted_proxies else "http"
+        # forwarded headers count only when a trusted proxy is configured (uvicorn drops them otherwise)
+        host = (self.server.trusted_proxies and headers.get("x-forwarded-host")) or headers["host"]
         return f"{scheme}://{host}"
 
     def public_base_url(self, headers: dict[str, str]) -> str:
@@ -288,6 +336,9 @@ def _readable(error: str) -> str:
     return f"{path}: {message}" if path else message
 
 
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
 def load_settings(
     data_dir: Path | None = None,
     config_path: Path | None = None,
@@ -304,10 +355,12 @@ def load_settings(
     _check_model_map(file)
     _check_groups(file)
     redis_url = os.environ.get("ONEGATE_REDIS_URL") or file.redis_url
+    _check_extras(database_url, redis_url)
     return Settings(
         data_dir=data_dir,
-        host=host or file.server.host,
-        port=port if port is not None else file.server.port,
+        # the same sources as `onegate serve --host/--port`, so every command names the address it serves on
+        host=host or os.environ.get("ONEGATE_HOST") or file.server.host,
+        port=port if port is not None else _env_port() or file.server.port,
         database_url=database_url,
         public_url=os.environ.get("ONEGATE_PUBLIC_URL") or file.server.public_url,
         max_body_bytes=int(file.server.max_body_mb * 1024 * 1024),
@@ -318,10 +371,12 @@ def load_settings(
         config_path=config_path,
         routing=file.routing,
         redis_url=redis_url,
+        redis_timeout=file.redis_timeout,
         model_map=dict(file.model_map),
         path_policy=file.path_policy,
         resolve_model_variants=file.resolve_model_variants,
-        admin_token=os.environ.get("ONEGATE_ADMIN_TOKEN") or None,
+        admin_token=_admin_token(),
+        server=file.server,
         log_retention_days=file.log_retention_days,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
@@ -329,6 +384,50 @@ def load_settings(
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _check_extras(database_url: str, redis_url: str | None) -> None:
+    """A config that needs an optional extra which is not installed stops here, with the command that fixes it."""
+    needs = []
+    if redis_url:
+        needs.append(("redis", "redis_url is set", "redis"))
+    if database_url.startswith(("postgresql", "postgres:")):
+        needs.append(("psycopg", "the database is PostgreSQL", "postgres"))
+    for module, why, extra in needs:
+        if not _installed(module):
+            raise ConfigError(
+                f"{why}, but the Python package {module} is not installed: pip install 'onegate[{extra}]'"
+            )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("ONEGATE_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"ONEGATE_PORT must be a port number, not {value!r}")
+    return int(value)
+
+
+MIN_ADMIN_TOKEN_LENGTH = 24
+
+
+def _admin_token() -> str | None:
+    """ONEGATE_ADMIN_TOKEN, refused when short enough to guess: the token is the whole admin credential."""
+    token = (os.environ.get("ONEGATE_ADMIN_TOKEN") or "").strip() or None
+    if token is not None and len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"ONEGATE_ADMIN_TOKEN is {len(token)} characters; it must be at least {MIN_ADMIN_TOKEN_LENGTH} "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
 
 
 def _env_flag(name: str, default: bool) -> bool:

@@ -34,8 +34,16 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_returns_the_csrf_token(conso
     assert browser.get(console.gw.root + "/admin/api/v1/keys", timeout=30).status_code == 200
     again = browser.get(console.gw.root + "/admin/api/v1/session", timeout=30).json()
     assert again["csrf_token"] == info["csrf_token"]
-    _, secure = _sign_in(console, console.tokens["viewer"], {"x-forwarded-proto": "https"})
-    assert "; Secure" in secure.headers["set-cookie"]
+    # an untrusted X-Forwarded-Proto does not make it Secure (nor anything else): only a trusted proxy's does
+    _, forwarded = _sign_in(console, console.tokens["viewer"], {"x-forwarded-proto": "https"})
+    assert "Secure" not in forwarded.headers["set-cookie"]
+
+
+def test_the_cookie_is_secure_when_the_server_is_reached_over_https(start_gateway, monkeypatch):
+    monkeypatch.setenv("ONEGATE_ADMIN_TOKEN", BOOTSTRAP)
+    gw = start_gateway({"server": {"public_url": "https://gw.example.com"}})
+    response = requests.post(gw.root + "/admin/api/v1/session", json={"token": BOOTSTRAP}, timeout=30)
+    assert response.status_code == 200 and "; Secure" in response.headers["set-cookie"]
 
 
 def test_cookie_writes_need_the_csrf_token_bearer_writes_do_not(console: Console):

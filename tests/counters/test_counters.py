@@ -4,14 +4,16 @@ failed under ONEGATE_REQUIRE_SERVICES=1). Time is passed in, so windows and leas
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from onegate.counters.memory import MemoryCounters
-from onegate.counters.protocol import Admit, Counters, Lease, Limits, Settle
+from onegate.counters.protocol import Admit, Capped, Counters, Lease, Limits, Settle
 from tests.conftest import require_service
-from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, redis_prefix
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, private_redis, redis_prefix
 
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 TTL = 30.0
@@ -62,16 +64,45 @@ def settle(rid: str, now: float = T0, *, key: int = 1, team: int | None = 7, cos
 
 async def test_requests_per_minute_refused_with_retry_after_then_allowed_as_the_window_slides(counters):
     limits = Limits(rpm=2)
-    assert await counters.admit(admit("a", key_limits=limits)) is None
-    assert await counters.admit(admit("b", T0 + 1, key_limits=limits)) is None
+    assert await counters.admit(admit("a", T0 + 0.5, key_limits=limits)) is None
+    assert await counters.admit(admit("b", T0 + 1.5, key_limits=limits)) is None
     refused = await counters.admit(admit("c", T0 + 2, key_limits=limits))
     assert refused is not None and refused.reason == "key_rpm"
-    assert 1 <= refused.retry_after <= 120
-    # the next minute still weighs the previous one: at +75 s it counts 2 × 0.75 = 1.5 (+1 > 2), and
-    # says when one more fits: at +90 s, where 2 × 0.5 + 1 = 2
-    refused = await counters.admit(admit("d", T0 + 75, key_limits=limits))
-    assert refused is not None and refused.reason == "key_rpm" and refused.retry_after == 15
-    assert await counters.admit(admit("e", T0 + 90, key_limits=limits)) is None
+    # one fits again once "a" (second T0) is a whole minute old: at T0 + 61
+    assert refused.retry_after == 59
+    refused = await counters.admit(admit("d", T0 + 60.9, key_limits=limits))
+    assert refused is not None and refused.reason == "key_rpm" and refused.retry_after == 1
+    assert await counters.admit(admit("e", T0 + 61, key_limits=limits)) is None
+    assert (await counters.admit(admit("f", T0 + 61.5, key_limits=limits))).reason == "key_rpm"
+
+
+async def _steady_stream(counters: Counters, limits: Limits, per_second: float, seconds: int, tokens: int = 0):
+    """Admissions at a steady rate over `seconds` of simulated time, starting 45 s into a minute (where a
+    two-minute weighted approximation let 52 through on an rpm-30 key); the times admitted."""
+    admitted = []
+    for i in range(int(seconds * per_second)):
+        now = T0 + 45.3 + i / per_second
+        if await counters.admit(admit(f"r{i}", now, key_limits=limits, tokens=tokens)) is None:
+            admitted.append(now)
+    return admitted
+
+
+def _most_in_any_minute(times: list[float]) -> int:
+    """The most admissions inside any rolling 60 s span [t, t + 60)."""
+    return max(sum(1 for u in times if t <= u < t + 60) for t in times)
+
+
+async def test_no_rolling_minute_admits_more_than_the_requests_per_minute_limit(counters):
+    """A steady 2 requests a second on an rpm-30 key over three minutes: 30 in any rolling minute, not 52."""
+    admitted = await _steady_stream(counters, Limits(rpm=30), per_second=2, seconds=180)
+    assert _most_in_any_minute(admitted) == 30
+    assert len(admitted) >= 3 * 30 - 3  # and the limit is used, not starved
+
+
+async def test_no_rolling_minute_admits_more_than_the_tokens_per_minute_limit(counters):
+    admitted = await _steady_stream(counters, Limits(tpm=1000), per_second=2, seconds=150, tokens=100)
+    assert _most_in_any_minute(admitted) * 100 <= 1000
+    assert _most_in_any_minute(admitted) == 10
 
 
 async def test_team_limits_hold_across_the_teams_keys(counters):
@@ -175,12 +206,14 @@ async def test_key_budget_counts_spend_and_reservations_of_the_period(counters):
     assert await counters.admit(admit("b", amount=50, **budget)) is None
     counters.settle(settle("b", cost=50, period="d2027-01-15", period_ttl=3600.0))
     await counters.flush()
-    # another period starts empty
+    # another period starts empty, once loaded
+    await counters.load_key_spend(1, 7, "d2027-01-16", 0, 3600)
     assert await counters.admit(admit("c", amount=90, budget=100, period="d2027-01-16", period_ttl=3600.0)) is None
 
 
 async def test_keys_without_a_team_have_limits_and_budgets_but_no_balance(counters):
     limits = Limits(concurrent=1)
+    await counters.load_key_spend(1, None, "m", 0, 60)
     assert await counters.admit(admit("a", team=None, amount=50, key_limits=limits, budget=60, period="m")) is None
     assert (await counters.admit(admit("b", team=None, key_limits=limits))).reason == "key_concurrent"
     counters.settle(settle("a", team=None, cost=50, period="m", period_ttl=60.0))
@@ -232,3 +265,82 @@ async def test_two_redis_clients_share_one_truth():
         await first.close()
         await second.close()
         drop_redis_prefix(prefix or "")
+
+
+async def test_a_budget_whose_spend_is_not_loaded_is_unknown_and_a_settlement_does_not_create_it(counters):
+    """After Redis restarts empty the key's spend is gone: admission asks for it instead of counting from 0."""
+    budget = {"budget": 100, "period": "d2027-01-15", "period_ttl": 3600.0}
+    await counters.set_balance(7, 10_000, 1)
+    refused = await counters.admit(admit("a", amount=50, **budget))
+    assert refused is not None and refused.reason == "key_unknown"
+    counters.settle(settle("z", cost=40, period="d2027-01-15", period_ttl=3600.0))  # a request admitted before
+    await counters.flush()
+    assert (await counters.admit(admit("a", amount=50, **budget))).reason == "key_unknown"
+    await counters.load_key_spend(1, 7, "d2027-01-15", 80, 3600)  # the database has everything so far
+    assert (await counters.admit(admit("a", amount=50, **budget))).reason == "key_budget"
+    assert await counters.admit(admit("b", amount=20, **budget)) is None
+
+
+async def test_what_the_money_left_cannot_pay_is_capped_down_to_the_least_then_refused(counters):
+    await counters.set_balance(7, 100, 1)
+    assert await counters.admit(admit("a", amount=70)) is None
+    capped = await counters.admit(admit("b", amount=70, least=10))
+    assert isinstance(capped, Capped) and capped.amount == 30
+    assert (await counters.team_state(7, T0)).reserved == 100
+    refused = await counters.admit(admit("c", amount=70, least=10))
+    assert refused is not None and refused.reason == "team_balance"
+    # an overdraft lets reservations go that far below zero, and no further
+    capped = await counters.admit(admit("d", amount=70, least=10, overdraft=25))
+    assert isinstance(capped, Capped) and capped.amount == 25
+
+
+async def test_a_key_budget_caps_like_a_balance(counters):
+    await counters.set_balance(7, 10_000, 1)
+    await counters.load_key_spend(1, 7, "m", 60, 3600)
+    budget = {"budget": 100, "period": "m", "period_ttl": 3600.0}
+    capped = await counters.admit(admit("a", amount=70, least=5, **budget))
+    assert isinstance(capped, Capped) and capped.amount == 40
+    assert (await counters.admit(admit("b", amount=70, least=5, **budget))).reason == "key_budget"
+
+
+async def test_a_frozen_redis_fails_admission_within_the_timeout_and_the_next_connection_works(tmp_path):
+    from onegate.counters.redis import RedisCounters
+    from onegate.counters.resp import RedisError
+
+    with private_redis(tmp_path) as server:
+        counters = RedisCounters(server.url, "t:", timeout=0.2)
+        try:
+            await counters.set_balance(7, 100, 1)
+            server.freeze()
+            started = time.monotonic()
+            with pytest.raises(RedisError, match="did not answer within 0.2 s"):
+                await counters.admit(admit("a", amount=10))
+            assert time.monotonic() - started < 0.6
+            server.thaw()
+            await asyncio.sleep(0.3)  # past the reconnect pause
+            assert await counters.admit(admit("b", amount=10)) is None
+        finally:
+            server.thaw()
+            await counters.close()
+
+
+async def test_a_commit_that_missed_redis_is_sent_again_until_it_lands(tmp_path):
+    """A lost commit would leave its charge held on top of a balance that already has it."""
+    from onegate.counters.redis import RedisCounters
+
+    with private_redis(tmp_path) as server:
+        counters = RedisCounters(server.url, "t:", timeout=0.2)
+        try:
+            await counters.set_balance(7, 100, 1)
+            server.stop()
+            counters.commit(7, 75, 2, ["a"])
+            await asyncio.sleep(0.3)
+            server.start()  # empty: only the commit sent again can bring the balance
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                with contextlib.suppress(Exception):
+                    if (await counters.team_state(7, T0)).balance == 75:
+                        break
+            assert (await counters.team_state(7, T0)).balance == 75
+        finally:
+            await counters.close()

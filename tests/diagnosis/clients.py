@@ -1,4 +1,4 @@
-"""Header sets as real clients send them (CLIENTS-OBSERVED.md; tests/server/test_clients.py), keyed by client.
+"""Header sets as real clients send them (docs/CLIENTS.md §3; tests/server/test_clients.py), keyed by client.
 
 `headers(client, key)` puts the key where that client puts it.
 """

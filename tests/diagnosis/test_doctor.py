@@ -276,3 +276,13 @@ def test_claude_code_is_checked_on_the_messages_surface_it_uses(start_gateway):
         ("POST", "/api/v1/messages")
     ] * 3
     assert all(r["dialect"].startswith("anthropic") for r in rows)
+
+
+def test_doctor_shows_the_fix_the_server_sent_with_its_flag(start_gateway):
+    gw = start_gateway()
+    code, evidence, _ = doctor(
+        "--base-url", gw.root, "--key", gw.key, "--model", "onegate-selftest", "--client", "openai-python"
+    )
+    models = steps(evidence)["models"]
+    assert code == 0 and models["status"] == "warn"
+    assert models["fix"].endswith(f"to {gw.root}/api/v1")  # the server's own fix, not a generic line

@@ -171,7 +171,7 @@ def test_pattern_21_roo_code_without_a_key_is_told_so(start_gateway):
     assert error["code"] == "missing_api_key"
     assert "no API key is configured in Roo Code" in error["message"]
     assert "Roo Code's API Key (API Provider: OpenAI Compatible)" in error["message"]
-    assert response.headers["x-onegate-hint"] == "key.placeholder_roo"
+    assert response.headers["x-onegate-hint"].partition(";")[0] == "key.placeholder_roo"
     assert gw.log(response.headers["x-request-id"])["config_hint"] == "key.placeholder_roo"
 
 
@@ -223,3 +223,11 @@ def test_failure_penalty_memory_is_bounded():
     for i in range(1000):
         penalty.record_failure(f"10.0.{i // 256}.{i % 256}", now=float(i) / 1000)
     assert len(penalty._streaks) <= 100
+
+
+def test_key_hint_header_says_where_to_put_the_key(start_gateway):
+    gw = start_gateway()
+    response = raw_request("POST", gw.base_url + "/chat/completions", CHAT, headers("roo-code", "not-provided"))
+    hint = response.headers["x-onegate-hint"]
+    field = "Roo Code's API Key (API Provider: OpenAI Compatible)"
+    assert hint.isascii() and hint == f"key.placeholder_roo; Put your onegate key (sk-og-...) in {field}"

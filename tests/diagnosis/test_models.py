@@ -84,7 +84,7 @@ def test_pattern_22_claude_code_background_model_gets_404_naming_the_real_one(ga
     error = response.json()["error"]
     assert error["code"] == "model_not_found"
     assert "without the date suffix" in error["message"] and "Did you mean: claude-haiku-4-5" in error["message"]
-    assert response.headers["x-onegate-hint"] == "model.dated"
+    assert response.headers["x-onegate-hint"].partition(";")[0] == "model.dated"
     assert gw.log(response.headers["x-request-id"])["config_hint"] == "model.dated"
 
 
@@ -102,7 +102,7 @@ def test_operator_can_resolve_unambiguous_variants_and_it_is_logged(gateway_with
         model="openai/GPT-4.1-mini", messages=[{"role": "user", "content": "hi"}]
     )
     assert reply.http_response.status_code == 200
-    assert reply.headers["x-onegate-hint"] == "model.vendor_prefix"
+    assert reply.headers["x-onegate-hint"].partition(";")[0] == "model.vendor_prefix"
     assert upstream.requests[-1].json["model"] == "gpt-4.1-mini"
     row = gw.log(reply.headers["x-request-id"])
     assert (row["model_requested"], row["model_routed"]) == ("openai/GPT-4.1-mini", "gpt-4.1-mini")
@@ -125,3 +125,13 @@ def test_resolution_stays_within_the_models_the_key_may_use(gateway_with_models)
             model="GPT-4.1-mini", messages=[{"role": "user", "content": "hi"}]
         )
     assert "gpt-4.1-mini" not in info.value.message
+
+
+def test_model_hint_header_names_the_model_to_use(gateway_with_models):
+    gw = gateway_with_models()
+    body = {"model": "claude-haiku-4-5-20251001", "messages": [{"role": "user", "content": "title"}]}
+    response = raw_request("POST", gw.base_url + "/chat/completions", body, headers("openai-python", gw.key))
+    assert response.headers["x-onegate-hint"] == "model.dated; Set the model name to claude-haiku-4-5"
+    unknown = {**body, "model": "no-such-model-at-all"}
+    response = raw_request("POST", gw.base_url + "/chat/completions", unknown, headers("openai-python", gw.key))
+    assert response.headers["x-onegate-hint"] == "model.unknown; Pick a model from GET /api/v1/models"

@@ -1,4 +1,4 @@
-"""One test per wrong-URL pattern of CLIENTS.md §6, with the path, query and headers the named client sends.
+"""One test per wrong-URL pattern of docs/CLIENTS.md §6, with the path, query and headers the named client sends.
 
 Strict mode answers every misconfigured path with a 404 in the caller's dialect that names the client,
 the path that arrived and the exact base URL to set; lenient mode (the default) serves the unambiguous
@@ -251,7 +251,7 @@ def test_strict_mode_answers_each_wrong_url_with_the_fix_in_the_callers_dialect(
     message = error_message(response, case.family)
     assert case.fix.format(root=gw.root) in message
     assert f"{case.method} {case.path.split('?')[0]}" in message  # the path that arrived
-    assert response.headers["x-onegate-hint"] == case.code
+    assert response.headers["x-onegate-hint"].partition(";")[0] == case.code
     assert response.headers["x-should-retry"] == "false"
     row = gw.log(response.headers["x-request-id"])
     assert (row["config_hint"], row["status"], row["client_name"]) == (case.code, 404, _client_name(case.client))
@@ -317,7 +317,7 @@ def test_lenient_mode_serves_the_unambiguous_variant_and_flags_it(start_gateway,
     gw = start_gateway()
     response = raw_request(method, gw.root + path, body, headers(client, gw.key))
     assert response.status == 200, response.body
-    assert response.headers["x-onegate-hint"] == code
+    assert response.headers["x-onegate-hint"].partition(";")[0] == code
     data = response.json()
     assert data["object"] in ("chat.completion", "list", "model")
     row = gw.log(response.headers["x-request-id"])
@@ -330,7 +330,7 @@ def test_lenient_mode_streams_on_a_misconfigured_path(start_gateway):
     body = {**CHAT, "stream": True}
     response = raw_request("POST", gw.root + "/api/v1/v1/chat/completions", body, headers("openai-python", gw.key))
     assert response.status == 200 and response.headers["content-type"] == "text/event-stream"
-    assert response.headers["x-onegate-hint"] == "path.doubled_v1"
+    assert response.headers["x-onegate-hint"].partition(";")[0] == "path.doubled_v1"
     assert response.body.endswith(b"data: [DONE]\n\n")
 
 
@@ -365,7 +365,7 @@ def test_lenient_mode_serves_claude_code_on_a_wrong_anthropic_base(start_gateway
     gw = start_gateway()
     body = {**CLAUDE_CODE_BODY, "model": "onegate-selftest"}
     response = raw_request("POST", gw.root + path, body, headers("claude-code", gw.key))
-    assert response.status == 200 and response.headers["x-onegate-hint"] == code
+    assert response.status == 200 and response.headers["x-onegate-hint"].partition(";")[0] == code
     assert gw.log(response.headers["x-request-id"])["config_hint"] == code
 
 
@@ -427,7 +427,7 @@ def test_pattern_15_cursor_responses_body_on_chat_completions_says_why(start_gat
     if response.status == 400:  # until Responses-shaped bodies are translated on /chat/completions
         message = response.json()["error"]["message"]
         assert "Responses API format" in message and "Cursor" in message
-        assert response.headers["x-onegate-hint"] == "body.responses_on_chat"
+        assert response.headers["x-onegate-hint"].partition(";")[0] == "body.responses_on_chat"
         assert gw.log(response.headers["x-request-id"])["config_hint"] == "body.responses_on_chat"
     else:
         assert response.status in (200, 404)  # translated, or gpt-5.5 is not a model here
@@ -462,7 +462,28 @@ def test_lenient_mode_serves_claude_codes_token_count_and_model_discovery_on_a_w
         sent,
     )
     assert count.status == 200 and "input_tokens" in count.json()
-    assert count.headers["x-onegate-hint"] == "path.anthropic_base_has_v1"
+    assert count.headers["x-onegate-hint"].partition(";")[0] == "path.anthropic_base_has_v1"
     models = raw_request("GET", gw.root + "/api/v1/v1/models?limit=1000", None, sent)
     assert models.status == 200 and models.json()["data"][0]["type"] == "model"  # Anthropic's list shape
-    assert models.headers["x-onegate-hint"] == "path.anthropic_base_has_v1"
+    assert models.headers["x-onegate-hint"].partition(";")[0] == "path.anthropic_base_has_v1"
+
+
+SELFTEST_MESSAGES = {**CLAUDE_CODE_BODY, "model": "onegate-selftest"}
+
+
+def test_hint_header_carries_the_fix_in_plain_ascii_after_the_code(start_gateway):
+    """Whoever sees only the header (a proxy log, curl -i, a screenshot) can act on it."""
+    gw = start_gateway()
+    response = raw_request("POST", gw.root + "/chat/completions", CHAT, headers("openai-python", gw.key))
+    assert response.status == 200
+    code, fix = response.headers["x-onegate-hint"].split("; ", 1)
+    assert code == "path.missing_api_v1" and fix.endswith(f"to {gw.root}/api/v1")
+    # Claude Code with the OpenAI base: the fix names its variable; Chatbox: its field, arrow made ASCII
+    claude = raw_request(
+        "POST", gw.root + "/api/v1/v1/messages?beta=true", SELFTEST_MESSAGES, headers("claude-code", gw.key)
+    )
+    assert claude.headers["x-onegate-hint"] == f"path.anthropic_base_has_v1; Set ANTHROPIC_BASE_URL={gw.root}/api"
+    chatbox = raw_request("POST", gw.root + "/api/messages", SELFTEST_MESSAGES, headers("chatbox", gw.key))
+    field = "Chatbox's API Host (Settings -> Model Provider)"  # the arrow, in ASCII
+    assert chatbox.headers["x-onegate-hint"] == f"path.chatbox_claude_needs_v1; Set {field} to {gw.root}/api/v1"
+    assert gw.log(response.headers["x-request-id"])["config_hint"] == "path.missing_api_v1"  # the log keeps the code

@@ -108,6 +108,38 @@ def test_keys_created_and_disabled_while_the_server_runs(served, tmp_path):
     assert key.encode() not in db  # only the hash is stored
 
 
+def test_keys_create_prints_the_base_url_the_running_server_listens_on(served, tmp_path):
+    """`onegate serve --port P` then `onegate keys create`: the printed base URL must be the one that works."""
+    created = run_cli("keys", "create", "--name", "carol", data_dir=tmp_path / "data")
+    assert created.returncode == 0, created.stderr
+    assert f"Base URL for OpenAI-style clients: {served.root}/api/v1\n" in created.stderr
+
+
+@pytest.mark.parametrize(
+    ("server", "env", "printed"),
+    [
+        ({"host": "0.0.0.0", "port": 9123}, {}, "http://127.0.0.1:9123/api/v1"),  # a wildcard bind is not an address
+        ({"port": 9123}, {"ONEGATE_PORT": "9200"}, "http://127.0.0.1:9200/api/v1"),  # what `serve` would use
+        ({"host": "::1", "port": 9123}, {}, "http://[::1]:9123/api/v1"),
+        ({"public_url": "https://gw.example.com/"}, {}, "https://gw.example.com/api/v1"),
+    ],
+    ids=["wildcard-host", "env-port", "ipv6", "public-url"],
+)
+def test_keys_create_prints_the_configured_base_url(tmp_path, monkeypatch, server, env, printed):
+    from typer.testing import CliRunner
+
+    from onegate.cli.main import app
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "onegate.yaml"
+    config.write_text(orjson.dumps({"server": server}).decode())  # JSON is YAML
+    args = ["keys", "create", "--name", "dave", "--data-dir", str(tmp_path / "data"), "--config", str(config)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Base URL for OpenAI-style clients: {printed}\n" in result.stderr
+
+
 def test_logs_list_and_show(served, tmp_path):
     data_dir = tmp_path / "data"
     response = raw_request(
@@ -157,3 +189,38 @@ def test_sigterm_after_a_burst_loses_no_log_row(tmp_path):
         not (tmp_path / "data" / "spill" / "request_logs.jsonl").exists()
         or os.path.getsize(tmp_path / "data" / "spill" / "request_logs.jsonl") == 0
     )
+
+
+# Python puts sitecustomize on PYTHONPATH first: here it makes the named packages look uninstalled
+_UNINSTALL = """
+import os, sys
+
+class _Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in os.environ["ONEGATE_TEST_MISSING"].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, _Missing())
+"""
+
+
+@pytest.mark.parametrize(
+    ("config", "missing", "extra"),
+    [
+        ("redis_url: redis://127.0.0.1:6379/0\n", "redis", "onegate[redis]"),
+        ("database_url: postgresql://postgres@127.0.0.1:5432/test\n", "psycopg", "onegate[postgres]"),
+    ],
+    ids=["redis", "postgres"],
+)
+def test_a_config_needing_an_uninstalled_extra_stops_with_one_line_naming_it(tmp_path, config, missing, extra):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(_UNINSTALL)
+    (tmp_path / "onegate.yaml").write_text(config)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "ONEGATE_TEST_MISSING": missing}
+    command = [*ONEGATE, "serve", "--port", str(free_port()), "--config", str(tmp_path / "onegate.yaml")]
+    done = subprocess.run(
+        [*command, "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"pip install '{extra}'" in done.stderr

@@ -177,7 +177,10 @@ def test_selftest_model_answers_messages_stream_non_stream_and_count_tokens(star
     with client.messages.stream(model="onegate-selftest", max_tokens=50, messages=MESSAGES) as stream:
         assert "".join(stream.text_stream) == REPLY
         assert stream.get_final_message().usage.output_tokens > 0
-    with_tool = client.messages.create(model="onegate-selftest", max_tokens=50, messages=MESSAGES, tools=[WEATHER])
+    forced = {"type": "tool", "name": "get_weather"}  # it calls a tool only when forced (test_selftest_model.py)
+    with_tool = client.messages.create(
+        model="onegate-selftest", max_tokens=50, messages=MESSAGES, tools=[WEATHER], tool_choice=forced
+    )
     assert with_tool.content[0].input == {"city": "test"} and with_tool.stop_reason == "tool_use"
     result = {"type": "tool_result", "tool_use_id": with_tool.content[0].id, "content": "18°C"}
     history = [*MESSAGES, {"role": "assistant", "content": with_tool.content}, {"role": "user", "content": [result]}]

@@ -52,35 +52,116 @@ def test_chat_stream_with_include_usage_ends_with_usage_chunk(start_gateway):
     assert chunks[-1].usage.completion_tokens > 0
 
 
-def test_chat_with_tools_returns_a_tool_call(start_gateway):
-    gw = start_gateway()
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-            },
-        }
-    ]
-    reply = gw.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "weather?"}], tools=tools
-    )
-    call = reply.choices[0].message.tool_calls[0]
-    assert reply.choices[0].finish_reason == "tool_calls"
-    assert call.function.name == "get_weather"
-    assert orjson.loads(call.function.arguments) == {"city": "test"}
+# Tools: text by default, so an agent pointed at the self-test model finishes its turn instead of acting;
+# a tool call only when tool_choice forces one, in each surface's own spelling, streamed or not.
 
-    stream = gw.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "weather?"}], tools=tools, stream=True
-    )
-    arguments, names = "", []
-    for chunk in stream:
-        for delta_call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
-            names.append(delta_call.function.name)
-            arguments += delta_call.function.arguments or ""
-    assert "get_weather" in names
-    assert orjson.loads(arguments) == {"city": "test"}
+WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+TIME_SCHEMA = {"type": "object", "properties": {"zone": {"type": "integer"}}, "required": ["zone"]}
+CHAT_TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}},
+    {"type": "function", "function": {"name": "get_time", "parameters": TIME_SCHEMA}},
+]
+MESSAGES_TOOLS = [
+    {"name": "get_weather", "input_schema": WEATHER_SCHEMA},
+    {"name": "get_time", "input_schema": TIME_SCHEMA},
+]
+RESPONSES_TOOLS = [
+    {"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA},
+    {"type": "function", "name": "get_time", "parameters": TIME_SCHEMA},
+]
+CALLS = {"get_weather": {"city": "test"}, "get_time": {"zone": 1}}
+
+
+def _chat(gw, stream: bool, **kwargs) -> tuple[str, list[tuple[str, dict]], str]:
+    """(text, [(tool name, arguments)], finish reason) of one Chat Completions call, streamed or not."""
+    messages = [{"role": "user", "content": "weather?"}]
+    if not stream:
+        choice = gw.client().chat.completions.create(model=MODEL, messages=messages, **kwargs).choices[0]
+        calls = [(c.function.name, orjson.loads(c.function.arguments)) for c in choice.message.tool_calls or []]
+        return choice.message.content or "", calls, choice.finish_reason
+    text, names, arguments, finish = "", [], "", ""
+    for chunk in gw.client().chat.completions.create(model=MODEL, messages=messages, stream=True, **kwargs):
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            finish = choice.finish_reason or finish
+            for call in choice.delta.tool_calls or []:
+                names += [call.function.name] if call.function.name else []
+                arguments += call.function.arguments or ""
+    return text, [(name, orjson.loads(arguments)) for name in names], finish
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("tool_choice", [None, "auto"])
+def test_chat_with_tools_answers_in_text_unless_forced(start_gateway, stream, tool_choice):
+    extra = {"tool_choice": tool_choice} if tool_choice else {}
+    assert _chat(start_gateway(), stream, tools=CHAT_TOOLS, **extra) == (REPLY, [], "stop")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("tool_choice", "called"),
+    [("required", "get_weather"), ({"type": "function", "function": {"name": "get_time"}}, "get_time")],
+    ids=["required", "named"],
+)
+def test_chat_calls_the_tool_tool_choice_forces(start_gateway, stream, tool_choice, called):
+    text, calls, finish = _chat(start_gateway(), stream, tools=CHAT_TOOLS, tool_choice=tool_choice)
+    assert (text, calls, finish) == ("", [(called, CALLS[called])], "tool_calls")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("tool_choice", "called"),
+    [
+        (None, None),
+        ({"type": "auto"}, None),
+        ({"type": "any"}, "get_weather"),
+        ({"type": "tool", "name": "get_time"}, "get_time"),
+    ],
+    ids=["absent", "auto", "any", "named"],
+)
+def test_messages_call_a_tool_only_when_tool_choice_forces_one(start_gateway, stream, tool_choice, called):
+    client = start_gateway().anthropic_client()
+    kwargs = {
+        "model": MODEL,
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": MESSAGES_TOOLS,
+    }
+    kwargs |= {"tool_choice": tool_choice} if tool_choice else {}
+    if stream:
+        with client.messages.stream(**kwargs) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**kwargs)
+    if called is None:
+        assert [b.type for b in message.content] == ["text"] and message.content[0].text == REPLY
+        assert message.stop_reason == "end_turn"
+    else:
+        assert [(b.type, b.name, b.input) for b in message.content] == [("tool_use", called, CALLS[called])]
+        assert message.stop_reason == "tool_use"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("tool_choice", "called"),
+    [(None, None), ("auto", None), ("required", "get_weather"), ({"type": "function", "name": "get_time"}, "get_time")],
+    ids=["absent", "auto", "required", "named"],
+)
+def test_responses_call_a_tool_only_when_tool_choice_forces_one(start_gateway, stream, tool_choice, called):
+    client = start_gateway().client()
+    kwargs = {"model": MODEL, "input": "hi", "tools": RESPONSES_TOOLS}
+    kwargs |= {"tool_choice": tool_choice} if tool_choice else {}
+    if stream:
+        with client.responses.stream(**kwargs) as events:
+            response = events.get_final_response()
+    else:
+        response = client.responses.create(**kwargs)
+    if called is None:
+        assert [item.type for item in response.output] == ["message"] and response.output_text == REPLY
+    else:
+        [call] = response.output
+        assert (call.type, call.name, orjson.loads(call.arguments)) == ("function_call", called, CALLS[called])
+        assert call.call_id == "call_selftest_1"
 
 
 def test_legacy_completions_stream_and_not(start_gateway):

@@ -71,6 +71,9 @@ class FakeAnthropicUpstream(FakeVendor):
     def error_body(self, message: str) -> dict:
         return anthropic_error(message)
 
+    def stream_error_event(self, message: str, path: str) -> bytes:
+        return _event(anthropic_error(message, "api_error"))
+
     def auth_error(self, headers: dict[str, str]) -> dict | None:
         if headers.get("x-api-key") == self.required_api_key:
             return None

@@ -117,10 +117,14 @@ class FakeOpenAIUpstream(FakeVendor):
     thread_name = "fake-openai"
     cached_tokens: int
     buffer_stream: bool
+    long_answer_tokens: int | None
 
     def reset(self) -> None:
         super().reset()  # response ids: chatcmpl-fake000000000001, ...
         self.cached_tokens = 0
+        # a model that talks at length: this many completion tokens reported, cut (as a vendor does) at
+        # the request's max_completion_tokens / max_tokens
+        self.long_answer_tokens = None
         self.buffer_stream = False  # behave like a buffering proxy: see send_stream below
 
     # ---- misbehaving proxies (for `onegate doctor` tests) ---------------
@@ -148,6 +152,13 @@ class FakeOpenAIUpstream(FakeVendor):
 
     def check_body(self, body: dict, headers: dict[str, str]) -> str | None:
         return None if body.get("model") else "you must provide a model parameter"
+
+    def stream_error_event(self, message: str, path: str) -> bytes:
+        if path.endswith("/responses"):  # the Responses stream ends with a failed response
+            error = {"code": "server_error", "message": message}
+            response = {"id": "resp_fake_failed", "object": "response", "status": "failed", "error": error}
+            return responses_sse({"type": "response.failed", "sequence_number": 99, "response": response})
+        return _sse(openai_error(message, "server_error"))
 
     async def serve_other(self, send: Any, method: str, path: str, headers: dict[str, str]) -> bool:
         if method == "GET" and path == "/v1/models":
@@ -185,6 +196,9 @@ class FakeOpenAIUpstream(FakeVendor):
         cid, created, model = f"chatcmpl-fake{n:012d}", int(time.time()), body["model"]
         tool = _tool_name(body)
         completion = TOOL_COMPLETION_TOKENS if tool else REPLY_COMPLETION_TOKENS
+        if self.long_answer_tokens is not None:
+            limit = body.get("max_completion_tokens") or body.get("max_tokens")
+            completion = min(self.long_answer_tokens, limit) if limit else self.long_answer_tokens
         usage = usage_for(prompt_tokens_for(body), completion, self.cached_tokens)
         head = {"id": cid, "object": "chat.completion", "created": created, "model": model}
         call_id = f"call_fake{n:012d}"
@@ -243,7 +257,9 @@ class FakeOpenAIUpstream(FakeVendor):
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
             return await self.send_json(send, 400, openai_error(f"Invalid encoding_format: '{fmt}'"))
-        dims = int(body.get("dimensions") or EMBEDDING_DIMS)
+        dims = body.get("dimensions") or EMBEDDING_DIMS
+        if not isinstance(dims, int) or not 1 <= dims <= 3072:  # OpenAI's own bound (and a fuzzed 2**53 would hang)
+            return await self.send_json(send, 400, openai_error(f"Invalid 'dimensions': {dims!r}"))
         data = []
         for i, item in enumerate(inputs):
             vec: Any = embedding_for(item, dims)

@@ -1,6 +1,8 @@
 """What every fake vendor server shares: a raw ASGI app on loopback in a background thread, recorded
 requests, and the behaviour knobs tests turn (fail_next, delays, hold_after_first_chunk, cut_stream_after,
 and the faults failover tests use: refuse connections, hang before headers, garbage, disconnect records).
+A careless vendor is a knob too: `echo_next` and `echo_stream_error_after` answer with errors that repeat
+the credential headers and the body they received, as some upstreams and proxies do.
 
 A vendor subclass supplies its routes, its auth check and its error body; the machinery here is the
 same for OpenAI's wire and Anthropic's, so a knob behaves identically on both fakes.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import html
 import itertools
 import socket
 import threading
@@ -86,6 +89,10 @@ class FakeVendor:
         """A 400 message for a body (or headers) the vendor would refuse, else None."""
         return None
 
+    def stream_error_event(self, message: str, path: str) -> bytes:
+        """The vendor's error event inside a stream on `path`."""
+        raise NotImplementedError
+
     # ---- control surface -----------------------------------------------------
 
     def reset(self) -> None:
@@ -97,6 +104,8 @@ class FakeVendor:
         self.cut_stream_after = None  # send N events, then end without the terminator
         self.cut_stream_abort = False  # with cut_stream_after: drop the TCP connection instead of a clean EOF
         self.required_api_key = None
+        self.echo_stream_error_after: int | None = None  # N events, then an error event echoing the request
+        self._echoes: list[list[Any]] = []  # [status, html, times]: error bodies echoing the request
         self._reset_faults()
         self._ids = itertools.count(1)
         self._req_ids = itertools.count(1)
@@ -112,6 +121,12 @@ class FakeVendor:
             hdrs.append(JSON)
         with self._lock:
             self._failures.append([status, raw, hdrs, times])
+
+    def echo_next(self, status: int, *, html: bool = False, times: int = 1) -> None:
+        """Answer the next ``times`` requests with ``status`` and an error that repeats the credential headers
+        and the body received (the vendor's JSON error shape, or a proxy's ``text/html`` page)."""
+        with self._lock:
+            self._echoes.append([status, html, times])
 
     @property
     def base_url(self) -> str:
@@ -213,6 +228,8 @@ class FakeVendor:
             except orjson.JSONDecodeError:
                 parsed = None
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self._echoes or self.echo_stream_error_after is not None:
+            _ECHO.set((path, echo_text(headers, body)))
         if not self.record:
             return await self._serve(send, method, path, headers, parsed)
         qs = scope.get("query_string", b"").decode("latin-1")
@@ -231,6 +248,8 @@ class FakeVendor:
         failure = self._take_failure()
         if failure is not None:
             return await self.send_raw(send, failure[0], failure[1], failure[2])
+        if self._echoes:
+            return await self._send_echo(send, path)
         if self.required_api_key is not None:
             error = self.auth_error(headers)
             if error is not None:
@@ -247,10 +266,40 @@ class FakeVendor:
             refusal = self.check_body(parsed, headers)
             if refusal is not None:
                 return await self.send_json(send, 400, self.error_body(refusal))
-            return await handler(send, parsed)
+            return await self._handle(handler, send, parsed)
         if await self.serve_other(send, method, path, headers):
             return
         return await self.send_json(send, 404, self.error_body(f"Invalid URL ({method} {path})"))
+
+    async def _send_echo(self, send: Any, path: str) -> None:
+        with self._lock:
+            entry = self._echoes[0]
+            entry[2] -= 1
+            if entry[2] <= 0:
+                self._echoes.pop(0)
+        status, as_html = entry[0], entry[1]
+        text = (_ECHO.get() or (path, ""))[1]
+        if as_html:
+            page = f"<html><head><title>{status}</title></head><body><h1>Error {status}</h1><pre>{html.escape(text)}"
+            body = (page + "</pre></body></html>").encode()
+            return await self.send_raw(send, status, body, [(b"content-type", b"text/html; charset=utf-8")])
+        return await self.send_raw(send, status, orjson.dumps(self.error_body(text)), [JSON])
+
+    async def _handle(self, handler: Handler, send: Any, parsed: dict) -> None:
+        """A body the fake cannot read (wrong types in fields it uses) gets the 400 a real vendor gives."""
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await handler(tracked, parsed)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if started:
+                raise
+            await self.send_json(send, 400, self.error_body(f"Invalid request body ({exc.__class__.__name__})."))
 
     def _take_failure(self) -> tuple[int, bytes, list] | None:
         if not self._failures:  # unlocked fast path for the benchmark
@@ -283,6 +332,9 @@ class FakeVendor:
         # Knobs are sampled once so a test flipping them mid-stream can't tear a response.
         hold, delay, cut = self.hold_after_first_chunk, self.chunk_delay, self.cut_stream_after
         await send({"type": "http.response.start", "status": 200, "headers": [SSE, self._request_id()]})
+        echo, error_after = _ECHO.get(), self.echo_stream_error_after
+        if echo is not None and error_after is not None:
+            events, terminator = [*events[:error_after], self.stream_error_event(echo[1], echo[0])], b""
         if cut is not None:
             events = events[:cut]
         elif terminator:
@@ -307,6 +359,18 @@ class FakeVendor:
 
 
 _CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("client_gone", default=None)
+# (path, echo text) of the request being served, while an echo knob is set
+_ECHO: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("echo", default=None)
+
+
+def echo_text(headers: dict[str, str], body: bytes) -> str:
+    """What a careless vendor repeats: the credential headers (whole, bare and by their tail) and the body."""
+    auth, api_key = headers.get("authorization", ""), headers.get("x-api-key", "")
+    secret = api_key or auth.removeprefix("Bearer ")
+    return (
+        f"Invalid request. Authorization: {auth}; x-api-key: {api_key}; the key {secret} was refused "
+        f"(key ending ...{secret[-8:]}). You sent: {body.decode('utf-8', 'replace')}"
+    )
 
 
 class _ClientWatch:

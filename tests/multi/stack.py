@@ -180,13 +180,13 @@ class Stack:
     def balance(self, team: str) -> int:
         return get_team(self.engine, team).balance_micros
 
-    def live_reservations(self, team_id: int) -> list[str]:
-        """Request ids with a team reservation whose lease has not run out."""
+    def live_reservations(self, team_id: int, beyond: float = 0.0) -> list[str]:
+        """Request ids with a team reservation whose lease has not run out (and runs `beyond` seconds more)."""
         import redis
 
         client = redis.Redis.from_url(REDIS_URL)
         try:
-            members = client.zrangebyscore(f"{self.prefix}{{t{team_id}}}:res", f"({time.time()!r}", "+inf")
+            members = client.zrangebyscore(f"{self.prefix}{{t{team_id}}}:res", f"({time.time() + beyond!r}", "+inf")
         finally:
             client.close()
         return [m.decode() for m in members]

@@ -120,9 +120,11 @@ def test_kill_9_mid_load_then_restart_loses_no_charge_and_reservations_expire(st
     # the dead instance's leases were last renewed before the kill: none may outlive kill + ttl (request
     # ids carry their process's tag, which tells the dead instance's reservations from the survivor's)
     victim_tag = next(o.request_id[4:14] for i, o in enumerate(outcomes) if i % 2 == 0 and o.complete)
+    # what stays of it are the holds of charges settled but not yet in the database (they are in its
+    # journal): they keep counting against the balance until its restart replays them
     time.sleep(max(0.0, killed_at[0] + RESERVATION_TTL + 0.2 - time.monotonic()))
-    assert [rid for rid in stack.live_reservations(team_id) if rid[4:14] == victim_tag] == []
-    assert wait_until(lambda: stack.team_state(team_id).reservations == 0), stack.team_state(team_id)
+    live = [rid for rid in stack.live_reservations(team_id) if rid[4:14] == victim_tag]
+    assert live == [rid for rid in stack.live_reservations(team_id, beyond=3600) if rid[4:14] == victim_tag]
     victim.start()  # same data directory: its journal is replayed
     victim.wait_ready()
     served = [o for o in outcomes if o.complete]

@@ -1,4 +1,4 @@
-"""identify_client: header sets as real clients send them (CLIENTS.md §0.15, §2; CLIENTS-OBSERVED.md)."""
+"""identify_client: header sets as real clients send them (docs/CLIENTS.md §2, §3)."""
 
 from __future__ import annotations
 

@@ -124,20 +124,37 @@ def test_encoder_failure_before_any_event_still_opens_the_response():
     assert events[-1]["response"]["id"] == events[0]["response"]["id"]
 
 
-def test_passthrough_relay_forwards_the_upstreams_own_failure_once():
+@pytest.mark.parametrize(
+    "failed",
+    [
+        b'event: response.failed\ndata: {"type":"response.failed","sequence_number":1,'
+        b'"response":{"id":"resp_9","status":"failed","error":{"code":"server_error","message":"overloaded"}}}\n\n',
+        b'event: error\ndata: {"type":"error","sequence_number":1,"code":"server_error","message":"overloaded"}\n\n',
+    ],
+    ids=["response.failed", "error"],
+)
+def test_passthrough_relay_ends_an_upstream_failure_with_its_own_event_never_the_upstreams(failed):
+    """The upstream's failure event may quote onegate's credential: it is read, never forwarded."""
     relay = stream.ResponsesStreamRelay()
     created = (
         b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_9"}}\n\n'
     )
-    failed = (
-        b'event: response.failed\ndata: {"type":"response.failed","sequence_number":1,'
-        b'"response":{"id":"resp_9","status":"failed","error":{"code":"server_error","message":"overloaded"}}}\n\n'
-    )
     assert relay.feed(created) == created
-    assert _data(relay.keepalive())[0] == {"type": "keepalive", "sequence_number": 1}
     with pytest.raises(UpstreamStreamError, match="overloaded"):
         relay.feed(failed)
-    assert relay.fail(GatewayError(errors.UPSTREAM_BAD_RESPONSE, "x"), "req_1") == failed
+    ours = _data(relay.fail(GatewayError(errors.UPSTREAM_BAD_RESPONSE, "cleaned words"), "req_1"))
+    assert ours == [
+        {
+            "type": "response.failed",
+            "sequence_number": 1,
+            "response": {
+                "id": "resp_9",
+                "object": "response",
+                "status": "failed",
+                "error": {"code": "server_error", "message": "cleaned words"},
+            },
+        }
+    ]
     assert not relay.done
 
 

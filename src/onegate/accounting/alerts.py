@@ -3,8 +3,9 @@ baseline window before it. Raised once per subject per cooldown across every ins
 claim), as a database row, a log line and, if configured, a webhook POST.
 
 The webhook never reaches loopback, private, link-local or otherwise non-public addresses unless the
-config allows it: the check sits in the DNS resolver the POST connects with, so a name that resolves
-to a private address (or re-resolves to one later) is refused too.
+config allows it: the name is resolved once, every answer checked, and the POST connects to the checked
+address (accounting/webhook.py), so a name that resolves to a private address, or re-resolves to one
+between the check and the connect, is refused too.
 """
 
 from __future__ import annotations
@@ -97,10 +98,13 @@ class SpendAlerts:
         return row
 
     async def _notify(self, alert_id: int, payload: dict[str, Any]) -> None:
-        assert self.config.webhook_url is not None
         from onegate.accounting.webhook import post_webhook  # aiohttp loads only when an alert is sent
 
-        status = await post_webhook(self.config.webhook_url, payload, self.config.webhook_allow_private)
+        config = self.config
+        assert config.webhook_url is not None
+        status = await post_webhook(
+            config.webhook_url, payload, config.webhook_allow_private, allow_networks=config.webhook_allow_networks
+        )
         if not status.isdigit():
             log.warning("spend alert %s webhook: %s", alert_id, status)
         await asyncio.to_thread(set_webhook_status, self._engine, alert_id, status)

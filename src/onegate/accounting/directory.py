@@ -13,12 +13,14 @@ import logging
 import time
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from onegate.accounting.periods import period_bounds
 from onegate.accounting.pricing import Price
 from onegate.apikeys import KeyRecord
 from onegate.counters.protocol import Counters
 from onegate.counters.pubsub import TOPICS
+from onegate.outages import Outage
 from onegate.pipeline.authenticate import KeyCache
 from onegate.providers.registry import ModelRegistry
 from onegate.store.ledger import key_spend_since
@@ -29,16 +31,26 @@ log = logging.getLogger("onegate.directory")
 
 
 class Directory:
-    def __init__(self, engine: Engine, keys: KeyCache, registry: ModelRegistry, counters: Counters) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keys: KeyCache,
+        registry: ModelRegistry,
+        counters: Counters,
+        database: Outage | None = None,
+    ) -> None:
         self._engine = engine
+        self._database = database or Outage("the database", log)
         self.keys = keys
         self._registry = registry
         self._counters = counters
         self._teams: dict[int, TeamRecord] = {}
         self._revisions: dict[str, object] = {}
-        self._spend_loaded: set[tuple[int, str]] = set()  # (key id, period) whose spend the counters have
         self._pushed: dict[int, int] = {}  # team id -> balance version last handed to the counters
         self._periods: dict[int, tuple[str, str, float]] = {}  # key id -> (kind, period, end)
+        # (key id, period) this process handed to the counters: not preloaded again when keys change (if
+        # the counters lose it, admission answers key_unknown and `load_key_spend` reloads it)
+        self._preloaded: set[tuple[int, str]] = set()
         self._lock = asyncio.Lock()
 
     def team(self, team_id: int) -> TeamRecord | None:
@@ -75,15 +87,16 @@ class Directory:
                     await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
                     self._pushed[team.id] = team.balance_version
             if keys_changed:
-                await self._load_key_spend(self.keys.all(), time.time())
+                await self._load_key_spend(self.keys.all(), time.time(), skip_loaded=True)
 
-    async def _load_key_spend(self, keys: list[KeyRecord], now: float) -> None:
-        """Hand the counters each budgeted key's spend in its current period (one query per period)."""
+    async def _load_key_spend(self, keys: list[KeyRecord], now: float, skip_loaded: bool = False) -> None:
+        """Hand the counters each budgeted key's spend in its current period (one query per period); the
+        counters keep a spend they already have (it may hold charges the database does not have yet)."""
         by_period: dict[tuple[str, float, float], list[KeyRecord]] = {}
         for key in keys:
             if key.budget_micros is not None and key.budget_period is not None:
                 bounds = period_bounds(key.budget_period, now)
-                if (key.id, bounds[0]) not in self._spend_loaded:
+                if not (skip_loaded and (key.id, bounds[0]) in self._preloaded):
                     by_period.setdefault(bounds, []).append(key)
         for (period, start, end), members in by_period.items():
             spent = await asyncio.to_thread(key_spend_since, self._engine, [k.id for k in members], start)
@@ -91,20 +104,23 @@ class Directory:
                 await self._counters.load_key_spend(
                     key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400
                 )
-                self._spend_loaded.add((key.id, period))
+                self._preloaded.add((key.id, period))
 
-    async def ensure_key_spend(self, key: KeyRecord, now: float) -> tuple[str, float]:
-        """The key's budget period (name, end); its spend so far is in the counters (loaded once per period)."""
+    def key_period(self, key: KeyRecord, now: float) -> tuple[str, float]:
+        """The key's budget period (name, end); ("", now) without a budget. No I/O."""
         if key.budget_micros is None or key.budget_period is None:
             return "", now
         cached = self._periods.get(key.id)
         if cached is not None and cached[0] == key.budget_period and now < cached[2]:
             return cached[1], cached[2]
         period, _, end = period_bounds(key.budget_period, now)
-        if (key.id, period) not in self._spend_loaded:  # a new key, or a new period: a cache miss
-            await self._load_key_spend([key], now)
         self._periods[key.id] = (key.budget_period, period, end)
         return period, end
+
+    async def load_key_spend(self, key: KeyRecord, now: float) -> None:
+        """The counters have no spend for the key's period (a new key or period, or Redis restarted
+        empty): from the database."""
+        await self._load_key_spend([key], now)
 
     async def load_team(self, team_id: int) -> TeamRecord | None:
         """A team the counters have no balance for (new, or Redis was emptied): from the database."""
@@ -119,5 +135,9 @@ class Directory:
             await asyncio.sleep(interval)
             try:
                 await self.refresh()
-            except Exception:  # a locked or restarting database must not stop the refresher
-                log.warning("refresh from the database failed", exc_info=True)
+            except SQLAlchemyError as exc:  # a locked or restarting database must not stop the refresher
+                self._database.failed(exc.__class__.__name__)
+            except Exception:  # Redis away: its client says so once
+                log.debug("refresh failed", exc_info=True)
+            else:
+                self._database.ok()

@@ -73,3 +73,11 @@ def estimate_micros(price: Price, input_tokens: int, output_tokens: int, images:
     """An upper estimate to reserve: every prompt token at the full input price (or cache-write, if higher)."""
     per_million = input_tokens * max(price.input, price.cache_write) + output_tokens * price.output
     return (per_million + 999_999) // 1_000_000 + price.per_request + images * price.per_image
+
+
+def affordable_output(price: Price, input_tokens: int, amount: int, choices: int = 1) -> int:
+    """The most output tokens (per choice) whose `estimate_micros` stays within `amount`."""
+    if not price.output:
+        return 0
+    room = (amount - price.per_request) * 1_000_000 - input_tokens * max(price.input, price.cache_write)
+    return max(0, room // (price.output * choices))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from onegate.counters.protocol import Admit, Counters, Lease, Limits, Refusal, Settle
+from onegate.counters.protocol import Admit, Capped, Counters, Lease, Limits, Refusal, Settle
 from onegate.settings import LimitsConfig
 from onegate.store.ledger import Committed
 
@@ -52,23 +52,32 @@ def limits_of(own: KeyRecord | TeamRecord | None, defaults: LimitsConfig) -> Lim
 
 class Reservations:
     def __init__(
-        self, counters: Counters, ttl: float, on_spend: Callable[[RequestContext, float], None] | None = None
+        self,
+        counters: Counters,
+        ttl: float,
+        on_spend: Callable[[RequestContext, float], None] | None = None,
+        hold: float = 7 * 86400.0,
     ) -> None:
         self.counters = counters
         self.ttl = ttl
+        # A settled charge is held against its team until the database has it, for at most `hold` seconds:
+        # not a renewed lease, so it stays visible to every instance when this one stops with the charge
+        # still in its spill file (the database was down), until a replay commits it.
+        self.hold = hold
         self._on_spend = on_spend  # told of every request that cost something (spend alerts watch it)
-        self._leases: dict[str, Lease] = {}  # running, or held until their charge is committed
+        self._leases: dict[str, Lease] = {}  # running: renewed until settled
+        self._held: set[str] = set()  # settled, held until their charge is committed
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def open(self) -> int:
-        return len(self._leases)
+        return len(self._leases) + len(self._held)
 
-    async def reserve(self, request: Admit) -> Refusal | None:
-        refusal = await self.counters.admit(request)
-        if refusal is None:
+    async def reserve(self, request: Admit) -> Refusal | Capped | None:
+        outcome = await self.counters.admit(request)
+        if not isinstance(outcome, Refusal):
             self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
-        return refusal
+        return outcome
 
     def settle(self, ctx: RequestContext) -> None:
         """Replace the estimate by the actual cost (`ctx.cost_micros`). Safe to call twice."""
@@ -88,13 +97,14 @@ class Reservations:
                 cost=cost,
                 token_delta=used - reservation.tokens,
                 admitted_at=reservation.admitted_at,
-                hold_until=now + self.ttl if hold else 0.0,
+                hold_until=now + self.hold if hold else 0.0,
                 period=reservation.period,
                 period_ttl=reservation.period_ttl,
             )
         )
-        if not hold:
-            self._leases.pop(reservation.rid, None)
+        self._leases.pop(reservation.rid, None)
+        if hold:
+            self._held.add(reservation.rid)
         if cost and self._on_spend is not None:
             self._on_spend(ctx, now)
 
@@ -111,7 +121,7 @@ class Reservations:
     def _apply(self, committed: Committed) -> None:
         rids: dict[int, list[str]] = defaultdict(list)
         for charge in committed.charges:
-            self._leases.pop(charge["request_id"], None)
+            self._held.discard(charge["request_id"])
             if charge["team_id"] is not None:
                 rids[charge["team_id"]].append(charge["request_id"])
         for team_id, (balance, version) in committed.balances.items():
@@ -124,4 +134,5 @@ class Reservations:
             try:
                 await self.counters.renew(list(self._leases.values()), time.time() + self.ttl)
             except Exception:
-                log.warning("renewing %d reservations failed", len(self._leases), exc_info=True)
+                # the outage is logged once by the counters' client; the leases simply run out meanwhile
+                log.debug("renewing %d reservations failed", len(self._leases), exc_info=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 async def setup_guide(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    require_admin(ctx, gw.settings)
+    await require_admin(ctx, gw.settings, gw.keys.failures)
     path, _, query = ctx.path.partition("?")
     client = path.rstrip("/").rsplit("/", 1)[-1]
     key_id = (parse_qs(query).get("key_id") or [""])[0]

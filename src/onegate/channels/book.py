@@ -62,7 +62,8 @@ class ChannelBook:
         if settings.redis_url:
             from onegate.channels.redis import RedisChannelStore  # only when configured: keeps redis optional
 
-            store = RedisChannelStore(settings.redis_url, settings.routing.redis_prefix, window)
+            prefix = settings.routing.redis_prefix
+            store = RedisChannelStore(settings.redis_url, prefix, window, timeout=settings.redis_timeout)
         else:
             store = MemoryChannelStore(window)
         return cls(store, settings.routing, {c.name: c.max_concurrency for c in settings.channels})

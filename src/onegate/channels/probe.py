@@ -3,7 +3,8 @@
 Used by the background prober and `onegate channels test`. The request is a one-token chat message in
 the channel's first model, translated for the channel's dialect like any client request; it is judged
 by the same fault table as forwarding, so a 400 (say, a model that wants other parameters) still proves
-the channel works.
+the channel works. What the upstream says is cleaned by the channel's `UpstreamText` as it comes in: the
+detail goes to the breaker's last error, the channel snapshot, the log and `onegate channels test`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ async def probe(target: Target) -> ProbeResult:
         return ProbeResult(channel, verdict, status, (time.perf_counter() - started) * 1000, detail, retry_after)
 
     response = None
+    text = provider.upstream_text
     try:
         async with asyncio.timeout(provider.timeouts.first_byte):
             response = await provider.send(UpstreamRequest(plan.endpoint, plan.body, False))
@@ -55,15 +57,16 @@ async def probe(target: Target) -> ProbeResult:
     except TimeoutError:
         return result("fault", None, f"no answer within {provider.timeouts.first_byte:g} s")
     except UpstreamTransportError as exc:
-        return result("fault", None, str(exc))
+        return result("fault", None, text.clean(str(exc)))
     finally:
         if response is not None:
             response.close()
     status = response.status
-    if status == 429:
-        return result("rate_limited", status, parse_upstream_error(raw)[0], retry_after_seconds(response.headers))
     if status >= 400:
-        return result("fault" if is_channel_fault(status) else "ok", status, parse_upstream_error(raw)[0])
+        said = text.clean(parse_upstream_error(raw)[0])
+        if status == 429:
+            return result("rate_limited", status, said, retry_after_seconds(response.headers))
+        return result("fault" if is_channel_fault(status) else "ok", status, said)
     try:
         plan.translate_body(raw)
         orjson.loads(raw)

@@ -5,14 +5,13 @@ Keys (under the configured prefix):
   channel-marks          hash, channel name → JSON marks
   claim:<token>          SET NX PX: one half-open probe (or background probe) at a time across instances
 
-Redis trouble never fails a request: the store logs it (at most every 30 s) and answers as if the channel
-had no history, so routing carries on with each instance's own view.
+Redis trouble never fails a request: the store logs it (one line per outage, shared with the counters'
+client) and answers as if the channel had no history, so routing carries on with each instance's own view.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -22,6 +21,7 @@ from redis.exceptions import RedisError
 
 from onegate.channels.memory import BUCKETS
 from onegate.channels.state import Marks, Window
+from onegate.outages import outage_of, redis_name
 
 log = logging.getLogger("onegate.channels")
 _FIELDS = {"s": 0, "f": 1, "l": 2}
@@ -30,21 +30,19 @@ _FIELDS = {"s": 0, "f": 1, "l": 2}
 class RedisChannelStore:
     shared = True
 
-    def __init__(self, url: str, prefix: str, window_seconds: float) -> None:
-        self._redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    def __init__(self, url: str, prefix: str, window_seconds: float, timeout: float = 2.0) -> None:
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = prefix
         self._width = window_seconds / BUCKETS
         self._ttl_ms = int(window_seconds * 2000)
-        self._warned_at = 0.0
+        self._outage = outage_of(redis_name(url), log)
 
     def _window_key(self, channel: str) -> str:
         return f"{self._prefix}channel:{channel}:window"
 
     def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 30:
-            self._warned_at = now
-            log.warning("channel state: Redis is unavailable (%s); routing on this instance's view", exc)
+        self._outage.failed(f"channel state: {exc}; routing on this instance's view")
+        log.debug("channel state: Redis call failed", exc_info=True)
 
     async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
         key, number = self._window_key(channel), int(now // self._width)
@@ -111,6 +109,7 @@ class RedisChannelStore:
         except (RedisError, OSError) as exc:
             self._warn(exc)
             return {}
+        self._outage.ok()  # read every sync interval: where a recovery shows
         return {name.decode(): Marks.from_dict(_loads(value)) for name, value in raw.items()}
 
     async def save_marks(self, channel: str, marks: Marks) -> None:

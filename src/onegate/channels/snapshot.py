@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from onegate.store.private import private_dir, write_private
+
 
 def state_path(data_dir: Path) -> Path:
     return data_dir / "channels" / "state.json"
@@ -27,9 +29,9 @@ def commands_dir(data_dir: Path) -> Path:
 
 def write_snapshot(data_dir: Path, channels: list[dict[str, Any]], now: float) -> None:
     path = state_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(orjson.dumps({"written_at": now, "pid": os.getpid(), "channels": channels}))
+    write_private(tmp, orjson.dumps({"written_at": now, "pid": os.getpid(), "channels": channels}))
     tmp.replace(path)  # atomic: the CLI never reads half a file
 
 
@@ -43,10 +45,10 @@ def read_snapshot(data_dir: Path) -> dict[str, Any] | None:
 
 def queue_command(data_dir: Path, action: str, channel: str, reason: str = "") -> Path:
     folder = commands_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / f"{time.time_ns()}-{secrets.token_hex(3)}.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps({"action": action, "channel": channel, "reason": reason}))
+    write_private(tmp, orjson.dumps({"action": action, "channel": channel, "reason": reason}))
     tmp.replace(path)
     return path
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +30,29 @@ def settings_or_exit(data_dir: Path | None, config: Path | None, **overrides: ob
     except ConfigError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+SERVING_FILE = "serving.json"  # in the data dir: where `onegate serve` listens, for the other commands to print
+
+
+def record_serving(settings: Settings) -> None:
+    """Note the address this server answers on, so `keys create` and `setup` print one that works."""
+    from onegate.store.private import private_dir, write_private
+
+    record = {"pid": os.getpid(), "root": settings.root_url}
+    write_private(private_dir(settings.data_dir) / SERVING_FILE, json.dumps(record).encode())
+
+
+def served_root(settings: Settings) -> str:
+    """`server.public_url`, else the address of the server running on this data dir, else the configured one."""
+    if settings.public_url:
+        return settings.root_url
+    try:
+        record = json.loads((settings.data_dir / SERVING_FILE).read_text())
+        os.kill(int(record["pid"]), 0)  # that server still runs
+        return str(record["root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.root_url
 
 
 def open_store(settings: Settings) -> Engine:

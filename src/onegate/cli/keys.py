@@ -11,7 +11,7 @@ import typer
 from onegate.accounting.periods import PERIODS
 from onegate.apikeys import parse_duration
 from onegate.cli.backend import backend, remote, run
-from onegate.cli.common import ConfigPath, DataDir, fail, print_table, settings_or_exit
+from onegate.cli.common import ConfigPath, DataDir, fail, print_table, served_root, settings_or_exit
 from onegate.manage.keys import KeyCreate, KeyUpdate, KeyView
 
 app = typer.Typer(help="Virtual keys: one per person or service.", no_args_is_help=True)
@@ -50,7 +50,7 @@ def create(
     created = run(lambda: api.create_key(spec))
     typer.echo(created.secret)
     target = remote()
-    where = target.server + "/api/v1" if target else settings_or_exit(data_dir, config).base_url
+    where = (target.server if target else served_root(settings_or_exit(data_dir, config))) + "/api/v1"
     typer.secho(
         f"key {created.key.id} ({name}) created. This is the only time the key is shown: store it now.\n"
         f"Base URL for OpenAI-style clients: {where}",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
+from onegate.cli.common import ConfigPath, DataDir, open_store, served_root, settings_or_exit
 from onegate.providers.registry import ModelRegistry
 from onegate.server.routes import API_ROUTES
 from onegate.setup.guides import CLIENTS, UnknownClient, build_guide
@@ -34,7 +34,7 @@ def setup(
         if key is None:
             typer.secho(f"no key with id {key_id} (onegate keys list shows them)", fg="red", err=True)
             raise typer.Exit(1)
-    root = public_url or settings.root_url
+    root = public_url or served_root(settings)
     if not public_url and not settings.public_url:
         typer.secho(
             f"note: no public URL is configured, so the guide uses {root}; pass --public-url https://HOST "

@@ -12,7 +12,9 @@ def open_counters(settings: Settings) -> Counters:
     if settings.redis_url:
         from onegate.counters.redis import RedisCounters
 
-        return RedisCounters(settings.redis_url, settings.redis_prefix, spend_minutes_kept=kept)
+        return RedisCounters(
+            settings.redis_url, settings.redis_prefix, spend_minutes_kept=kept, timeout=settings.redis_timeout
+        )
     from onegate.counters.memory import MemoryCounters
 
     return MemoryCounters(spend_minutes_kept=kept)

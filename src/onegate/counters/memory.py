@@ -5,30 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from onegate.counters.protocol import Admit, Lease, Limits, Refusal, Settle, TeamState
-from onegate.counters.windows import minute_of, over_limit, position, retry_after
+from onegate.counters.protocol import Admit, Capped, Lease, Limits, Refusal, Settle, TeamState
+from onegate.counters.windows import expired, minute_of, retry_after, second_of
 
 
 @dataclass(slots=True)
 class _Window:
-    """Counts of the current and the previous minute."""
+    """What was admitted per second of the last minute (windows.py), oldest first, and its sum."""
 
-    minute: int = 0
-    cur: int = 0
-    prev: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
+    total: int = 0
 
-    def at(self, minute: int) -> _Window:
-        if minute != self.minute:
-            self.prev = self.cur if minute == self.minute + 1 else 0
-            self.cur = 0
-            self.minute = minute
+    def live(self, now: float) -> _Window:
+        counts = self.counts
+        while counts:
+            oldest = next(iter(counts))
+            if not expired(oldest, now):
+                break
+            self.total -= counts.pop(oldest)
         return self
 
-    def add(self, minute: int, amount: int) -> None:
-        if minute == self.minute:
-            self.cur += amount
-        elif minute == self.minute - 1:
-            self.prev += amount
+    def add(self, second: int, amount: int) -> None:
+        self.counts[second] = self.counts.get(second, 0) + amount
+        self.total += amount
+
+    def correct(self, second: int, amount: int) -> None:
+        """Change a second's count if it is still in the window."""
+        if second in self.counts:
+            self.counts[second] += amount
+            self.total += amount
 
 
 @dataclass(slots=True)
@@ -96,8 +101,8 @@ class MemoryCounters:
             subject = self._teams[team_id] = _Subject()
         return subject
 
-    async def admit(self, request: Admit) -> Refusal | None:
-        now, minute, frac = request.now, minute_of(request.now), position(request.now)
+    async def admit(self, request: Admit) -> Refusal | Capped | None:
+        now = request.now
         scopes: list[tuple[str, _Subject, Limits]] = [("key", self._key(request.key_id), request.key_limits)]
         team = None
         if request.team_id is not None:
@@ -106,51 +111,59 @@ class MemoryCounters:
         for name, subject, limits in scopes:
             subject.slots.purge(now)
             subject.reserved.purge(now)
-            refusal = _check(name, subject, limits, request.tokens, minute, frac)
+            refusal = _check(name, subject, limits, request.tokens, now)
             if refusal is not None:
                 return refusal
         key = scopes[-1][1]
-        spent_key = (request.key_id, request.period)
-        if request.budget is not None and request.amount > 0:
-            spent = self._key_spend.get(spent_key, 0)
-            if spent + key.reserved.total + request.amount > request.budget:
-                return Refusal("key_budget")
-        if team is not None and request.amount > 0:
+        grant, short, amount = request.amount, "", request.amount
+        if request.budget is not None and amount > 0:
+            spent = self._key_spend.get((request.key_id, request.period))
+            if spent is None:
+                return Refusal("key_unknown")
+            room = request.budget + request.overdraft - spent - key.reserved.total
+            if room < grant:
+                grant, short = room, "key_budget"
+        if team is not None and amount > 0:
             copy = self._balances.get(request.team_id)  # type: ignore[arg-type]
             if copy is None:
                 return Refusal("team_unknown")
-            if copy[0] - team.reserved.total < request.amount:
-                return Refusal("team_balance")
+            room = copy[0] + request.overdraft - team.reserved.total
+            if room < grant:
+                grant, short = room, "team_balance"
+        if grant < amount and (request.least is None or grant < request.least):
+            return Refusal(short)
+        second = second_of(now)
         for _, subject, limits in scopes:  # only what a limit needs, as in lua/admit.lua
             if limits.concurrent:
                 subject.slots.add(request.rid, 0, request.expires)
-            if limits.rpm or limits.tpm:
-                subject.requests.at(minute).cur += 1
-                subject.tokens.at(minute).cur += request.tokens
-        if request.amount > 0:
+            if limits.rpm:  # a window is kept only while its limit is set: it is also only purged then
+                subject.requests.add(second, 1)
+            if limits.tpm:
+                subject.tokens.add(second, request.tokens)
+        if amount > 0:
             if team is not None:
-                team.reserved.add(request.rid, request.amount, request.expires)
+                team.reserved.add(request.rid, grant, request.expires)
             if request.budget is not None:
-                key.reserved.add(request.rid, request.amount, request.expires)
-        return None
+                key.reserved.add(request.rid, grant, request.expires)
+        return None if grant >= amount else Capped(grant)
 
     def settle(self, settle: Settle) -> None:
-        minute, admitted = minute_of(settle.now), minute_of(settle.admitted_at)
+        minute, admitted = minute_of(settle.now), second_of(settle.admitted_at)
         subjects = [self._key(settle.key_id)]
         if settle.team_id is not None:
             subjects.append(self._team(settle.team_id))
         for subject in subjects:
             subject.slots.drop(settle.rid)
-            subject.tokens.add(admitted, settle.token_delta)
+            subject.tokens.correct(admitted, settle.token_delta)
             if settle.cost:
                 subject.spend[minute] = subject.spend.get(minute, 0) + settle.cost
                 if len(subject.spend) > self._spend_kept:
                     for old in [m for m in subject.spend if m < minute - self._spend_kept]:
                         del subject.spend[old]
         subjects[0].reserved.drop(settle.rid)
-        if settle.cost and settle.period:
-            spent_key = (settle.key_id, settle.period)
-            self._key_spend[spent_key] = self._key_spend.get(spent_key, 0) + settle.cost
+        spent_key = (settle.key_id, settle.period)
+        if settle.cost and settle.period and spent_key in self._key_spend:
+            self._key_spend[spent_key] += settle.cost
         if settle.team_id is not None:
             reserved = subjects[1].reserved
             held = reserved.drop(settle.rid)
@@ -214,7 +227,7 @@ class MemoryCounters:
         return None
 
 
-def _check(scope: str, subject: _Subject, limits: Limits, tokens: int, minute: int, frac: float) -> Refusal | None:
+def _check(scope: str, subject: _Subject, limits: Limits, tokens: int, now: float) -> Refusal | None:
     if limits.concurrent and len(subject.slots.items) >= limits.concurrent:
         return Refusal(f"{scope}_concurrent", 1.0)
     for name, window, limit, need in (
@@ -223,7 +236,8 @@ def _check(scope: str, subject: _Subject, limits: Limits, tokens: int, minute: i
     ):
         if not limit:
             continue
-        window.at(minute)
-        if over_limit(window.prev, window.cur, need, limit, frac):
-            return Refusal(f"{scope}_{name}", retry_after(window.prev, window.cur, need, limit, frac))
+        window.live(now)
+        if window.total + need > limit:
+            wait = retry_after(window.counts.items(), window.total, need, limit, now)
+            return Refusal(f"{scope}_{name}", wait)
     return None

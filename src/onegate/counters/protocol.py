@@ -44,12 +44,17 @@ class Admit:
     budget: int | None = None  # the key's budget for the period; None = none
     period: str = ""  # the key's budget period ("d2026-11-27", "m2026-11"); names its spend window
     period_ttl: float = 0.0  # seconds the period's spend window must live
+    # When the budget or balance cannot pay `amount` (the worst case), reserve what it can pay if that is
+    # at least `least` (a minimal answer: the caller caps the output to it); None = all or nothing.
+    least: int | None = None
+    overdraft: int = 0  # how far below zero a budget or balance may be reserved into
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a request may not run now: `key_rpm`, `team_tpm`, `key_concurrent`, `key_budget`,
-    `team_balance`, or `team_unknown` (the backend has no balance copy for the team: load it)."""
+    `team_balance`, `team_unknown` (the backend has no balance copy for the team: load it) or
+    `key_unknown` (it has no spend for the key's budget period: load it)."""
 
     reason: str
     retry_after: float = 0.0  # seconds; 0 = retrying will not help
@@ -57,6 +62,13 @@ class Refusal:
     @property
     def scope(self) -> str:
         return self.reason.split("_", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Capped:
+    """Admitted, but only `amount` (less than asked, at least `least`) could be reserved."""
+
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +104,9 @@ class Lease:
 
 
 class Counters(Protocol):
-    async def admit(self, request: Admit) -> Refusal | None:
-        """Check every limit and, only when all pass, count the request and reserve its cost."""
+    async def admit(self, request: Admit) -> Refusal | Capped | None:
+        """Check every limit and, only when all pass, count the request and reserve its cost (or, with
+        `least`, as much of it as the budget and balance can pay)."""
         ...
 
     def settle(self, settle: Settle) -> None:
@@ -112,7 +125,8 @@ class Counters(Protocol):
     async def renew(self, leases: Sequence[Lease], expires: float) -> None: ...
 
     async def load_key_spend(self, key_id: int, team_id: int | None, period: str, amount: int, ttl: float) -> None:
-        """Set a key's spend in a budget period from the database, unless the backend already has it."""
+        """Set a key's spend in a budget period from the database, unless the backend already has it.
+        Until then, admitting against its budget answers `key_unknown`."""
         ...
 
     async def key_spend(self, key_id: int, team_id: int | None, period: str) -> int: ...

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from onegate.outages import Outage, outage_of, redis_name
+
 log = logging.getLogger("onegate.pubsub")
 TOPICS = ("keys", "teams", "prices")
 
@@ -34,25 +36,34 @@ async def listen(url: str, prefix: str, on_change: Callable[[str | None], Awaita
 
     client = aioredis.Redis.from_url(url)
     try:
-        await _listen(client, prefix, on_change)
+        await _listen(client, prefix, on_change, outage_of(redis_name(url), log))
     finally:
         await client.aclose()
 
 
-async def _listen(client: Any, prefix: str, on_change: Callable[[str | None], Awaitable[None]]) -> None:
+async def _listen(client: Any, prefix: str, on_change: Callable[[str | None], Awaitable[None]], outage: Outage) -> None:
     while True:
         pubsub = client.pubsub()
         try:
             await pubsub.subscribe(channel(prefix))
-            await on_change(None)
+            outage.ok()
+            await _changed(on_change, None)
             async for message in pubsub.listen():
                 if message["type"] == "message":
                     topic = message["data"].decode()
-                    await on_change(topic if topic in TOPICS else None)
+                    await _changed(on_change, topic if topic in TOPICS else None)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("Redis pub/sub lost; resubscribing in 1 s", exc_info=True)
+        except Exception as exc:  # one line per outage (shared with the counters' client), not one a second
+            outage.failed(f"pub/sub: {exc}")
+            log.debug("Redis pub/sub lost; resubscribing in 1 s", exc_info=True)
             await asyncio.sleep(1)
         finally:
             await pubsub.aclose()
+
+
+async def _changed(on_change: Callable[[str | None], Awaitable[None]], topic: str | None) -> None:
+    try:
+        await on_change(topic)
+    except Exception:  # the database or Redis is away (each logs that once); the directory's poll retries
+        log.debug("reload after a published change failed", exc_info=True)

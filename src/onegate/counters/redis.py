@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
-from onegate.counters.protocol import Admit, Lease, Refusal, Settle, TeamState
+from onegate.counters.protocol import Admit, Capped, Lease, Refusal, Settle, TeamState
 from onegate.counters.resp import RespClient
-from onegate.counters.windows import minute_of, position
+from onegate.counters.windows import minute_of, second_of
 
 log = logging.getLogger("onegate.counters")
+RESEND_SECONDS = 1.0  # a commit that did not reach Redis is tried again this often
 
 
 def _script(name: str) -> str:
@@ -42,69 +44,95 @@ class _Names:
 
 
 class RedisCounters:
-    def __init__(self, url: str, prefix: str = "onegate:", spend_minutes_kept: int = 24 * 60) -> None:
+    def __init__(
+        self, url: str, prefix: str = "onegate:", spend_minutes_kept: int = 24 * 60, timeout: float = 0.25
+    ) -> None:
         self.url = url
         self.prefix = prefix
-        self._redis = RespClient(url)
+        self._redis = RespClient(url, timeout)
         self._spend_ttl = spend_minutes_kept * 60
         self._admit = self._redis.script(_script("admit"))
         self._settle = self._redis.script(_script("settle"))
         self._commit = self._redis.script(_script("commit"))
         self._in_flight: set[asyncio.Future[Any]] = set()
+        self._unsent_commits: dict[int, tuple[int, int, tuple[str, ...]]] = {}  # team id -> newest, rids
+        self._resend: asyncio.TimerHandle | None = None
+        self._closing = False
 
     # request path --------------------------------------------------------------------------------
-    async def admit(self, request: Admit) -> Refusal | None:
+    async def admit(self, request: Admit) -> Refusal | Capped | None:
         names = _Names(self.prefix, request.team_id, request.key_id)
-        minute = minute_of(request.now)
         t, k = names.team, names.key
         keys = [
-            t + "bal", *names.team_reservations(), t + "slots", f"{t}w:{minute}", f"{t}w:{minute - 1}",
-            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{minute}", f"{k}w:{minute - 1}",
+            t + "bal", *names.team_reservations(), t + "slots", t + "rw", t + "tw",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "rw", k + "tw",
             f"{k}spend:{request.period}",
         ]  # fmt: skip
         tl, kl = request.team_limits, request.key_limits
         args = [
             repr(request.now), request.rid, repr(request.expires), request.amount, request.tokens,
             1 if request.team_id is not None else 0, tl.rpm, tl.tpm, tl.concurrent, kl.rpm, kl.tpm, kl.concurrent,
-            request.budget if request.budget is not None else -1, repr(position(request.now)),
+            request.budget if request.budget is not None else -1,
+            request.least if request.least is not None else -1, request.overdraft,
         ]  # fmt: skip
         result = await self._redis.evalsha(self._admit, keys, args)
         if result[0] == 1:
-            return None
+            return None if result[1] >= request.amount else Capped(result[1])
         return Refusal(result[1].decode(), float(result[2]))
 
     def settle(self, settle: Settle) -> None:
         names = _Names(self.prefix, settle.team_id, settle.key_id)
-        admitted, minute = minute_of(settle.admitted_at), minute_of(settle.now)
+        minute = minute_of(settle.now)
         t, k = names.team, names.key
         keys = [
-            *names.team_reservations(), t + "slots", f"{t}w:{admitted}", f"{t}sp:{minute}",
-            k + "res", k + "amt", k + "reserved", k + "slots", f"{k}w:{admitted}", f"{k}sp:{minute}",
+            *names.team_reservations(), t + "slots", t + "tw", f"{t}sp:{minute}",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "tw", f"{k}sp:{minute}",
             f"{k}spend:{settle.period}",
         ]  # fmt: skip
         args = [
             settle.rid, settle.cost, settle.token_delta, repr(settle.hold_until), self._spend_ttl,
             repr(settle.period_ttl if settle.period else 0), 1 if settle.team_id is not None else 0,
+            second_of(settle.admitted_at),
         ]  # fmt: skip
         self._send_later(self._settle, keys, args)
 
     def commit(self, team_id: int, balance: int, version: int, rids: Sequence[str]) -> None:
         names = _Names(self.prefix, team_id, 0)
-        self._send_later(self._commit, [names.team + "bal", *names.team_reservations()], [balance, version, *rids])
+        keys = [names.team + "bal", *names.team_reservations()]
+        retry = functools.partial(self._commit_later, team_id, balance, version, rids)
+        self._send_later(self._commit, keys, [balance, version, *rids], retry)
 
-    def _send_later(self, sha: str, keys: list[str], args: list[Any]) -> None:
+    def _commit_later(self, team_id: int, balance: int, version: int, rids: Sequence[str]) -> None:
+        """A commit that did not reach Redis is sent again until it does (it is idempotent): else its
+        charges would stay held on top of a balance that already has them."""
+        _, newest, held = self._unsent_commits.get(team_id, (0, -1, ()))
+        if version < newest:
+            balance, version = self._unsent_commits[team_id][:2]
+        self._unsent_commits[team_id] = (balance, version, (*held, *rids))
+        if self._resend is None:
+            self._resend = asyncio.get_running_loop().call_later(RESEND_SECONDS, self._resend_commits)
+
+    def _resend_commits(self) -> None:
+        self._resend = None
+        unsent, self._unsent_commits = self._unsent_commits, {}
+        for team_id, (balance, version, rids) in unsent.items():
+            self.commit(team_id, balance, version, rids)
+
+    def _send_later(self, sha: str, keys: list[str], args: list[Any], retry: Callable[[], None] | None = None) -> None:
         if self._redis.connected:  # in order, behind everything sent before
             future: asyncio.Future[Any] = self._redis.send("EVALSHA", sha, len(keys), *keys, *args)
         else:
             future = asyncio.ensure_future(self._redis.evalsha(sha, keys, args))
         self._in_flight.add(future)
-        future.add_done_callback(self._sent)
+        future.add_done_callback(functools.partial(self._sent, retry))
 
-    def _sent(self, future: asyncio.Future[Any]) -> None:
+    def _sent(self, retry: Callable[[], None] | None, future: asyncio.Future[Any]) -> None:
         self._in_flight.discard(future)
         if not future.cancelled() and future.exception() is not None:
-            # Redis away: leases expire by themselves, the balance is retaken from the database
-            log.warning("a settlement did not reach Redis: %s", future.exception())
+            # Redis away (its client logs the outage once): a settlement's leases expire by themselves
+            log.debug("a settlement or commit did not reach Redis: %s", future.exception())
+            if retry is not None and not self._closing:
+                retry()
 
     async def flush(self) -> None:
         if self._in_flight:
@@ -168,6 +196,10 @@ class RedisCounters:
         )
 
     async def close(self) -> None:
+        if self._resend is not None:  # one last try for commits that did not get through
+            self._resend.cancel()
+            self._resend_commits()
+        self._closing = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush(), 10)
         await self._redis.close()

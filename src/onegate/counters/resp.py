@@ -4,18 +4,29 @@ Redis answers in order, so a queue of futures matches replies to commands; comma
 event-loop turn leave in one write. That makes an admission one round trip with no pool to wait for,
 and settlements batch themselves under load. (redis-py costs ~2× the CPU per call and a connection per
 concurrent call; it stays for pub/sub and the CLI.) Replies are parsed by hiredis.
+
+Every command has a deadline (`timeout`): a frozen or unreachable Redis fails the request path fast
+instead of holding it. When the oldest command is late, the connection is dropped and every command on
+it fails: its replies can no longer be trusted to arrive, and commands stuck in it must not pile up. One
+timer per connection watches the oldest command (replies come in order), so a command costs no timer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import ssl
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+
+from onegate.outages import outage_of, redis_name
+
+log = logging.getLogger("onegate.counters")
 
 
 class RedisError(Exception):
@@ -31,8 +42,14 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, client: RespClient) -> None:
         self._client = client
         self._reader = hiredis.Reader(replyError=RedisError)
+        self._transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self._client._transport is not self._transport:
+            return  # a connection already dropped: its commands have failed, its replies match nothing
         self._reader.feed(data)
         waiting = self._client._waiting
         while True:
@@ -40,6 +57,7 @@ class _Protocol(asyncio.Protocol):
             if reply is False:
                 return
             future = waiting.popleft()
+            self._client._deadlines.popleft()
             if not future.done():
                 if isinstance(reply, RedisError):
                     future.set_exception(reply)
@@ -47,11 +65,12 @@ class _Protocol(asyncio.Protocol):
                     future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._client._lost(exc)
+        if self._client._transport is self._transport:  # not a connection dropped earlier
+            self._client._lost(exc)
 
 
 class RespClient:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = 0.25) -> None:
         parts = urlsplit(url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 6379
@@ -61,12 +80,18 @@ class RespClient:
         self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Future[None] | None = None
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._deadlines: deque[float] = deque()  # loop time by which each waiting command must be answered
+        self._watch: asyncio.TimerHandle | None = None
         self._out: list[bytes] = []
         self._scripts: dict[str, str] = {}  # sha1 -> source
+        self.timeout = timeout
+        self._retry_at = 0.0  # after a failed connect: fail at once until then (no connect per request)
+        self.outage = outage_of(redis_name(url), log)
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_connection(lambda: _Protocol(self), self._host, self._port, ssl=self._ssl)
+        connecting = loop.create_connection(lambda: _Protocol(self), self._host, self._port, ssl=self._ssl)
+        transport, _ = await asyncio.wait_for(connecting, self.timeout)
         self._transport = transport
         setup = []
         if self._auth:
@@ -80,27 +105,50 @@ class RespClient:
         except BaseException:
             transport.close()
             raise
+        self.outage.ok()
 
     async def _ready(self) -> None:
         if self._transport is not None:
             return
         if self._connecting is None:
+            if time.monotonic() < self._retry_at:
+                raise RedisError(f"cannot connect to Redis at {self._host}:{self._port} (retrying shortly)")
             self._connecting = asyncio.ensure_future(self._connect())
         try:
             await asyncio.shield(self._connecting)
-        except OSError as exc:
-            raise RedisError(f"cannot connect to Redis at {self._host}:{self._port}: {exc}") from exc
+        except (OSError, TimeoutError, RedisError) as exc:
+            self._retry_at = time.monotonic() + self.timeout
+            detail = str(exc) or "timed out"
+            self.outage.failed(detail)
+            raise RedisError(f"cannot connect to Redis at {self._host}:{self._port}: {detail}") from exc
         finally:
             if self._connecting is not None and self._connecting.done():
                 self._connecting = None
 
     def _send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._waiting.append(future)
+        self._deadlines.append(loop.time() + self.timeout)
+        if self._watch is None:
+            self._watch = loop.call_at(self._deadlines[0], self._check_deadline)
         if not self._out:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         self._out.append(encode(args))
         return future
+
+    def _check_deadline(self) -> None:
+        """The oldest command's deadline came: if it is still unanswered, Redis is stuck; else watch the next."""
+        self._watch = None
+        if not self._deadlines:
+            return
+        loop = asyncio.get_running_loop()
+        if self._deadlines[0] <= loop.time():
+            reason = f"Redis did not answer within {self.timeout:g} s"
+            self.outage.failed(reason)
+            self._drop(RedisError(reason))
+        else:
+            self._watch = loop.call_at(self._deadlines[0], self._check_deadline)
 
     def _flush(self) -> None:
         out, self._out = self._out, []
@@ -108,13 +156,22 @@ class RespClient:
             self._transport.write(b"".join(out))
 
     def _lost(self, exc: Exception | None) -> None:
-        self._transport = None
+        if exc is not None:
+            self.outage.failed(exc)
+        self._drop(RedisError(f"connection to Redis lost: {exc or 'closed'}"))
+
+    def _drop(self, error: RedisError) -> None:
+        """Close the connection and fail every command on it; the next call connects anew."""
+        transport, self._transport = self._transport, None
         self._out = []
-        error = RedisError(f"connection to Redis lost: {exc or 'closed'}")
-        while self._waiting:
-            future = self._waiting.popleft()
+        waiting, self._waiting = self._waiting, deque()
+        self._deadlines = deque()
+        if transport is not None:
+            transport.abort()
+        for future in waiting:
             if not future.done():
                 future.set_exception(error)
+                future.exception()  # a fire-and-forget command's failure is reported by its owner, if at all
 
     @property
     def connected(self) -> bool:
@@ -145,6 +202,9 @@ class RespClient:
         return await self.call("EVAL", self._scripts[sha], len(keys), *keys, *args)
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if self._transport is not None:
             self._transport.close()
             self._transport = None

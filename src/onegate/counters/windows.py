@@ -1,38 +1,40 @@
-"""Sliding-window arithmetic shared by the backends (counters/lua/admit.lua repeats it in Lua).
+"""Rolling-window arithmetic shared by the backends (counters/lua/admit.lua repeats it in Lua).
 
-A per-minute limit counts the current minute plus the previous minute weighted by how much of it still
-lies inside the last 60 seconds: smooth like a sliding log, two numbers of memory like a fixed window.
+A per-minute limit is exact: in no 60-second span are more than `limit` requests (or tokens) admitted.
+What was admitted is kept per second of admission, so a subject holds at most 61 numbers whatever its
+limit. A second's count leaves the window once the whole second is more than 60 s old (`expired`):
+that errs on the safe side by under a second and never lets a span hold more than the limit.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
-MINUTE = 60.0
+SPAN = 60  # seconds
 
 
 def minute_of(now: float) -> int:
-    return int(now // MINUTE)
+    """The epoch minute: what spend per minute (alerts) is kept by."""
+    return int(now // SPAN)
 
 
-def position(now: float) -> float:
-    """How far into its minute `now` is, 0 ≤ p < 1."""
-    return (now % MINUTE) / MINUTE
+def second_of(now: float) -> int:
+    return int(now)
 
 
-def over_limit(prev: float, cur: float, need: float, limit: int, frac: float) -> bool:
-    return prev * (1 - frac) + cur + need > limit
+def expired(second: int, now: float) -> bool:
+    """The count of `second` no longer lies in the 60 s before `now` (its last instant plus 60 has passed)."""
+    return second + SPAN + 1 <= now
 
 
-def retry_after(prev: float, cur: float, need: float, limit: int, frac: float) -> float:
-    """Seconds until `need` more fits under `limit` if nothing else is counted meanwhile (at least 1)."""
+def retry_after(counts: Iterable[tuple[int, int]], total: int, need: int, limit: int, now: float) -> float:
+    """Seconds until `need` more fits under `limit`, if nothing else is admitted meanwhile (at least 1).
+    `counts`: (second, amount) of the live window, oldest first; `total`: their sum."""
     if need > limit:
-        return MINUTE
-    room = limit - need - cur
-    if room >= 0 and prev > 0:
-        # still this minute: the previous minute's weight has to shrink enough
-        wait = (1 - room / prev - frac) * MINUTE
-    else:
-        # next minute: this minute's count becomes the shrinking one
-        wait = (1 - frac) * MINUTE + max(0.0, 1 - (limit - need) / cur) * MINUTE if cur > 0 else (1 - frac) * MINUTE
-    return float(max(1, math.ceil(wait)))
+        return float(SPAN)
+    for second, amount in counts:
+        total -= amount
+        if total + need <= limit:
+            return float(max(1, math.ceil(second + SPAN + 1 - now)))
+    return 1.0

@@ -78,6 +78,7 @@ class KeyFinding:
     code: str  # stable, e.g. "key.placeholder"
     missing: bool  # no usable key at all (missing_api_key) rather than a wrong one (invalid_api_key)
     message: str
+    fix: str  # the fix sentence alone
 
 
 def mask(secret: str) -> str:
@@ -109,9 +110,10 @@ def diagnose_key(
     """Why the key (`token`, read from `header`, or None) was refused; `headers` have lower-case names."""
     code, missing, params = _classify(headers, query, token, header, client)
     problem = text(code, lang, client=display_name(client, lang), **params)
-    if header is not None:  # which header was read, so a client sending two can tell (CLIENTS.md §4.2)
+    if header is not None:  # which header was read, so a client sending two can tell (docs/CLIENTS.md §4.2)
         problem += (" " if lang == "en" else "") + text("key.read_from", lang, header=header)
-    return KeyFinding(code, missing, text("key.message", lang, problem=problem, fix=_fix(code, client, lang)))
+    fix = _fix(code, client, lang)
+    return KeyFinding(code, missing, text("key.message", lang, problem=problem, fix=fix), fix)
 
 
 def _classify(

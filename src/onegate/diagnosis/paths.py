@@ -1,6 +1,6 @@
 """Wrong-URL diagnosis: from a path no route serves to what the user typed and the exact base URL to set.
 
-Every pattern of CLIENTS.md §6 is recognised from the method, the path, the headers and the client
+Every pattern of docs/CLIENTS.md §6 is recognised from the method, the path, the headers and the client
 fingerprint. A finding names the canonical endpoint when the intent is unambiguous (so a lenient
 server can serve it), the error shape the caller understands, and a message naming the client, the
 path that arrived and the value to put in that client's base-URL field. Pure: no I/O, no settings.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from onegate.diagnosis.profiles import base_url_for, display_name, profile_of, set_base_instruction
 from onegate.i18n.catalog import text
+from onegate.redaction import mask_key_shaped
 from onegate.server.clients import ClientInfo
 
 # The endpoints clients append to a base URL, longest first within a family; anchored at the end.
@@ -44,14 +45,16 @@ class PathFinding:
 
 
 def shown_path(path: str, query: str) -> str:
-    """The path as it arrived, with credentials in the query string (`?key=`) masked to 4 characters."""
+    """The path as it arrived, with key-shaped runs and credentials in the query string (`?key=`) masked
+    to 4 characters (a client that pasted its key into the base URL must not find it in a log)."""
+    path = mask_key_shaped(path)
     if not query:
         return path
     return path + "?" + _SECRET_PARAMS.sub(lambda m: m.group(1) + "…" + m.group(2)[-4:], query)
 
 
 def is_api_shaped(method: str, path: str, headers: Mapping[str, str]) -> bool:
-    """Whether a request is meant for the API (so it must never get HTML or a 200 page): CLIENTS.md §4.4."""
+    """Whether a request is meant for the API (so it must never get HTML or a 200 page): docs/CLIENTS.md §4.4."""
     if method not in ("GET", "HEAD"):
         return True
     if any(headers.get(h) for h in _CREDENTIAL_HEADERS):

@@ -1,6 +1,6 @@
 """What each client needs to be told: which base URL style it uses and where its settings live.
 
-The base URL a client must be given depends on how it builds request paths (CLIENTS.md §1, §5):
+The base URL a client must be given depends on how it builds request paths (docs/CLIENTS.md §1, §5):
 OpenAI-style clients append `/chat/completions` to `…/api/v1`; Anthropic SDKs (Claude Code) append
 `/v1/messages` to `…/api`; Gemini clients append `/v1beta/models/…` to `…/api`. The names of the
 fields a user sees come from the message catalog (`client.<name>.base`, `client.<name>.key`).

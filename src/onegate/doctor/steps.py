@@ -108,9 +108,10 @@ def flagged(step: Step, reply: Reply, d: DoctorInput) -> Step:
     """onegate (and any gateway that copies it) names a misconfiguration it forgave in `x-onegate-hint`."""
     hint = reply.headers.get("x-onegate-hint")
     if hint and step.status == "pass":
+        code, _, fix = hint.partition("; ")  # onegate sends the fix after the code
         step.status = "warn"
-        step.summary += " " + text("doctor.flagged", d.lang, hint=hint)
-        step.fix = step.fix or text("doctor.flagged.fix", d.lang)
+        step.summary += " " + text("doctor.flagged", d.lang, hint=code)
+        step.fix = step.fix or fix or text("doctor.flagged.fix", d.lang)
     return step
 
 

@@ -1,6 +1,6 @@
 """The first doctor step, without a network: is this base URL shaped right for this client?
 
-It also works out where the client's requests will go (its URL rule, CLIENTS.md §1), so the later steps
+It also works out where the client's requests will go (its URL rule, docs/CLIENTS.md §1), so the later steps
 call exactly the URLs the client would: Cherry Studio and Chatbox add `/v1` themselves, Anthropic-style
 clients (Claude Code) add `/v1/...`, everyone else appends the endpoint to the base as typed.
 """

@@ -14,21 +14,23 @@ from typing import Any
 from onegate import errors
 from onegate.accounting.directory import Directory
 from onegate.accounting.ledger import UNBILLED_DIALECTS
-from onegate.accounting.pricing import estimate_micros
+from onegate.accounting.pricing import affordable_output, estimate_micros
 from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
-from onegate.counters.protocol import Admit, Limits, Refusal
+from onegate.counters.protocol import Admit, Capped, Limits, Refusal
+from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.errors import GatewayError
 from onegate.providers.registry import ModelEntry
-from onegate.settings import AccountingConfig
+from onegate.settings import MICROS, AccountingConfig
 from onegate.store.teams import TeamRecord
 
 log = logging.getLogger("onegate.admit")
 NO_LIMITS = Limits()
 OUTPUT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 NO_OUTPUT_DIALECTS = ("openai_embeddings",)
+MIN_OUTPUT_TOKENS = 16  # the least answer worth sending when the money left cannot pay for more
 
 
 @dataclass(slots=True)
@@ -62,12 +64,20 @@ async def admit(
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
-    output = 0 if ctx.dialect in NO_OUTPUT_DIALECTS else asked or admission.config.reserve_output_tokens
-    amount = 0 if entry.price.free else estimate_micros(entry.price, input_tokens, output * _choices(body))
+    outputs = ctx.dialect not in NO_OUTPUT_DIALECTS
+    output = (asked or admission.config.reserve_output_tokens) if outputs else 0
+    choices = _choices(body)
+    price = entry.price
+    amount = 0 if price.free else estimate_micros(price, input_tokens, output * choices)
     key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
     if not amount and key_limits == team_limits == NO_LIMITS:
         return  # nothing to count and nothing to reserve: the counters are not asked
-    period, period_end = await admission.directory.ensure_key_spend(key, now)
+    # A balance or budget pays: the reservation must be the worst case, so the output gets a limit, lowered
+    # to what the money left can pay down to a minimal answer (`least`), below which the answer is a 402.
+    least = None
+    if amount and outputs and price.output and (team is not None or key.budget_micros is not None):
+        least = estimate_micros(price, input_tokens, min(output, MIN_OUTPUT_TOKENS) * choices)
+    period, period_end = admission.directory.key_period(key, now)
     request = Admit(
         rid=ctx.request_id,
         now=now,
@@ -81,35 +91,92 @@ async def admit(
         budget=key.budget_micros,
         period=period,
         period_ttl=period_end - now + 86400,
+        least=least,
+        overdraft=round(admission.config.overdraft * MICROS),
     )
     try:
-        refusal = await admission.reservations.reserve(request)
-        if refusal is not None and refusal.reason == "team_unknown" and team is not None:
-            await admission.directory.load_team(team.id)
-            refusal = await admission.reservations.reserve(request)
+        outcome = await _reserve(admission, request, key, team)
     except GatewayError:
         raise
-    except Exception as exc:  # the counters are unreachable: refuse rather than spend blind
-        log.warning("admission failed: counters unreachable (%s: %s)", exc.__class__.__name__, exc)
-        raise GatewayError(
-            errors.ACCOUNTING_UNAVAILABLE,
-            "onegate cannot check limits and balances right now (its counter store is unreachable). Retry shortly.",
-        ) from exc
-    if refusal is not None:
-        raise refusal_error(refusal, key, team, period_end)
+    except Exception as exc:  # the counters (or the database behind them) are unreachable: refuse, never spend blind
+        raise _unavailable(exc) from exc
+    if isinstance(outcome, Refusal):
+        raise refusal_error(outcome, key, team, period_end)
+    reserved = amount
+    if isinstance(outcome, Capped):
+        reserved = outcome.amount
+        output = affordable_output(price, input_tokens, reserved, choices)
+        ctx.notes.append(f"output capped at {output} tokens: the money left pays no more (team balance or key budget)")
+    if least is not None and (asked is None or output < asked):
+        name = limit_output(ctx.dialect, body, output)
+        if asked is None:
+            ctx.notes.append(f"{name} set to {output}: a balance or budget pays, so the output has a limit")
     ctx.reservation = Reservation(
-        request.rid, key.id, request.team_id, amount, request.tokens, now, period, request.period_ttl
+        request.rid, key.id, request.team_id, reserved, request.tokens, now, period, request.period_ttl
     )
+
+
+async def _reserve(
+    admission: Admission, request: Admit, key: KeyRecord, team: TeamRecord | None
+) -> Refusal | Capped | None:
+    """Reserve; what the counters do not have yet (a new key or period, a new team, or Redis restarted
+    empty) is loaded from the database first."""
+    outcome = await admission.reservations.reserve(request)
+    for _ in range(2):  # at most the key's spend, then the team's balance
+        if not isinstance(outcome, Refusal):
+            break
+        if outcome.reason == "key_unknown":
+            await admission.directory.load_key_spend(key, request.now)
+        elif outcome.reason == "team_unknown" and team is not None:
+            await admission.directory.load_team(team.id)
+        else:
+            break
+        outcome = await admission.reservations.reserve(request)
+    return outcome
+
+
+def limit_output(dialect: str, body: dict[str, Any], tokens: int) -> str:
+    """Set the request's output limit to `tokens` in its own dialect (translation and pass-through both read
+    it from there); returns the field's name."""
+    present = [name for name in OUTPUT_LIMIT_FIELDS if name in body]
+    for name in present:
+        body[name] = tokens
+    if present:
+        return present[0]
+    name = _LIMIT_FIELD.get(dialect, "max_tokens")
+    body[name] = tokens
+    return name
+
+
+_LIMIT_FIELD = {
+    "openai_chat": "max_completion_tokens",
+    "openai_responses": "max_output_tokens",
+    RESPONSES_IN_CHAT_OUT: "max_output_tokens",
+}
 
 
 async def _team_of(directory: Directory, key: KeyRecord) -> TeamRecord | None:
     if key.team_id is None:
         return None
-    team = directory.team(key.team_id) or await directory.load_team(key.team_id)
+    team = directory.team(key.team_id)
+    if team is None:
+        try:
+            team = await directory.load_team(key.team_id)
+        except Exception as exc:  # the database (or Redis) is away
+            raise _unavailable(exc) from exc
     if team is None or team.status != "active":
         state = "does not exist" if team is None else "is disabled"
         raise GatewayError(errors.KEY_DISABLED, f"The team of API key {key.mask} ({key.name}) {state}.")
     return team
+
+
+def _unavailable(exc: Exception) -> GatewayError:
+    # the outage itself is logged once by whoever saw it go (counters/resp.py, the directory, the writer)
+    log.debug("admission failed: %s: %s", exc.__class__.__name__, exc)
+    return GatewayError(
+        errors.ACCOUNTING_UNAVAILABLE,
+        "onegate cannot check limits and balances right now (its counter store is unreachable). Retry shortly.",
+    )
 
 
 def _check_team_model(groups: dict[str, list[str]], team: TeamRecord, model: str) -> None:

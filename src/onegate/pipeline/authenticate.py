@@ -21,7 +21,7 @@ from onegate.store.keys import find_key_by_hash, keys_revision, list_keys
 
 log = logging.getLogger("onegate.auth")
 
-# In the order clients use them (CLIENTS.md §4.2): OpenAI family, Anthropic, Azure/Continue, Gemini.
+# In the order clients use them (docs/CLIENTS.md §4.2): OpenAI family, Anthropic, Azure/Continue, Gemini.
 AUTH_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
 
@@ -93,7 +93,7 @@ async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:
 
 async def _refuse(ctx: RequestContext, cache: KeyCache, token: str | None, header: str | None) -> NoReturn:
     finding = diagnose_key(ctx.headers, ctx.path.partition("?")[2], token, header, ctx.client)
-    ctx.config_hint = finding.code
+    ctx.config_hint, ctx.config_fix = finding.code, finding.fix
     delay = cache.failures.record_failure(ctx.peer)
     if delay:
         await asyncio.sleep(delay)

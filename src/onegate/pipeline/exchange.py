@@ -4,11 +4,18 @@ Until the first byte reaches the client an attempt can fail without a trace on t
 it says so by raising `AttemptFailed` (forwarding then tries the next channel). The commit point is the
 first output: a stream is committed only once the upstream's first event has been read, checked and
 translated. After that, failure can only be an error event inside the stream, in the client's dialect.
+
+Whose fault: the upstream's (an HTTP error, an error event, an unreadable answer, silence) counts against
+the channel; a failure to re-encode the answer because of what the caller sent (`CallerDataError`) is a
+400 for that caller, and the channel answered fine. Upstream text enters here only, on error paths, and
+only through the channel's `UpstreamText` (its keys redacted, capped): nothing raw reaches a caller or a log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 
 import orjson
@@ -18,15 +25,17 @@ from onegate.accounting.usage import Usage, estimate_tokens
 from onegate.channels.faults import is_channel_fault, retry_after_seconds
 from onegate.context import Attempt, RequestContext
 from onegate.dialects.openai_chat.errors import parse_upstream_error
-from onegate.dialects.pairs import Plan, UpstreamStreamError
+from onegate.dialects.pairs import CallerDataError, Plan, UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.providers.protocol import UpstreamRequest, UpstreamResponse, UpstreamTimeout, UpstreamTransportError
 from onegate.providers.registry import Target
+from onegate.redaction import STORED_ERROR_LIMIT, UpstreamText
 from onegate.server.http import Responder
 from onegate.server.sse import SSESplitter
 
 _SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
 _MAX_UNFRAMED = 1 << 20  # this much stream without one complete event is not an event stream
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # an upstream's error code is repeated only when it is a plain word
 
 
 class AttemptFailed(Exception):
@@ -68,7 +77,7 @@ class Exchange:
 
     def _finish(self, status: int | None, error: str | None = None) -> None:
         self.attempt.status = status
-        self.attempt.error = error
+        self.attempt.error = error[:STORED_ERROR_LIMIT] if error else error
         self.attempt.duration_ms = round((time.perf_counter() - self._t0) * 1000, 2)
 
     def _refuse(
@@ -115,20 +124,25 @@ class Exchange:
             error = GatewayError(errors.UPSTREAM_TIMEOUT, message)
             raise self._refuse(None, error, "timeout before the first byte") from None
         except UpstreamTransportError as exc:
+            said = self._text.clean(str(exc))  # aiohttp's words name the URL, which may carry credentials
             how = " is unreachable" if exc.kind is errors.UPSTREAM_UNREACHABLE else ""
-            error = GatewayError(exc.kind, f"Upstream channel '{channel}'{how}: {exc}.")
-            raise self._refuse(None, error, str(exc)) from None
+            error = GatewayError(exc.kind, f"Upstream channel '{channel}'{how}: {said}.")
+            raise self._refuse(None, error, said) from None
+
+    @property
+    def _text(self) -> UpstreamText:
+        return self.target.provider.upstream_text
 
     def _upstream_refused(self, response: UpstreamResponse, body: bytes) -> Exception:
         """An HTTP error from the upstream: the channel's fault (fail over), or the caller's (pass it on)."""
         status = response.status
-        error = upstream_error(self.attempt.channel, status, body)
-        reason = parse_upstream_error(body)[0]
+        said, code = upstream_said(body, self._text, self.request.body)
+        error = refused_by_upstream(self.attempt.channel, status, said, code, self._text.hide_5xx)
         if status == 429:
-            return self._refuse(status, error, reason, retry_after_seconds(response.headers))
+            return self._refuse(status, error, said, retry_after_seconds(response.headers))
         if is_channel_fault(status):
-            return self._refuse(status, error, reason)
-        self._finish(status, reason)
+            return self._refuse(status, error, said)
+        self._finish(status, said)
         return error  # the caller's own request was refused: no other channel would do better
 
     async def _first_output(self, response: UpstreamResponse, splitter: SSESplitter) -> tuple[bytes, list[bytes]]:
@@ -153,7 +167,9 @@ class Exchange:
                 try:
                     out = self.relay.feed(event)
                 except UpstreamStreamError as exc:
-                    raise self._bad(f"Upstream channel '{channel}' reported an error: {exc}.", 200) from None
+                    raise self._reported(str(exc)) from None
+                except CallerDataError as exc:
+                    raise self._caller_fault(exc, 200) from None
                 if out:
                     return out, events[i + 1 :]
 
@@ -171,20 +187,41 @@ class Exchange:
         except orjson.JSONDecodeError:
             return
         if isinstance(payload, dict) and payload.get("error"):
-            raise self._bad(f"Upstream channel '{channel}' reported an error: {parse_upstream_error(data)[0]}.", 200)
+            raise self._reported(parse_upstream_error(data)[0])
+
+    def _reported(self, words: str) -> AttemptFailed:
+        """An error event from the upstream before anything reached the client: fail over."""
+        said = self._text.clean(words, self.request.body)
+        shown = "" if self._text.hide_5xx else f": {said}"
+        message = f"Upstream channel '{self.attempt.channel}' reported an error{shown}."
+        error = GatewayError(errors.UPSTREAM_BAD_RESPONSE, message, from_upstream=True)
+        return self._refuse(200, error, f"reported an error: {said}")
 
     def _bad(self, message: str, status: int) -> AttemptFailed:
         return self._refuse(status, GatewayError(errors.UPSTREAM_BAD_RESPONSE, message), message)
+
+    def _caller_fault(self, exc: CallerDataError, status: int) -> GatewayError:
+        """The upstream answered, but the answer cannot be put in the caller's dialect because of what the
+        caller sent: a 400 for them, and not the channel's fault. The upstream's work is billed."""
+        self._finish(status, exc.reason)
+        self.ctx.usage = exc.usage or self._estimated_usage()
+        return exc.error()
 
     async def _answer(self, response: UpstreamResponse, body: bytes) -> None:
         """A complete, non-stream answer in the client's dialect; an unreadable one can fail over."""
         bad = f"Upstream channel '{self.attempt.channel}' answered with a body onegate cannot read."
         try:
             out, usage = self.plan.translate_body(body)
+        except CallerDataError as exc:
+            raise self._caller_fault(exc, response.status) from None
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise self._bad(bad, response.status) from None
-        if usage is None and not _is_json_object(body):  # pass-through does not parse; garbage reads as no usage
-            raise self._bad(bad, response.status)
+        if usage is None:  # pass-through does not parse; garbage (or an error sent with a 200) reads as no usage
+            answer = _json_object(body)
+            if answer is None:
+                raise self._bad(bad, response.status)
+            if answer.get("error"):  # an error body with a 200 (some proxies): never relayed as is
+                raise self._reported(parse_upstream_error(body)[0])
         self._finish(response.status)
         self.ctx.usage = usage or self._estimated_usage()
         await self.responder.send_body(response.status, out)
@@ -209,10 +246,17 @@ class Exchange:
                 return await self._fail_mid_stream("the request reached its total time limit")
             return await self._fail_mid_stream(f"the upstream sent nothing for {idle:g} s")
         except UpstreamTransportError as exc:
-            return await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({exc})")
+            said = self._text.clean(str(exc))
+            return await self._fail_mid_stream(f"the upstream closed the connection mid-stream ({said})")
         except UpstreamStreamError as exc:
-            return await self._fail_mid_stream(f"the upstream reported an error: {exc}")
-        tail = relay.end()
+            said = self._text.clean(str(exc), self.request.body)
+            return await self._fail_mid_stream("the upstream reported an error", said)
+        except CallerDataError as exc:
+            return await self._fail_mid_stream(exc.reason, caller=exc)
+        try:
+            tail = relay.end()
+        except CallerDataError as exc:
+            return await self._fail_mid_stream(exc.reason, caller=exc)
         if not relay.done:
             return await self._fail_mid_stream("the upstream ended the stream before finishing its answer")
         self._finish(200)
@@ -249,15 +293,26 @@ class Exchange:
                     raise
                 await self.responder.stream_chunk(self.relay.keepalive())
 
-    async def _fail_mid_stream(self, reason: str) -> None:
-        message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {reason}."
-        error = GatewayError(errors.UPSTREAM_BAD_RESPONSE, message)
-        self.broken = reason
+    async def _fail_mid_stream(
+        self, reason: str, said: str | None = None, caller: CallerDataError | None = None
+    ) -> None:
+        """End a started stream with the dialect's error event. `said`: the upstream's own (cleaned) words;
+        `caller`: the caller's data could not be encoded, which is no fault of the channel."""
+        if caller is not None:
+            error = caller.error()
+        else:
+            shown = f"{reason}: {said}" if said is not None and not self._text.hide_5xx else reason
+            message = f"Upstream channel '{self.attempt.channel}' failed after the stream started: {shown}."
+            error = GatewayError(errors.UPSTREAM_BAD_RESPONSE, message, from_upstream=said is not None)
+            self.broken = reason
+        reason = reason if said is None else f"{reason}: {said}"
         self._finish(200, reason)
-        self.ctx.error_code = errors.UPSTREAM_BAD_RESPONSE.code
-        self.ctx.error_message = message
+        self.ctx.error_code = error.kind.code
+        self.ctx.error_message = error.message
         self.ctx.usage = self.relay.usage or self._estimated_usage()
-        await self.responder.stream_chunk(self.relay.fail(error, self.ctx.request_id))
+        # the dialect's error event may carry the same unencodable fields: then the stream just ends
+        with contextlib.suppress(CallerDataError):
+            await self.responder.stream_chunk(self.relay.fail(error, self.ctx.request_id))
         await self.responder.end_stream()
 
     def client_went_away(self) -> None:
@@ -273,25 +328,39 @@ class Exchange:
         return Usage(input_tokens=estimate_tokens(len(self.request.body)), output_tokens=output, reported=False)
 
 
-def upstream_error(channel: str, status: int, body: bytes) -> GatewayError:
+def upstream_said(body: bytes, text: UpstreamText, request: bytes = b"") -> tuple[str, str | None]:
+    """An upstream's error body: its message cleaned (of what it quotes of `request` too), and its code when
+    that is a plain word."""
     message, code = parse_upstream_error(body)
+    return text.clean(message, request), (code if code and _PLAIN_CODE.fullmatch(code) else None)
+
+
+def refused_by_upstream(channel: str, status: int, said: str, code: str | None, hide_5xx: bool = False) -> GatewayError:
+    """The caller's answer when an upstream refused with `status` (and no other channel served): the kind
+    from the one table (`errors.upstream_kind`), the upstream's words marked as its own."""
+    kind = errors.upstream_kind(status, code)
+    shown = "" if hide_5xx and kind.status >= 500 else f": {said}"
     if status in (401, 403):
         # The channel's own credential was refused: the caller's key is fine, the operator must act.
-        return GatewayError(
-            errors.UPSTREAM_AUTH_FAILED,
-            f"Upstream channel '{channel}' rejected onegate's credentials ({status}: {message}). "
-            "This is a gateway configuration problem, not your key; tell the operator.",
-            from_upstream=True,
+        message = (
+            f"Upstream channel '{channel}' rejected onegate's credentials ({status}{shown}). "
+            "This is a gateway configuration problem, not your key; tell the operator."
         )
-    return GatewayError(
-        errors.upstream_kind(status, code),
-        f"Upstream channel '{channel}' answered {status}: {message}",
-        from_upstream=True,
-    )
+    else:
+        message = f"Upstream channel '{channel}' answered {status}{shown}"
+    return GatewayError(kind, message, from_upstream=True)
 
 
-def _is_json_object(body: bytes) -> bool:
+def upstream_error(channel: str, status: int, body: bytes, text: UpstreamText | None = None) -> GatewayError:
+    """`refused_by_upstream` for a raw error body."""
+    text = text or UpstreamText()
+    said, code = upstream_said(body, text)
+    return refused_by_upstream(channel, status, said, code, text.hide_5xx)
+
+
+def _json_object(body: bytes) -> dict | None:
     try:
-        return isinstance(orjson.loads(body), dict)
+        answer = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return False
+        return None
+    return answer if isinstance(answer, dict) else None

@@ -111,7 +111,15 @@ class Failover:
 
     def _plan(self, target: Target, dialect: str) -> Plan:
         """A fresh plan per attempt: each channel may speak another dialect under another model name."""
-        return plan_exchange(self.ctx.dialect, dialect, self.body, target.upstream_model, self.stream, int(time.time()))
+        return plan_exchange(
+            self.ctx.dialect,
+            dialect,
+            self.body,
+            target.upstream_model,
+            self.stream,
+            int(time.time()),
+            target.provider.passthrough_fields,
+        )
 
     async def report_answer(self) -> None:
         """The answering channel's outcome, for its breaker: a success, or a stream broken midway."""

@@ -7,7 +7,9 @@ A name no channel serves gets a 404 `model_not_found` naming the closest names t
 Channels sit in priority tiers (lower first); inside a tier the order is a weighted random draw, so
 traffic splits by weight and a failover goes to a different channel of the same tier before a lower one.
 Channels that are open, cooling, disabled or full are left out; if that leaves none, the answer is a 503
-`all_channels_unavailable` with Retry-After — never for a model that does not exist (that is a 404).
+`all_channels_unavailable` with Retry-After — never for a model that does not exist (that is a 404) — or,
+when every channel is only cooling after its upstream's 429, a 429 `rate_limit_exceeded` with Retry-After,
+the same answer the upstream's own 429 gave.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def resolve_model(
     finding = diagnose_model(model, [name for name in registry.names if key.allows(name)])
     if ctx is not None:
         ctx.config_hint = finding.code
+        named = finding.resolved or " or ".join(finding.suggestions[:3])
+        ctx.config_fix = text("fix.model_name", name=named) if named else text("fix.model_list")
     if resolve_variants and finding.resolved is not None and ctx is not None:
         ctx.notes.append(f"{finding.code}: model '{model}' served as '{finding.resolved}'")
         return registry.get(finding.resolved)  # type: ignore[return-value]  # a registry name by construction
@@ -87,8 +91,9 @@ def channels_unavailable(book: ChannelBook, entry: ModelEntry, now: float) -> Ga
     names = [t.channel for t in entry.targets]
     wait = book.retry_after(names, now)
     states = ", ".join(f"{n}: {_describe(book, n, now)}" for n in names)
+    rate_limited = all(book.state(n, now) == "cooling" for n in names)
     return GatewayError(
-        errors.ALL_CHANNELS_UNAVAILABLE,
+        errors.RATE_LIMITED if rate_limited else errors.ALL_CHANNELS_UNAVAILABLE,
         f"Every channel serving '{entry.name}' is unavailable right now ({states}). Retry in {wait} s.",
         headers={"retry-after": str(wait)},
     )

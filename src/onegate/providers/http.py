@@ -17,6 +17,7 @@ from onegate.providers.protocol import (
     UpstreamTimeout,
     UpstreamTransportError,
 )
+from onegate.redaction import UpstreamText
 from onegate.settings import ChannelConfig, Timeouts
 
 USER_AGENT = f"onegate/{__version__}"
@@ -116,13 +117,16 @@ class HttpChannel:
     dialect: str
     native_dialects: frozenset[str]
 
-    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
+    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory, hide_5xx_text: bool = False) -> None:
         self.name = channel.name
         self.timeouts: Timeouts = channel.timeouts
+        self.passthrough_fields = frozenset(channel.passthrough_fields)
         self._base_url = channel.base_url
         self._session_factory = session_factory
         # The secret comes from the environment at start; it is never logged or shown.
         secret = os.environ.get(channel.api_key_env, "") if channel.api_key_env else ""
+        # An upstream may echo the credential in an error: its text is cleaned of this secret everywhere.
+        self.upstream_text = UpstreamText((secret,) if secret else (), hide_5xx_text)
         # Built once: the hot path only picks the dict for stream or not.
         self._headers = {stream: self._base_headers(stream, secret) for stream in (False, True)}
         self._timeout = aiohttp.ClientTimeout(

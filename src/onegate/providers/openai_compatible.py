@@ -11,9 +11,9 @@ OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings"}
 class OpenAICompatibleProvider(HttpChannel):
     dialect = "openai_chat"
 
-    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory) -> None:
+    def __init__(self, channel: ChannelConfig, session_factory: SessionFactory, hide_5xx_text: bool = False) -> None:
         self.native_dialects = frozenset(OPENAI_NATIVE | ({"openai_responses"} if channel.responses_api else set()))
-        super().__init__(channel, session_factory)
+        super().__init__(channel, session_factory, hide_5xx_text)
 
     def auth_headers(self, secret: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret}"}

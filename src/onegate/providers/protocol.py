@@ -8,6 +8,7 @@ from typing import Protocol
 
 from onegate import errors
 from onegate.errors import ErrorKind
+from onegate.redaction import UpstreamText
 from onegate.settings import Timeouts
 
 
@@ -37,6 +38,8 @@ class Provider(Protocol):
     dialect: str  # what it speaks when the client's dialect is not one it serves natively
     native_dialects: frozenset[str]
     timeouts: Timeouts
+    passthrough_fields: frozenset[str]  # body fields forwarded though they could route the request elsewhere
+    upstream_text: UpstreamText  # how this channel's error text is cleaned before onegate repeats it
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 

@@ -92,7 +92,7 @@ class ModelRegistry:
             kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
             sessions = SessionFactory()
             for channel in settings.channels:
-                provider = kinds[channel.type](channel, sessions)
+                provider = kinds[channel.type](channel, sessions, settings.server.hide_upstream_5xx_text)
                 for route in channel.routes():
                     target = Target(provider, route.upstream, route.priority, route.weight)
                     targets.setdefault(route.name, []).append(target)

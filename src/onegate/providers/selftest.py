@@ -1,8 +1,9 @@
 """`onegate-selftest`: a built-in, zero-cost model that answers in OpenAI's wire format, in process.
 
 Its purpose is support: prove that base URL, key and streaming work before any money is spent. Replies
-are deterministic; a request with tools gets a call to the first function tool, unless it is answering a
-tool result (agents such as Claude Code would otherwise call tools forever); usage is reported.
+are deterministic and usage is reported. It answers in text even when tools are offered, so an agent
+(Claude Code, Codex) pointed at it finishes its turn instead of acting on the machine; it calls a tool
+only when `tool_choice` forces one (`required`, or a named function), which no agent does by default.
 Because it speaks the OpenAI dialect, every other surface reaches it through the same translators as a
 real OpenAI-compatible upstream.
 """
@@ -20,6 +21,7 @@ import orjson
 
 from onegate.accounting.usage import estimate_tokens
 from onegate.providers.protocol import UpstreamRequest
+from onegate.redaction import UpstreamText
 from onegate.settings import Timeouts
 
 REPLY = "Hello from onegate-selftest! Your base URL, key and model name all work."
@@ -49,6 +51,8 @@ class SelftestProvider:
     dialect = "openai_chat"
     native_dialects = frozenset({"openai_chat", "openai_completions", "openai_embeddings"})
     timeouts = Timeouts()
+    passthrough_fields: frozenset[str] = frozenset()
+    upstream_text = UpstreamText()
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -91,13 +95,26 @@ def _reply_pieces() -> list[str]:
     return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
 
+def _forced_name(choice: Any) -> str | None:
+    """The tool name `tool_choice` forces ("" for any tool), None when the model may answer in text.
+
+    Every surface reaches this provider as Chat: the translators turn Anthropic's `any` / `{"type": "tool"}`
+    and Responses' `required` / `{"type": "function", "name": ...}` into Chat's `required` / named function.
+    """
+    if choice == "required":
+        return ""
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return choice["function"].get("name") or None
+    return None
+
+
 def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
-    messages = body.get("messages") or []
-    if body.get("tool_choice") == "none" or (messages and messages[-1].get("role") == "tool"):
+    forced = _forced_name(body.get("tool_choice"))
+    if forced is None:
         return None
     for tool in body.get("tools") or []:
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if tool.get("type") == "function" and isinstance(function, dict) and function.get("name"):
+        function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+        if isinstance(function, dict) and function.get("name") and forced in ("", function["name"]):
             arguments = _sample_arguments(function.get("parameters") or {})
             return {
                 "id": "call_selftest_1",

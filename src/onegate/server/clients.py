@@ -15,7 +15,7 @@ Precedence, strongest signal first:
 5. ``X-Stainless-*`` headers without a User-Agent (the SDKs omit it in browsers).
 
 langchain and litellm are not told apart from the plain openai SDK: both send its
-exact User-Agent (see /work/shared/CLIENTS-OBSERVED.md).
+exact User-Agent (docs/CLIENTS.md §3).
 """
 
 from __future__ import annotations

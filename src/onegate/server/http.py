@@ -10,6 +10,8 @@ import orjson
 
 from onegate import errors
 from onegate.context import RequestContext
+from onegate.diagnosis.hint import hint_header
+from onegate.dialects.schema import check_depth
 from onegate.errors import GatewayError
 
 Message = MutableMapping[str, Any]
@@ -50,6 +52,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise GatewayError(errors.INVALID_JSON, "The request body must be a JSON object.")
+    check_depth(data, body)
     return data
 
 
@@ -74,10 +77,14 @@ class Responder:
         # CORS: browser-side clients (LobeChat client mode, web Chatbox) read our answers too
         self._base_headers = [(b"x-request-id", ctx.request_id.encode()), (b"access-control-allow-origin", b"*")]
 
+    def without_cors(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Pages and the admin API: no `access-control-allow-origin: *`, and `headers` instead."""
+        self._base_headers = [self._base_headers[0], *headers]
+
     def _headers(self, content_type: bytes, extra: dict[str, str] | None) -> list[tuple[bytes, bytes]]:
         headers = [(b"content-type", content_type), *self._base_headers]
         if self.ctx.config_hint:
-            headers.append((b"x-onegate-hint", self.ctx.config_hint.encode()))
+            headers.append((b"x-onegate-hint", hint_header(self.ctx.config_hint, self.ctx.config_fix)))
         if extra:
             headers.extend((k.lower().encode(), v.encode()) for k, v in extra.items())
         return headers

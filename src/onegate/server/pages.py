@@ -17,13 +17,17 @@ from onegate.errors import GatewayError
 from onegate.i18n.catalog import normalise_lang, text
 from onegate.server.http import Receive, Responder
 from onegate.setup.guides import GuideInput, UnknownClient, build_guide
-from onegate.setup.render import as_html, guide_links, page
+from onegate.setup.render import as_html, guide_links, page, style_hash
 
 if TYPE_CHECKING:
     from onegate.app import Gateway
     from onegate.context import RequestContext
 
 HTML = b"text/html; charset=utf-8"
+# The pages are self-contained: one inline stylesheet (allowed by its hash), no scripts, no other sources.
+PAGE_CSP = (
+    f"default-src 'none'; style-src '{style_hash()}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+).encode()
 
 
 def served_endpoints() -> frozenset[str]:

@@ -35,7 +35,7 @@ def route_misconfigured(ctx: RequestContext, settings: Settings, path: str, quer
             f"Invalid URL ({ctx.method} {shown_path(path, query)}). Set your client's base URL to {root}/api/v1 "
             "(OpenAI-style clients append /chat/completions, /models … to it).",
         )
-    ctx.config_hint = finding.code
+    ctx.config_hint, ctx.config_fix = finding.code, finding.fix
     ctx.dialect = DIALECT_OF_FAMILY[finding.family]
     route = route_for_suffix(ctx.method, finding.suffix)[0] if finding.suffix else None
     if route is not None and settings.path_policy == "lenient":

@@ -65,7 +65,7 @@ OPS_ROUTES: dict[tuple[str, str], Route] = {
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
 PREFIX_ROUTES: tuple[tuple[str, str, Route], ...] = (
     ("GET", "/setup/", Route(pages.setup_guide, "page", logged=False)),
-    ("GET", "/admin/api/setup/", Route(admin_api.setup_guide, "admin", logged=False)),
+    ("GET", "/admin/api/setup/", Route(admin_api.setup_guide, "admin")),  # logged: an audit trail
     ("*", "/admin/api/v1/", Route(admin_api_v1, "admin", logged=False)),  # every method: its own table
 )
 MODEL_ROUTE = Route(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")

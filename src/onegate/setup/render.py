@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import unicodedata
 from html import escape
 
@@ -41,6 +43,11 @@ _STYLE = (
     "code,pre{font:13px ui-monospace,monospace;background:#f4f4f4}pre{padding:.6rem;overflow-x:auto}"
     "td{padding:.2rem .8rem .2rem 0;vertical-align:top}nav a{margin-right:.6rem}"
 )
+
+
+def style_hash() -> str:
+    """The CSP source (`sha256-…`) that allows the pages' one inline stylesheet and nothing else."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 
 
 def page(title: str, body: str, lang: str) -> bytes:

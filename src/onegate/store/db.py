@@ -8,18 +8,31 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from onegate.store.private import private_dir, private_file
+
 
 def open_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite(Path(url.database))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _private_sqlite(database: Path) -> None:
+    """The database file exists 0600 before SQLite opens it: SQLite gives its -wal, -shm and -journal
+    files the database file's own mode, so they are 0600 too, whatever the umask."""
+    private_dir(database.parent)
+    private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sibling = database.with_name(database.name + suffix)
+        if sibling.exists():
+            private_file(sibling)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # DB-API objects are untyped

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import orjson
 
+from onegate.store.private import private_dir
+
 
 @dataclass(slots=True)
 class Segment:
@@ -59,7 +61,7 @@ class Journal:
         self._current: Segment | None = None
 
     def open(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self._current = self._new_segment()
 
     def _new_segment(self) -> Segment:
@@ -112,7 +114,7 @@ class Journal:
 def locked_file(path: Path) -> Iterator[int]:
     """An exclusive lock on `path` (created if missing), safe against a concurrent unlink by another
     process: the lock is retaken until it is held on the file the path names now."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -2,7 +2,8 @@
 off the request path. One transaction a batch: log rows, ledger charges, one balance update per team.
 
 Nothing is dropped: when the buffer is full or the database fails, records are appended to a spill file
-(JSON lines) and replayed into the database once it accepts writes again. `close()` flushes everything;
+(JSON lines) and replayed into the database once it accepts writes again, tried on a timer even when no
+request comes (an idle instance must not sit on charges). `close()` flushes everything;
 the server calls it on shutdown (SIGTERM included). With a journal (`durable_writes`), every record is
 also on disk before it is buffered, so a killed process loses nothing either (store/journal.py).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine
 
+from onegate.outages import Outage
 from onegate.store.journal import Journal, locked_file, read_lines
 from onegate.store.ledger import Charge, Committed, Settlement, write_settlements
 from onegate.store.logs import LogRow
@@ -27,6 +30,7 @@ from onegate.store.logs import LogRow
 log = logging.getLogger("onegate.writer")
 
 OnCommit = Callable[[Committed], None]
+MAX_REPLAY_WAIT = 5.0  # seconds between replay attempts while the database stays down, at most
 
 
 @dataclass(slots=True)
@@ -47,6 +51,8 @@ class LogWriter:
         interval: float = 0.1,
         journal_dir: Path | None = None,
         on_commit: OnCommit | None = None,
+        database: Outage | None = None,
+        replay_seconds: float = 1.0,
     ) -> None:
         self._engine = engine
         self._spill_path = spill_path
@@ -60,6 +66,10 @@ class LogWriter:
         self._journal = Journal(journal_dir) if journal_dir else None
         self._journal_lock = threading.Lock()
         self._on_commit = on_commit
+        self._database = database or Outage("the database", log)
+        self._replay_seconds = replay_seconds
+        self._replay_wait = replay_seconds
+        self._next_replay = 0.0
         self._thread = threading.Thread(target=self._run, name="onegate-log-writer", daemon=True)
         self.stats = WriterStats()
 
@@ -103,6 +113,11 @@ class LogWriter:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self._flush()
+            if time.monotonic() >= self._next_replay:
+                # while the database stays down, try less often (a replay reads the whole spill file)
+                wait = self._replay_seconds if self._replay_spill() else min(2 * self._replay_wait, MAX_REPLAY_WAIT)
+                self._replay_wait = wait
+                self._next_replay = time.monotonic() + wait
         self._flush()  # stopping: everything submitted so far, late finishers included
 
     def _flush(self) -> None:
@@ -141,11 +156,13 @@ class LogWriter:
             return
         try:
             self._store(items)
-        except Exception:  # the database is down or locked: keep the records on disk
-            log.exception("request-log write failed; spilling %d records to %s", len(items), self._spill_path)
+        except Exception as exc:  # the database is down or locked: keep the records on disk
+            self._database.failed(f"{exc.__class__.__name__}; request records wait in {self._spill_path}")
+            log.debug("request-log write failed; spilling %d records", len(items), exc_info=True)
             self.stats.failures += 1
             self._spill(items)  # a batch stored before the failure is in it too: replays are idempotent
             return
+        self._database.ok()
         if self._spill_path.exists():
             self._replay_spill()
 
@@ -155,18 +172,22 @@ class LogWriter:
             os.write(fd, data)
         self.stats.spilled += len(items)
 
-    def _replay_spill(self) -> None:
+    def _replay_spill(self) -> bool:
+        """Store the spill file's records and remove it; False when the database refused them."""
         if not self._spill_path.exists():
-            return
+            return True
         with locked_file(self._spill_path) as _:
             items = [Settlement.from_json(r) for r in read_lines(self._spill_path)]
             try:
                 self._store(items)
-            except Exception:
-                log.warning("spill replay failed; %d records stay in %s", len(items), self._spill_path)
-                return
+            except Exception as exc:
+                self._database.failed(f"{exc.__class__.__name__}; request records wait in {self._spill_path}")
+                log.debug("spill replay failed; %d records stay in %s", len(items), self._spill_path)
+                return False
             self._spill_path.unlink()
+        self._database.ok()
         self.stats.replayed += len(items)
+        return True
 
     def _replay_orphans(self) -> None:
         assert self._journal is not None

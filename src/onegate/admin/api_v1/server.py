@@ -146,7 +146,7 @@ async def sign_in(deps: AdminDeps, ctx: RequestContext, responder: Responder, bo
     call = Call(deps, actor, {}, None, None, ctx.headers, ctx.peer, "en", token, expires)
     cookie = _set_cookie(token, int(expires - time.time()), _secure(deps, ctx))
     await responder.send_body(
-        200, _ENCODER.encode(session_info(call, csrf)), headers={"set-cookie": cookie, "cache-control": "no-store"}
+        200, _ENCODER.encode(session_info(call, csrf)), headers={"set-cookie": cookie}
     )
 
 
@@ -216,7 +216,7 @@ async def serve(deps: AdminDeps, ctx: RequestContext, responder: Responder, rece
     if isinstance(result, Stream):
         await _stream(responder, result)
         return
-    headers = {"cache-control": "no-store"}
+    headers: dict[str, str] = {}  # cache-control: no-store comes with every admin answer (app.py)
     if endpoint.path == "/session" and method == "DELETE":
         headers["set-cookie"] = _set_cookie("", 0, _secure(deps, ctx))
         if session:

@@ -1,17 +1,20 @@
 -- Admit one request atomically: purge expired leases, check every limit, then (only if all pass)
--- count the request and reserve its estimated cost. Mirrors MemoryCounters.admit and windows.py.
+-- count the request and reserve its cost. Mirrors MemoryCounters.admit and windows.py.
 -- Only what a limit needs is kept: windows when a rate limit is set, slots when a concurrency limit is.
 -- KEYS: 1 team balance, 2 team reservations (zset), 3 team amounts (hash), 4 team reserved total,
---       5 team slots (zset), 6/7 team window this/previous minute (hash: r requests, t tokens),
+--       5 team slots (zset), 6/7 team window: requests / tokens per second (hashes),
 --       8 key reservations, 9 key amounts, 10 key reserved total, 11 key slots,
---       12/13 key window this/previous minute, 14 key period spend
--- ARGV: 1 now, 2 rid, 3 expires, 4 amount, 5 tokens, 6 has team (0/1),
+--       12/13 key window: requests / tokens per second, 14 key period spend
+-- ARGV: 1 now, 2 rid, 3 expires, 4 amount (the worst case), 5 tokens, 6 has team (0/1),
 --       7/8/9 team rpm/tpm/concurrent, 10/11/12 key rpm/tpm/concurrent (0 = unlimited),
---       13 key budget (-1 = none), 14 position in the minute (0..1)
+--       13 key budget (-1 = none), 14 least amount that still serves (-1 = all or nothing),
+--       15 overdraft allowed below a budget or balance
+-- Returns {1, amount reserved} or {0, reason, retry after}.
 local now, rid, expires = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local amount, tokens, has_team = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
-local budget, frac = tonumber(ARGV[13]), tonumber(ARGV[14])
-local WINDOW_TTL = 130
+local budget, least, overdraft = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+local SPAN = 60
+local second = math.floor(now)
 
 local function purge(zset, amounts, total)
   local gone = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, 500)
@@ -27,45 +30,55 @@ local function purge(zset, amounts, total)
   redis.call('ZREM', zset, unpack(gone))
 end
 
-local function retry_after(prev, cur, need, limit)
-  if need > limit then return 60 end
-  local room, wait = limit - need - cur, 0
-  if room >= 0 and prev > 0 then
-    wait = (1 - room / prev - frac) * 60
-  elseif cur > 0 then
-    wait = (1 - frac) * 60 + math.max(0, 1 - (limit - need) / cur) * 60
-  else
-    wait = (1 - frac) * 60
+-- the live per-second counts of a window, oldest first, and their sum; expired seconds are dropped
+local function window(hash)
+  local flat = redis.call('HGETALL', hash)
+  local live, dead, total = {}, {}, 0
+  for i = 1, #flat, 2 do
+    local s, n = tonumber(flat[i]), tonumber(flat[i + 1])
+    if s + SPAN + 1 <= now then dead[#dead + 1] = flat[i] else live[#live + 1] = {s, n}; total = total + n end
   end
-  return math.max(1, math.ceil(wait))
+  if #dead > 0 then redis.call('HDEL', hash, unpack(dead)) end
+  return live, total
 end
 
-local function over(limit, need, cur, prev)
-  if limit > 0 and prev * (1 - frac) + cur + need > limit then return retry_after(prev, cur, need, limit) end
-  return nil
+-- nil when `need` more fits, else the seconds until it does
+local function over(hash, limit, need)
+  if limit <= 0 then return nil end
+  local live, total = window(hash)
+  if total + need <= limit then return nil end
+  if need > limit then return SPAN end
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  for _, c in ipairs(live) do
+    total = total - c[2]
+    if total + need <= limit then return math.max(1, math.ceil(c[1] + SPAN + 1 - now)) end
+  end
+  return 1
 end
 
 -- nil when within limits, else {reason, retry_after}
-local function check(scope, slots, win, prev_win, rpm, tpm, concurrent)
+local function check(scope, slots, req_win, tok_win, rpm, tpm, concurrent)
   if concurrent > 0 then
     purge(slots, nil, nil)
     if redis.call('ZCARD', slots) >= concurrent then return {scope .. '_concurrent', 1} end
   end
-  if rpm > 0 or tpm > 0 then
-    local c, p = redis.call('HMGET', win, 'r', 't'), redis.call('HMGET', prev_win, 'r', 't')
-    local wait = over(rpm, 1, tonumber(c[1] or '0'), tonumber(p[1] or '0'))
-    if wait then return {scope .. '_rpm', wait} end
-    wait = over(tpm, tokens, tonumber(c[2] or '0'), tonumber(p[2] or '0'))
-    if wait then return {scope .. '_tpm', wait} end
-  end
+  local wait = over(req_win, rpm, 1)
+  if wait then return {scope .. '_rpm', wait} end
+  wait = over(tok_win, tpm, tokens)
+  if wait then return {scope .. '_tpm', wait} end
   return nil
 end
 
-local function count(slots, win, rpm, tpm, concurrent)
+-- a window is kept only while its limit is set: it is also only purged then
+local function count(slots, req_win, tok_win, rpm, tpm, concurrent)
   if concurrent > 0 then redis.call('ZADD', slots, expires, rid) end
-  if rpm > 0 or tpm > 0 then
-    if redis.call('HINCRBY', win, 'r', 1) == 1 then redis.call('EXPIRE', win, WINDOW_TTL) end
-    if tokens > 0 then redis.call('HINCRBY', win, 't', tokens) end
+  if rpm > 0 then
+    redis.call('HINCRBY', req_win, second, 1)
+    redis.call('EXPIRE', req_win, SPAN + 2)
+  end
+  if tpm > 0 and tokens > 0 then
+    redis.call('HINCRBY', tok_win, second, tokens)
+    redis.call('EXPIRE', tok_win, SPAN + 2)
   end
 end
 
@@ -79,35 +92,38 @@ end
 refused = check('key', KEYS[11], KEYS[12], KEYS[13], k_rpm, k_tpm, k_conc)
 if refused then return {0, refused[1], tostring(refused[2])} end
 
+-- money: what the key's budget and the team's balance can still pay, reservations and holds deducted
+local grant, short = amount, nil
 local key_reserves = budget >= 0 and amount > 0
 if key_reserves then
+  local spent = redis.call('GET', KEYS[14])
+  if not spent then return {0, 'key_unknown', '0'} end  -- never loaded, or Redis restarted empty
   purge(KEYS[8], KEYS[9], KEYS[10])
-  local spent = tonumber(redis.call('GET', KEYS[14]) or '0')
-  local reserved = tonumber(redis.call('GET', KEYS[10]) or '0')
-  if spent + reserved + amount > budget then return {0, 'key_budget', '0'} end
+  local room = budget + overdraft - tonumber(spent) - tonumber(redis.call('GET', KEYS[10]) or '0')
+  if room < grant then grant, short = room, 'key_budget' end
 end
 local team_reserves = has_team and amount > 0
 if team_reserves then
   local balance = redis.call('HGET', KEYS[1], 'b')
   if not balance then return {0, 'team_unknown', '0'} end
   purge(KEYS[2], KEYS[3], KEYS[4])
-  if tonumber(balance) - tonumber(redis.call('GET', KEYS[4]) or '0') < amount then
-    return {0, 'team_balance', '0'}
-  end
+  local room = tonumber(balance) + overdraft - tonumber(redis.call('GET', KEYS[4]) or '0')
+  if room < grant then grant, short = room, 'team_balance' end
 end
+if grant < amount and (least < 0 or grant < least) then return {0, short, '0'} end
 
-count(KEYS[11], KEYS[12], k_rpm, k_tpm, k_conc)
+count(KEYS[11], KEYS[12], KEYS[13], k_rpm, k_tpm, k_conc)
 if key_reserves then
   redis.call('ZADD', KEYS[8], expires, rid)
-  redis.call('HSET', KEYS[9], rid, amount)
-  redis.call('INCRBY', KEYS[10], amount)
+  redis.call('HSET', KEYS[9], rid, grant)
+  redis.call('INCRBY', KEYS[10], grant)
 end
 if has_team then
-  count(KEYS[5], KEYS[6], t_rpm, t_tpm, t_conc)
+  count(KEYS[5], KEYS[6], KEYS[7], t_rpm, t_tpm, t_conc)
   if team_reserves then
     redis.call('ZADD', KEYS[2], expires, rid)
-    redis.call('HSET', KEYS[3], rid, amount)
-    redis.call('INCRBY', KEYS[4], amount)
+    redis.call('HSET', KEYS[3], rid, grant)
+    redis.call('INCRBY', KEYS[4], grant)
   end
 end
-return {1}
+return {1, grant}

@@ -2,17 +2,18 @@
 -- reservation and hold the team's at the actual cost until the charge is committed (or release it).
 -- Mirrors MemoryCounters.settle.
 -- KEYS: 1 team reservations, 2 team amounts, 3 team reserved total, 4 team slots,
---       5 team window of the admission minute, 6 team spend this minute,
+--       5 team tokens per second, 6 team spend this minute,
 --       7 key reservations, 8 key amounts, 9 key reserved total, 10 key slots,
---       11 key window of the admission minute, 12 key spend this minute, 13 key period spend
+--       11 key tokens per second, 12 key spend this minute, 13 key period spend
 -- ARGV: 1 rid, 2 cost, 3 token delta, 4 hold until (0 = release), 5 spend-window ttl,
---       6 period ttl (0 = no budget period), 7 has team (0/1)
+--       6 period ttl (0 = no budget period), 7 has team (0/1), 8 the second of admission
 local rid, cost, delta = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local hold_until, spend_ttl, period_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local admitted = ARGV[8]
 
 local function counted(slots, win, spend)
   redis.call('ZREM', slots, rid)
-  if delta ~= 0 and redis.call('EXISTS', win) == 1 then redis.call('HINCRBY', win, 't', delta) end
+  if delta ~= 0 and redis.call('HEXISTS', win, admitted) == 1 then redis.call('HINCRBY', win, admitted, delta) end
   if cost > 0 and redis.call('INCRBY', spend, cost) == cost then redis.call('EXPIRE', spend, spend_ttl) end
 end
 
@@ -28,7 +29,8 @@ end
 
 counted(KEYS[10], KEYS[11], KEYS[12])
 release(KEYS[7], KEYS[8], KEYS[9])
-if cost > 0 and period_ttl > 0 then
+-- only onto a loaded spend: a missing one (Redis restarted empty) is reloaded whole from the database
+if cost > 0 and period_ttl > 0 and redis.call('EXISTS', KEYS[13]) == 1 then
   redis.call('INCRBY', KEYS[13], cost)
   redis.call('EXPIRE', KEYS[13], math.ceil(period_ttl))
 end

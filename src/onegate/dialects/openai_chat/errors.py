@@ -6,6 +6,9 @@ import orjson
 
 from onegate.errors import GatewayError
 
+# An error body that is not JSON (a proxy's HTML page) is read this far; its words are cut shorter later.
+_MAX_TEXT = 64 * 1024
+
 
 def render_error(error: GatewayError, request_id: str) -> bytes:
     return orjson.dumps(
@@ -22,12 +25,13 @@ def render_error(error: GatewayError, request_id: str) -> bytes:
 
 
 def parse_upstream_error(body: bytes) -> tuple[str, str | None]:
-    """(message, code) from an upstream's error body, whatever shape it has."""
+    """(message, code) from an upstream's error body, whatever shape it has. Raw upstream words: the caller
+    cleans them (`UpstreamText.clean`) before they go anywhere."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         text = body.decode("utf-8", "replace").strip()
-        return (text[:500] or "(empty body)"), None
+        return (text[:_MAX_TEXT] or "(empty body)"), None
     if isinstance(data, dict):
         err = data.get("error")
         if isinstance(err, dict):
@@ -39,4 +43,4 @@ def parse_upstream_error(body: bytes) -> tuple[str, str | None]:
             return str(data["message"]), None
         if "detail" in data:
             return str(data["detail"]), None
-    return body.decode("utf-8", "replace")[:500], None
+    return body.decode("utf-8", "replace")[:_MAX_TEXT], None

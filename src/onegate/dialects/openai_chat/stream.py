@@ -1,7 +1,9 @@
 """Pass-through of an OpenAI event stream, one SSE event at a time.
 
 Events are forwarded byte for byte. The relay reads usage as it goes and drops the usage-only chunk
-(`"choices": []`) when onegate asked for it on the client's behalf and the client did not.
+(`"choices": []`) when onegate asked for it on the client's behalf and the client did not. An upstream's
+error event (`data: {"error": …}`) is never forwarded: its words may repeat onegate's credential, so
+forwarding ends the stream with onegate's own error event instead.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class ChatStreamRelay:
             self.done = True
             return event
         self.output_chars += len(event)
+        # `"error"` cannot occur inside a JSON string (its quotes would be escaped): only as a key.
+        if b'"error"' in event:
+            raise_stream_error(event_json(event))
         if b'"usage"' not in event or b'"usage":null' in event:
             return event
         payload = event_json(event)
@@ -59,6 +64,15 @@ class ChatStreamRelay:
             if not self.client_wants_usage and payload.get("choices") == []:
                 return None
         return event
+
+
+def raise_stream_error(payload: dict | None) -> None:
+    """Raise the upstream's in-stream error (`{"error": {...}}`), if `payload` is one."""
+    error = payload.get("error") if payload is not None else None
+    if isinstance(error, dict):
+        raise UpstreamStreamError(str(error.get("message") or error))
+    if isinstance(error, str) and error:
+        raise UpstreamStreamError(error)
 
 
 def error_event(error: GatewayError, request_id: str) -> bytes:
@@ -94,8 +108,7 @@ class ChatStreamDecoder:
         payload = event_json(event)
         if payload is None:
             return []
-        if isinstance(payload.get("error"), dict):
-            raise UpstreamStreamError(str(payload["error"].get("message") or payload["error"]))
+        raise_stream_error(payload)
         out: list[c.StreamEvent] = []
         if not self._started:
             self._started = True

@@ -36,7 +36,9 @@ from onegate.dialects.pairs import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.server.sse import event_json
 
-_TERMINAL = (b"response.completed", b"response.incomplete", b"response.failed")
+# Events the pass-through relay reads; `"error"` (only ever a key: quotes inside strings are escaped) also
+# catches a bare `error` event.
+_TERMINAL = (b"response.completed", b"response.incomplete", b"response.failed", b'"error"')
 
 
 def sse(event_type: str, data: dict[str, Any]) -> bytes:
@@ -59,9 +61,13 @@ def _error_message(payload: dict[str, Any]) -> str:
 
 
 class ResponsesStreamRelay:
-    """Forwards an upstream's Responses stream byte for byte, reading usage from its last event."""
+    """Forwards an upstream's Responses stream byte for byte, reading usage from its last event.
 
-    __slots__ = ("usage", "done", "events", "_last", "_response_id", "_failed")
+    The upstream's own `response.failed` or `error` event is never forwarded (its words may repeat
+    onegate's credential): forwarding ends the stream with a `response.failed` of onegate's own.
+    """
+
+    __slots__ = ("usage", "done", "events", "_last", "_response_id")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
@@ -69,7 +75,6 @@ class ResponsesStreamRelay:
         self.events = 0
         self._last = b""  # the last event forwarded: its sequence number is read only when needed
         self._response_id = ""
-        self._failed: bytes | None = None  # the upstream's own response.failed, forwarded by fail()
 
     def feed(self, event: bytes) -> bytes | None:
         self.events += 1
@@ -81,9 +86,8 @@ class ResponsesStreamRelay:
             if kind in ("response.completed", "response.incomplete"):
                 self.usage = usage_from_responses(response.get("usage"))
                 self.done = True
-            elif kind == "response.failed":
+            elif kind in ("response.failed", "error"):
                 self.usage = usage_from_responses(response.get("usage"))
-                self._failed = event
                 raise UpstreamStreamError(_error_message(payload))
         self._last = event
         return event
@@ -102,8 +106,6 @@ class ResponsesStreamRelay:
         return keepalive_event(self._next_sequence())
 
     def fail(self, error: GatewayError, request_id: str) -> bytes:
-        if self._failed is not None:
-            return self._failed
         response = {
             "id": self._response_id or f"resp_{request_id}",
             "object": "response",

@@ -1,0 +1,134 @@
+"""How onegate runs under uvicorn: one options builder that `onegate serve` and the tests both use.
+
+uvicorn alone does not stop a slow client from holding a connection: with httptools there is no limit on
+how long request headers may take to arrive (its keep-alive timeout only runs between requests), nor on
+a body that trickles in. `GuardedHttpToolsProtocol` adds both, and `limit_concurrency` answers 503 past
+the configured number of connections and requests in flight. Forwarded headers are believed only from
+`server.trusted_proxies`, and every log line goes through `logsafe.EscapeControls`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+from typing import Any
+
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from onegate.settings import ServerConfig, Settings
+
+_REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """httptools' protocol with a deadline for the request headers and an idle limit on the body.
+
+    One timer per connection, armed only while the client owes us bytes: from the connection (or the first
+    byte of a further request) until the headers are complete, then while the body is incomplete, pushed
+    back by each chunk. It is idle while onegate works on the answer, so long streams are unaffected.
+    """
+
+    def __init__(self, *args: Any, header_timeout: float, body_idle_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout = header_timeout
+        self._body_idle_timeout = body_idle_timeout
+        self._guard: asyncio.TimerHandle | None = None
+        self._guard_until = 0.0  # the loop time the current deadline falls on
+        self._in_body = False
+
+    def _arm(self, seconds: float) -> None:
+        self._guard_until = self.loop.time() + seconds
+        if self._guard is None:
+            self._guard = self.loop.call_at(self._guard_until, self._expire)
+
+    def _disarm(self) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    def _expire(self) -> None:
+        self._guard = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow is not None and self.flow.read_paused:  # we stopped reading (onegate is behind), not them
+            self._guard_until = now + self._body_idle_timeout
+        if now < self._guard_until:  # the body moved since: wait out the rest
+            self._guard = self.loop.call_at(self._guard_until, self._expire)
+            return
+        if not self._in_body and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(_REQUEST_TIMEOUT)  # nothing of ours is on the wire: say why
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._guard is None:
+            self._arm(self._header_timeout)
+
+    def on_headers_complete(self) -> None:
+        self._in_body = True
+        self._guard_until = self.loop.time() + self._body_idle_timeout
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._guard_until = self.loop.time() + self._body_idle_timeout
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        self._disarm()
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the connection now belongs to the WebSocket protocol
+        super().handle_websocket_upgrade()
+
+
+def log_config(access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging, with control characters escaped on every handler and onegate's loggers
+    (through the root logger) written to stderr in the same format."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"escape_controls": {"()": "onegate.logsafe.EscapeControls"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["escape_controls"]
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config["loggers"]["uvicorn"]["level"] = config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return config
+
+
+def uvicorn_options(settings: Settings, workers: int = 1, configure_logging: bool = True) -> dict[str, Any]:
+    """Everything `uvicorn.run`/`uvicorn.Config` needs besides the app. `configure_logging=False` leaves the
+    process's logging alone (a test running the server in a thread of pytest)."""
+    server: ServerConfig = settings.server
+    protocol = functools.partial(
+        GuardedHttpToolsProtocol, header_timeout=server.header_timeout, body_idle_timeout=server.body_idle_timeout
+    )
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "workers": workers,
+        "loop": "uvloop",
+        "http": protocol,
+        "log_level": None if configure_logging else "warning",  # levels are in log_config
+        "log_config": log_config(server.access_log) if configure_logging else None,
+        "access_log": server.access_log,
+        "timeout_keep_alive": server.keep_alive_timeout,
+        "limit_concurrency": server.max_concurrency,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1: any local client could pick the
+        # address its key failures count against, or pin them on someone else's
+        "proxy_headers": bool(server.trusted_proxies),
+        "forwarded_allow_ips": list(server.trusted_proxies) or [],
+        "timeout_graceful_shutdown": 30,
+        "lifespan": "on",
+    }

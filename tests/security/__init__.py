@@ -1,0 +1,1 @@
+"""The threat list: one file per attack family, each test named for the attack it stops (docs/SECURITY.md)."""

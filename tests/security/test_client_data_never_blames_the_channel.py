@@ -1,0 +1,114 @@
+"""Attack: one key holder opens a channel's breaker for everyone with data onegate cannot re-encode.
+
+A Responses body whose `metadata` is nested 300 deep parses, reaches a Chat upstream (which never sees
+`metadata`) and is answered 200; then echoing `metadata` back in the Responses answer makes the JSON
+encoder give up. Reported as the upstream's unreadable answer, twenty such requests opened the channel's
+breaker and every other key got 503s. The caller's own data is the caller's fault: a 400 for them, and the
+channel stays healthy for everyone else. Pass-through bodies that cannot be re-encoded fail the same way
+before anything is sent.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from tests.conftest import raw_request
+
+DEEP = b'{"a":' * 300 + b"1" + b"}" * 300  # orjson reads it; no JSON encoder writes it back (limit 255)
+
+
+def _deep(path: str, model: str, stream: bool) -> bytes:
+    if path == "/responses":
+        head = {"model": model, "input": "hi", "stream": stream}
+    else:
+        head = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    return orjson.dumps(head)[:-1] + b',"metadata":' + DEEP + b"}"
+
+
+# (path, model, stream): translated (the upstream answers first), and pass-through (refused before sending)
+CASES = [
+    ("/responses", "gpt-4.1-mini", False),
+    ("/responses", "gpt-4.1-mini", True),
+    ("/responses", "gpt-resp", False),
+    ("/chat/completions", "gpt-4.1-mini", False),
+]
+
+
+@pytest.fixture
+def gateway(start_gateway, upstream):
+    channels = [
+        {"name": "oai", "base_url": upstream.base_url, "models": ["gpt-4.1-mini"]},
+        {"name": "oai-resp", "base_url": upstream.base_url, "models": ["gpt-resp"], "responses_api": True},
+    ]
+    # the default breaker: 5 failures at 50% in a minute open it
+    return start_gateway({"channels": channels, "routing": {"sync_seconds": 0.05}})
+
+
+def test_twenty_undeliverable_requests_from_one_key_are_400s_and_never_open_the_breaker(gateway, upstream):
+    key_b = gateway.create_key("b")
+    as_a = {"authorization": f"Bearer {gateway.key}", "content-type": "application/json"}
+    as_b = {"authorization": f"Bearer {key_b}"}
+    served_b = 0
+    for i in range(20):
+        path, model, stream = CASES[i % len(CASES)]
+        answered_before = len(upstream.requests)
+        response = raw_request("POST", gateway.base_url + path, _deep(path, model, stream), as_a)
+        assert response.status == 400, response.body
+        error = response.json()["error"]
+        assert error["code"] == "untranslatable_request" and error["type"] == "invalid_request_error"
+        if model == "gpt-4.1-mini" and path == "/responses":
+            assert len(upstream.requests) == answered_before + 1  # the upstream did answer, 200
+        else:
+            assert len(upstream.requests) == answered_before  # refused before anything was sent
+        row = gateway.log(response.headers["x-request-id"])
+        assert row["status"] == 400 and row["error_code"] == "untranslatable_request"
+
+        for b_path, b_model in (("/responses", "gpt-4.1-mini"), ("/responses", "gpt-resp")):
+            ok = raw_request("POST", gateway.base_url + b_path, {"model": b_model, "input": "hi"}, as_b)
+            assert ok.status == 200, ok.body
+            served_b += 1
+    assert served_b == 40
+    book, now = gateway.gateway.channels, time.time()
+    assert book.state("oai", now) == "healthy" and book.state("oai-resp", now) == "healthy"
+    assert book.marks("oai").opens == 0 and book.marks("oai").last_error is None
+
+
+def test_an_undeliverable_answer_keeps_the_upstreams_usage_on_the_row(gateway, upstream):
+    headers = {"authorization": f"Bearer {gateway.key}"}
+    response = raw_request("POST", gateway.base_url + "/responses", _deep("/responses", "gpt-4.1-mini", False), headers)
+    assert response.status == 400
+    row = gateway.log(response.headers["x-request-id"])
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0 and not row["usage_estimated"]
+    assert "RecursionError" in row["attempts"] or "Recursion" in row["attempts"], row["attempts"]
+
+
+def test_whose_fault_follows_the_data_not_the_moment():
+    """Pure: encoding the caller's fields is the caller's fault; decoding the upstream's bytes is the upstream's
+    (stands whatever limits the decoders in front of it apply)."""
+    from onegate.dialects.pairs import CallerDataError, plan_exchange
+    from onegate.errors import GatewayError
+
+    deep: dict = {"a": 1}
+    for _ in range(300):
+        deep = {"a": deep}
+    body = {"model": "m", "input": "hi", "metadata": deep}
+    plan = plan_exchange("openai_responses", "openai_chat", body, "m", False, 0)
+    answer = {
+        "id": "c1",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }
+    with pytest.raises(CallerDataError) as caller:
+        plan.translate_body(orjson.dumps(answer))
+    assert caller.value.usage is not None and caller.value.usage.output_tokens == 1
+    assert caller.value.error().status == 400
+    with pytest.raises(orjson.JSONDecodeError):  # the upstream's garbage stays the upstream's
+        plan.translate_body(b"<html>502</html>")
+    with pytest.raises(GatewayError) as refused:  # pass-through: refused while planning, nothing sent
+        plan_exchange("openai_chat", "openai_chat", {"model": "m", "messages": [], "metadata": deep}, "m", False, 0)
+    assert refused.value.kind.code == "untranslatable_request"
