@@ -41,7 +41,7 @@ def test_remote_cli_manages_keys_teams_and_reads_logs(console: Console, tmp_path
     assert "balance  15.00" in shown.stdout and "remote" in shown.stdout
 
     audit = c.ok("GET", "/audit")["items"]
-    assert any(e["action"] == "team.topup" and e["actor"] == "operator" for e in audit)
+    assert any(e["action"] == "teams.topup" and e["actor"] == "operator" for e in audit)
     assert not (elsewhere / "onegate.db").exists()  # it never opened a database
 
 
@@ -70,4 +70,4 @@ def test_an_admin_created_with_the_cli_signs_in_and_its_secret_is_stored_hashed(
     assert [k["name"] for k in c.ok("GET", "/keys", "carol")["items"]] == ["key-b"]
     assert token.encode() not in (c.gw.data_dir / "onegate.db").read_bytes()
     trail = c.ok("GET", "/audit")["items"]
-    assert trail[0]["action"] == "admin.create" and trail[0]["role"] == "owner" and "@" in trail[0]["actor"]
+    assert trail[0]["action"] == "admins.create" and trail[0]["role"] == "owner" and "@" in trail[0]["actor"]

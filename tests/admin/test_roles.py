@@ -169,7 +169,7 @@ def test_team_admin_manages_their_own_team_keys_and_tops_up_only_when_granted(co
     assert granted["team"]["balance"] == "11.00"
     trail = c.ok("GET", "/audit", "team_admin")["items"]
     assert trail and all(e["team_id"] == team_a for e in trail)
-    assert any(e["action"] == "team.topup" and e["actor"] == "team_admin_topup" for e in trail)
+    assert any(e["action"] == "teams.topup" and e["actor"] == "team_admin_topup" for e in trail)
 
 
 def test_key_holder_sees_their_key_balance_logs_and_filled_in_guides(console: Console, traffic: dict[str, str]):

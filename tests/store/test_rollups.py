@@ -176,3 +176,16 @@ def test_migrating_a_version_3_database_adds_indexes_and_rolls_up_existing_rows(
         assert log_queries.totals(engine, LogFilter(), START + 10 * DAY) == _raw_totals(rows, LogFilter())
     finally:
         engine.dispose()
+
+
+def test_a_refused_requests_made_up_model_name_never_becomes_a_rollup_key(engine):
+    junk = [
+        dict(_row(i, START + i, random.Random(i)), status=400, model_requested=f"{i}-" + "m" * 500) for i in range(30)
+    ]
+    served = dict(_row(99, START, random.Random(99)), status=200, model_requested="m1")
+    with engine.begin() as conn:
+        write_settlements(conn, [Settlement(r) for r in [*junk, served]])
+    with engine.connect() as conn:
+        models = set(conn.scalars(select(usage_hourly.c.model))) | set(conn.scalars(select(usage_daily.c.model)))
+    assert models == {"", "m1"}  # 30 names, no rows of their own: the rollups cannot be flooded
+    assert log_queries.totals(engine, LogFilter(), START + DAY)["requests"] == 31

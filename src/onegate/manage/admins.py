@@ -106,7 +106,7 @@ def create_admin(engine: Engine, actor: Actor, spec: AdminCreate) -> AdminCreate
             .returning(admins.c.id)
         ).scalar_one()
         created = _view(conn.execute(select(admins).where(admins.c.id == admin_id)).one())
-        audit.record(conn, actor, "admin.create", f"admin:{admin_id}", team_id=spec.team_id, after=created)
+        audit.record(conn, actor, "admins.create", f"admin:{admin_id}", team_id=spec.team_id, after=created)
     return AdminCreated(admin=created, token=token)
 
 
@@ -140,7 +140,7 @@ def update_admin(engine: Engine, actor: Actor, admin_id: int, spec: AdminUpdate)
         conn.execute(admins.update().where(admins.c.id == admin_id).values(**changes))
         after = _get(conn, admin_id)
         audit.record(
-            conn, actor, "admin.update", f"admin:{admin_id}", team_id=team_id, before=_view(before), after=_view(after)
+            conn, actor, "admins.update", f"admin:{admin_id}", team_id=team_id, before=_view(before), after=_view(after)
         )
     return _view(after)
 
@@ -150,7 +150,7 @@ def delete_admin(engine: Engine, actor: Actor, admin_id: int) -> AdminView:
     with engine.begin() as conn:
         before = _get(conn, admin_id)
         conn.execute(admins.delete().where(admins.c.id == admin_id))
-        audit.record(conn, actor, "admin.delete", f"admin:{admin_id}", team_id=before.team_id, before=_view(before))
+        audit.record(conn, actor, "admins.delete", f"admin:{admin_id}", team_id=before.team_id, before=_view(before))
     return _view(before)
 
 

@@ -113,7 +113,7 @@ async def set_enabled(
             audit.record(
                 conn,
                 actor,
-                f"channel.{'enable' if enable else 'disable'}",
+                f"channels.{'enable' if enable else 'disable'}",
                 f"channel:{name}",
                 before=before,
                 after=after,

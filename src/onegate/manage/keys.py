@@ -177,7 +177,7 @@ def create_key(engine: Engine, actor: Actor, spec: KeyCreate) -> KeyCreated:
             _team_exists(conn, team_id)
         record, plain = insert_key(conn, spec.name.strip(), models, spec.expires_at, options)
         created = view(record)
-        audit.record(conn, actor, "key.create", f"key:{record.id}", team_id=team_id, after=created)
+        audit.record(conn, actor, "keys.create", f"key:{record.id}", team_id=team_id, after=created)
     return KeyCreated(key=created, secret=plain)
 
 
@@ -271,7 +271,9 @@ def update(engine: Engine, actor: Actor, key_id: int, spec: KeyUpdate) -> KeyVie
             changes["budget_period"] = before.budget_period or "monthly"
         after = update_key(conn, key_id, changes)
         action = (
-            "key.update" if set(changes) != {"status"} else f"key.{'enable' if after.status == 'active' else 'disable'}"
+            "keys.update"
+            if set(changes) != {"status"}
+            else f"keys.{'enable' if after.status == 'active' else 'disable'}"
         )
         audit.record(
             conn, actor, action, f"key:{key_id}", team_id=after.team_id, before=view(before), after=view(after)
@@ -297,7 +299,7 @@ def rotate(engine: Engine, actor: Actor, key_id: int, grace_seconds: float = 864
         audit.record(
             conn,
             actor,
-            "key.rotate",
+            "keys.rotate",
             f"key:{key_id}",
             team_id=old.team_id,
             before=view(old),
@@ -310,7 +312,7 @@ def delete(engine: Engine, actor: Actor, key_id: int) -> KeyView:
     with engine.begin() as conn:
         record = _writable(conn, actor, key_id)
         delete_key(conn, key_id)
-        audit.record(conn, actor, "key.delete", f"key:{key_id}", team_id=record.team_id, before=view(record))
+        audit.record(conn, actor, "keys.delete", f"key:{key_id}", team_id=record.team_id, before=view(record))
     return view(record)
 
 

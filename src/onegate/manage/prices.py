@@ -36,7 +36,7 @@ def set_price(engine: Engine, actor: Actor, model: str, price: PriceConfig, know
     before = store.list_prices(engine).get(model)
     store.set_price(engine, model, price, actor.name)
     with engine.begin() as conn:
-        audit.record(conn, actor, "price.set", f"price:{model}", before=before, after=price)
+        audit.record(conn, actor, "prices.set", f"price:{model}", before=before, after=price)
     return PriceView(model=model, source="run time", price=price, micros=Price.from_config(price).as_dict())
 
 
@@ -46,4 +46,4 @@ def clear_price(engine: Engine, actor: Actor, model: str) -> None:
     if before is None or not store.clear_price(engine, model):
         raise not_found(f"{model} has no run-time price")
     with engine.begin() as conn:
-        audit.record(conn, actor, "price.clear", f"price:{model}", before=before)
+        audit.record(conn, actor, "prices.clear", f"price:{model}", before=before)

@@ -181,7 +181,7 @@ def create_team(engine: Engine, actor: Actor, spec: TeamCreate, known_groups: se
         with engine.begin() as conn:
             record = create_team_in(conn, spec.name.strip(), spec.model_groups, spec.rpm, spec.tpm, spec.concurrent)
             created = view(record)
-            audit.record(conn, actor, "team.create", f"team:{record.id}", team_id=record.id, after=created)
+            audit.record(conn, actor, "teams.create", f"team:{record.id}", team_id=record.id, after=created)
     except TeamError as exc:
         raise ManageError("conflict", str(exc)) from None
     return created
@@ -215,7 +215,7 @@ def update_team(engine: Engine, actor: Actor, team_id: int, spec: TeamUpdate, kn
     with engine.begin() as conn:
         after = update_team_in(conn, before.name, **changes)
         audit.record(
-            conn, actor, "team.update", f"team:{team_id}", team_id=team_id, before=view(before), after=view(after)
+            conn, actor, "teams.update", f"team:{team_id}", team_id=team_id, before=view(before), after=view(after)
         )
     return view(after)
 
@@ -238,7 +238,7 @@ def change_balance(engine: Engine, actor: Actor, team_id: int, spec: BalanceChan
             audit.record(
                 conn,
                 actor,
-                f"team.{spec.kind}",
+                f"teams.{spec.kind}",
                 f"team:{team_id}",
                 team_id=team_id,
                 before={"balance_micros": record.balance_micros},

@@ -48,6 +48,18 @@ _LOG_COLUMN = {"model": "model_requested"}  # rollup dimension → request_logs 
 _ZERO: dict[str, int | str] = {"key_id": 0, "team_id": 0, "status": 0}  # "none" for integer dimensions; '' for text
 
 
+# a refusal of the caller's request before any model was resolved: the name it sent may be anything
+_UNRESOLVED = frozenset({400, 401, 403, 404, 405, 413, 426})
+
+
+def _model(row: dict[str, Any], status: int) -> str:
+    """The model dimension: the requested name, except where it was never resolved to a served model (a
+    refused request's name is the caller's free text: keyed by it, rollups would grow with every made-up name)."""
+    if status in _UNRESOLVED and not row.get("model_routed"):
+        return ""
+    return row.get("model_requested") or ""
+
+
 def _hourly(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[float]]:
     """One pass over the rows: totals per hour and full dimensions (every other rollup derives from these)."""
     totals: dict[tuple[Any, ...], list[float]] = {}
@@ -57,7 +69,7 @@ def _hourly(rows: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[float]
             int(row["created_at"] // HOUR) * HOUR,
             row.get("key_id") or 0,
             row.get("team_id") or 0,
-            row.get("model_requested") or "",
+            _model(row, status),
             row.get("channel") or "",
             status,
             row.get("error_code") or "",
