@@ -180,7 +180,7 @@ def test_migrating_a_version_3_database_adds_indexes_and_rolls_up_existing_rows(
 
 def test_a_refused_requests_made_up_model_name_never_becomes_a_rollup_key(engine):
     junk = [
-        dict(_row(i, START + i, random.Random(i)), status=400, model_requested=f"{i}-" + "m" * 500) for i in range(30)
+        dict(_row(i, START + i, random.Random(i)), status=400, model_requested=f"{i}-" + "m" * 150) for i in range(30)
     ]
     served = dict(_row(99, START, random.Random(99)), status=200, model_requested="m1")
     with engine.begin() as conn:
