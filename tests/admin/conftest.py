@@ -42,6 +42,7 @@ def console(
     monkeypatch.setenv("ONEGATE_ADMIN_TOKEN", BOOTSTRAP)
     config = channel_config(upstream)
     config["model_groups"] = {"cheap": ["gpt-4.1-mini"]}
+    config["prices"]["gpt-4.1-mini"] = {"input": 100.0, "output": 100.0}  # every token costs: spend is never 0
     gw = start_gateway(config)
     with requests.Session() as http:
         c = Console(gw, http, {"owner": BOOTSTRAP})
