@@ -160,3 +160,4 @@ def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
         committed = write_settlements(conn, [first, second])
     assert [c.request_id for c in committed.charges] == ["req_b"]
     assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2
+
