@@ -9,6 +9,7 @@ import time
 
 from onegate.store.ledger import Settlement, write_settlements
 from tests.admin.conftest import Console
+from tests.records import log_row
 
 
 def _rows(c: Console, count: int) -> list[dict]:
@@ -29,7 +30,7 @@ def _rows(c: Console, count: int) -> list[dict]:
             "usage_estimated": False,
         })  # fmt: skip
     with c.gw.gateway.engine.begin() as conn:
-        write_settlements(conn, [Settlement(r) for r in rows])
+        write_settlements(conn, [Settlement(log_row(**r)) for r in rows])
     return rows
 
 

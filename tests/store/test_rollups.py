@@ -14,6 +14,7 @@ from onegate.store.log_queries import LogFilter, split_range
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.rollups import DAY, HOUR
 from onegate.store.schema import metadata, request_logs, schema_migrations, usage_daily, usage_hourly
+from tests.records import log_row
 
 START = 1_790_000_000.0  # a fixed moment, so ranges cross hour and day boundaries the same way each run
 
@@ -42,7 +43,7 @@ def _fill(engine: Engine, count: int = 600, seed: int = 7, ties: bool = True) ->
         rows.append(_row(i, at, rng))
     for start in range(0, count, 250):
         with engine.begin() as conn:
-            write_settlements(conn, [Settlement(r) for r in rows[start : start + 250]])
+            write_settlements(conn, [Settlement(log_row(**r)) for r in rows[start : start + 250]])
     return rows
 
 
@@ -92,7 +93,10 @@ def test_a_replayed_batch_adds_nothing_to_the_rollups(engine):
 
     before = sums()
     with engine.begin() as conn:  # a spill file or journal replaying what is already stored, plus one new row
-        write_settlements(conn, [Settlement(r) for r in rows] + [Settlement(_row(10_000, START, random.Random(1)))])
+        write_settlements(
+            conn,
+            [Settlement(log_row(**r)) for r in rows] + [Settlement(log_row(**_row(10_000, START, random.Random(1))))],
+        )
     after = sums()
     assert before[0] == 100 and after[0] == 101
     assert after[1] - before[1] == _row(10_000, START, random.Random(1))["cost_micros"]
@@ -184,7 +188,7 @@ def test_a_refused_requests_made_up_model_name_never_becomes_a_rollup_key(engine
     ]
     served = dict(_row(99, START, random.Random(99)), status=200, model_requested="m1")
     with engine.begin() as conn:
-        write_settlements(conn, [Settlement(r) for r in [*junk, served]])
+        write_settlements(conn, [Settlement(log_row(**r)) for r in [*junk, served]])
     with engine.connect() as conn:
         models = set(conn.scalars(select(usage_hourly.c.model))) | set(conn.scalars(select(usage_daily.c.model)))
     assert models == {"", "m1"}  # 30 names, no rows of their own: the rollups cannot be flooded
