@@ -8,6 +8,7 @@ request failed before anything was generated.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
+from onegate.observe.timing import phases_ms
 from onegate.redaction import STORED_ERROR_LIMIT
 from onegate.store.writer import LogWriter
 
@@ -28,6 +30,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
     usage = ctx.usage
     key = ctx.key
     path, _, query = ctx.path.partition("?")
+    now = time.perf_counter()
     return {
         "request_id": ctx.request_id,
         "created_at": ctx.created_at,
@@ -47,7 +50,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "error_code": ctx.error_code,
         "error_message": ctx.error_message[:STORED_ERROR_LIMIT] if ctx.error_message else None,
         "stream": ctx.stream,
-        "latency_ms": round(ctx.elapsed_ms(), 3),
+        "latency_ms": round((now - ctx.started) * 1000, 3),
         "ttfb_ms": round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
         "input_tokens": usage.input_tokens,
         "cached_tokens": usage.cached_tokens,
@@ -60,6 +63,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
         "notes": "; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
+        "timings": orjson.dumps(phases_ms(ctx, now)).decode(),  # the Server-Timing phases, total to the last byte
     }
 
 

@@ -48,10 +48,15 @@ def _add_teams_and_ledger(conn: Connection) -> None:
     )
 
 
+def _add_request_log_timings(conn: Connection) -> None:
+    _add_columns(conn, "request_logs", {"timings": "TEXT"})
+
+
 STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
     (2, "request_logs.notes", _add_request_log_notes),
     (3, "teams, ledger, model_prices, spend_alerts; key budgets and limits", _add_teams_and_ledger),
+    (4, "request_logs.timings", _add_request_log_timings),
 ]
 
 
