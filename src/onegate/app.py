@@ -18,6 +18,7 @@ from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.observe.observer import build_observer
 from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.authenticate import KeyCache
@@ -88,6 +89,15 @@ class Gateway:
             on_commit=self.reservations.committed,
             database=database,
         )
+        self.observer = build_observer(
+            settings,
+            engine=self.engine,
+            writer=self.writer,
+            book=self.channels,
+            reservations=self.reservations,
+            registry=self.registry,
+            directory=self.directory,
+        )
         self._background: list[asyncio.Task[None]] = []
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -128,6 +138,7 @@ class Gateway:
         await asyncio.sleep(0)  # let the writer's last commit callbacks run
         await self.counters.close()
         await self.alerts.close()
+        await self.observer.close()
         self.engine.dispose()
 
     def _spent(self, ctx: RequestContext, now: float) -> None:
@@ -179,8 +190,10 @@ class Gateway:
             responder.without_cors(RESTRICTED_HEADERS["admin"])
 
         def finish() -> None:  # before the last byte leaves, else at the end (record runs once)
-            if route is None or route.logged or ctx.config_hint:
+            if not ctx.recorded and (route is None or route.logged or ctx.config_hint):
                 record(ctx, self.writer, self.reservations)
+                if self.observer.watching:
+                    self.observer.finished(ctx)
 
         responder.before_end = finish
         try:

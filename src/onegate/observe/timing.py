@@ -32,6 +32,4 @@ def phases_ms(ctx: RequestContext, now: float | None = None) -> dict[str, float]
 
 def server_timing(ctx: RequestContext) -> bytes:
     """The `Server-Timing` header value (W3C Server Timing: `name;dur=ms[;desc="…"]`, comma-separated)."""
-    return ", ".join(
-        f"{name}{_DESC.get(name, '')};dur={ms:.1f}" for name, ms in phases_ms(ctx).items()
-    ).encode()
+    return ", ".join(f"{name}{_DESC.get(name, '')};dur={ms:.1f}" for name, ms in phases_ms(ctx).items()).encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from onegate.admin import api as admin_api
+from onegate.observe import endpoints as observe_endpoints
 from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ API_ROUTES: dict[tuple[str, str], Route] = {
 }
 OPS_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
+    ("GET", "/readyz"): Route(observe_endpoints.readyz, "ops", logged=False),
+    ("GET", "/metrics"): Route(observe_endpoints.metrics, "ops", logged=False),
     # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
     ("HEAD", "/api"): Route(anthropic_endpoints.warm_up, "ops", logged=False),
     ("GET", "/"): Route(pages.home, "page", logged=False),
