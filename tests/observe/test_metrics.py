@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
 import pytest
 
 from onegate.apikeys import KeyRecord
@@ -95,9 +96,9 @@ def test_errors_by_code_and_unknown_models_folded_into_one_label(gw):
     before = scrape(gw)
     client = gw.client()
     for n in range(3):
-        with pytest.raises(Exception):
+        with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model=f"no-such-model-{n}", messages=MESSAGES)
-    with pytest.raises(Exception):
+    with pytest.raises(openai.AuthenticationError):
         gw.client(api_key="sk-og-not-a-real-key").chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
     after = scrape(gw)
     assert moved(before, after, "onegate_errors_total", status="404", error_code="model_not_found") == 3
@@ -133,7 +134,7 @@ def test_admission_refusals_by_reason(start_gateway, upstream, monkeypatch):
     gw = start_gateway(config)
     client = gw.client()
     client.chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
-    with pytest.raises(Exception):
+    with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
     after = scrape(gw)
     assert value(after, "onegate_admission_refusals_total", status="429", reason="rate_limit_exceeded") == 1
