@@ -1,10 +1,10 @@
-"""Reading a gateway's `/metrics` the way Prometheus does (the client library's own text parser)."""
+"""Reading a gateway's `/metrics` the way Prometheus does (the client library's own text parser); plain requests."""
 
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RunningGateway, raw_request
+from tests.conftest import RawResponse, RunningGateway, raw_request
 
 Samples = list[tuple[str, dict[str, str], float]]
 
@@ -27,3 +27,10 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
+
+
+def post_chat(gw: RunningGateway, model: str = "gpt-4.1-mini", key: str | None = None) -> RawResponse:
+    """A plain Chat request (no SDK: its retries and exceptions would hide the status)."""
+    headers = {"Authorization": f"Bearer {key or gw.key}"}
+    body = {"model": model, "messages": [{"role": "user", "content": "hello there"}]}
+    return raw_request("POST", gw.base_url + "/chat/completions", body, headers)
