@@ -3,6 +3,9 @@ own series move as they should, labels stay bounded, and the endpoint is off or 
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -173,3 +176,16 @@ def test_label_sets_stay_bounded_whatever_callers_send():
     spend_series = [line for line in text.splitlines() if line.startswith("onegate_spend_total{")]
     assert len(spend_series) == 4  # three teams by name, the rest under "other"
     assert 'team="other"' in text and "model-999" not in text
+
+
+def test_the_grafana_dashboard_reads_only_metrics_that_exist(gw):
+    gw.client().chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
+    text = raw_request("GET", gw.root + "/metrics").body.decode()
+    types = dict(line.split()[2:4] for line in text.splitlines() if line.startswith("# TYPE "))
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana" / "onegate.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\b([a-z_]+)\{", expr)}
+    assert len(used) > 20
+    for name in used:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in types or types.get(base) in ("histogram", "summary"), name
