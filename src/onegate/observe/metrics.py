@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
@@ -91,6 +92,7 @@ class Metrics:
         self._max_teams = config.max_team_labels
         self._teams: dict[int | None, str] = {None: ""}
         self._children: dict[tuple[str, ...], _Children] = {}
+        self._attempt_children: dict[tuple[str, ...], tuple[Any, Any]] = {}  # (attempts counter, duration)
         self._live = live
         labels = REQUEST_LABELS
         self.requests = Counter(
@@ -195,10 +197,14 @@ class Metrics:
 
     def _attempts(self, ctx: RequestContext, labels: tuple[str, ...]) -> None:
         for attempt in ctx.attempts:
-            outcome = status_class(attempt.status)
-            self.attempts.labels(attempt.channel, outcome).inc()
-            if labels[1]:
-                self.attempt_duration.labels(*labels[:4], attempt.channel, outcome).observe(attempt.duration_ms / 1000)
+            key = (*labels[:4], attempt.channel, status_class(attempt.status))
+            children = self._attempt_children.get(key)
+            if children is None:
+                duration = self.attempt_duration.labels(*key) if labels[1] else None
+                children = self._attempt_children[key] = (self.attempts.labels(*key[4:]), duration)
+            children[0].inc()
+            if children[1] is not None:
+                children[1].observe(attempt.duration_ms / 1000)
             if attempt.status == 429:
                 self.cooldowns.labels(attempt.channel).inc()
         if len(ctx.attempts) > 1:

@@ -15,14 +15,18 @@ import time
 from onegate.context import RequestContext
 
 PHASES = ("auth", "admit", "route", "upstream")
-_DESC = {"upstream": ';desc="first byte"'}
+_HEADER_PARTS = ("auth;dur=", "admit;dur=", "route;dur=", 'upstream;desc="first byte";dur=')
+
+
+def _marks(ctx: RequestContext) -> tuple[float | None, ...]:
+    return ctx.authed_at, ctx.admitted_at, ctx.routed_at, ctx.upstream_at
 
 
 def phases_ms(ctx: RequestContext, now: float | None = None) -> dict[str, float]:
     """{phase: ms} for the phases reached, and `total` up to `now` (default: this moment)."""
     out: dict[str, float] = {}
     last = ctx.started
-    for name, mark in zip(PHASES, (ctx.authed_at, ctx.admitted_at, ctx.routed_at, ctx.upstream_at), strict=True):
+    for name, mark in zip(PHASES, _marks(ctx), strict=True):
         if mark is not None:
             out[name] = round((mark - last) * 1000, 3)
             last = mark
@@ -31,5 +35,13 @@ def phases_ms(ctx: RequestContext, now: float | None = None) -> dict[str, float]
 
 
 def server_timing(ctx: RequestContext) -> bytes:
-    """The `Server-Timing` header value (W3C Server Timing: `name;dur=ms[;desc="…"]`, comma-separated)."""
-    return ", ".join(f"{name}{_DESC.get(name, '')};dur={ms:.1f}" for name, ms in phases_ms(ctx).items()).encode()
+    """The `Server-Timing` header value (W3C Server Timing: `name;dur=ms[;desc="…"]`, comma-separated).
+    On every response: formatted directly, not from `phases_ms`'s dict (half the time)."""
+    parts = []
+    last = ctx.started
+    for part, mark in zip(_HEADER_PARTS, _marks(ctx), strict=True):
+        if mark is not None:
+            parts.append(f"{part}{(mark - last) * 1000:.1f}")
+            last = mark
+    parts.append(f"total;dur={(time.perf_counter() - ctx.started) * 1000:.1f}")
+    return ", ".join(parts).encode()
