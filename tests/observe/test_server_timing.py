@@ -6,7 +6,11 @@ import re
 
 import orjson
 import pytest
+from sqlalchemy import inspect, text
 
+from onegate.store.db import open_engine
+from onegate.store.migrations import STEPS, migrate
+from onegate.store.schema import metadata, schema_migrations
 from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request
 from tests.observe.scrape import post_chat
 
@@ -74,3 +78,18 @@ def test_a_stream_shows_the_time_to_its_first_event(gw):
 def test_probes_and_unknown_paths_have_it_too(gw):
     for path in ("/healthz", "/readyz", "/no/such/path"):
         assert "total" in phases(raw_request("GET", gw.root + path).headers["server-timing"]), path
+
+
+def test_a_version_3_database_gains_the_timings_column(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            conn.execute(text("ALTER TABLE request_logs DROP COLUMN timings"))
+            done = [{"version": v, "name": n, "applied_at": 0} for v, n, _ in STEPS[:3]]
+            conn.execute(schema_migrations.insert(), done)
+        assert migrate(engine) == STEPS[-1][0]
+        with engine.connect() as conn:
+            assert "timings" in {c["name"] for c in inspect(conn).get_columns("request_logs")}
+    finally:
+        engine.dispose()
