@@ -103,13 +103,18 @@ class RunningGateway:
 
     def log(self, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """The request's log row, once the writer has written it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            row = get_log(self.gateway.engine, request_id)
-            if row is not None:
-                return row
-            time.sleep(0.02)
-        raise AssertionError(f"no log row for {request_id} after {timeout}s")
+        return wait_for_log(self.gateway, request_id, timeout)
+
+
+def wait_for_log(gateway: Gateway, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    """A request's log row, once the gateway's writer has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = get_log(gateway.engine, request_id)
+        if row is not None:
+            return row
+        time.sleep(0.02)
+    raise AssertionError(f"no log row for {request_id} after {timeout}s")
 
 
 class _ServerThread:

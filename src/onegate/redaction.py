@@ -77,6 +77,17 @@ def mask_key_shaped(text: str) -> str:
     return _TOKEN_SHAPES.sub(lambda m: m.group(0)[:3] + "…" + m.group(0)[-4:], text)
 
 
+STORED_TEXT_LIMIT = 512  # characters of one caller-supplied string a log row keeps
+
+
+def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
+    """Caller-supplied text fit for a log row (path, user agent, model, client version): key-shaped runs
+    masked, at most `limit` characters. Cut before masking so a megabyte costs no more than `limit` does."""
+    if not text:
+        return text
+    return cap(mask_key_shaped(text[: 2 * limit]), limit)
+
+
 def cap(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"

@@ -257,7 +257,9 @@ class FakeOpenAIUpstream(FakeVendor):
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
             return await self.send_json(send, 400, openai_error(f"Invalid encoding_format: '{fmt}'"))
-        dims = int(body.get("dimensions") or EMBEDDING_DIMS)
+        dims = body.get("dimensions") or EMBEDDING_DIMS
+        if not isinstance(dims, int) or not 1 <= dims <= 3072:  # OpenAI's own bound (and a fuzzed 2**53 would hang)
+            return await self.send_json(send, 400, openai_error(f"Invalid 'dimensions': {dims!r}"))
         data = []
         for i, item in enumerate(inputs):
             vec: Any = embedding_for(item, dims)

@@ -266,7 +266,7 @@ class FakeVendor:
             refusal = self.check_body(parsed, headers)
             if refusal is not None:
                 return await self.send_json(send, 400, self.error_body(refusal))
-            return await handler(send, parsed)
+            return await self._handle(handler, send, parsed)
         if await self.serve_other(send, method, path, headers):
             return
         return await self.send_json(send, 404, self.error_body(f"Invalid URL ({method} {path})"))
@@ -284,6 +284,22 @@ class FakeVendor:
             body = (page + "</pre></body></html>").encode()
             return await self.send_raw(send, status, body, [(b"content-type", b"text/html; charset=utf-8")])
         return await self.send_raw(send, status, orjson.dumps(self.error_body(text)), [JSON])
+
+    async def _handle(self, handler: Handler, send: Any, parsed: dict) -> None:
+        """A body the fake cannot read (wrong types in fields it uses) gets the 400 a real vendor gives."""
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await handler(tracked, parsed)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if started:
+                raise
+            await self.send_json(send, 400, self.error_body(f"Invalid request body ({exc.__class__.__name__})."))
 
     def _take_failure(self) -> tuple[int, bytes, list] | None:
         if not self._failures:  # unlocked fast path for the benchmark

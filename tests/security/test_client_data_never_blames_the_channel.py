@@ -1,11 +1,15 @@
 """Attack: one key holder opens a channel's breaker for everyone with data onegate cannot re-encode.
 
-A Responses body whose `metadata` is nested 300 deep parses, reaches a Chat upstream (which never sees
-`metadata`) and is answered 200; then echoing `metadata` back in the Responses answer makes the JSON
+A Responses body whose `metadata` is nested 300 deep parsed, reached a Chat upstream (which never sees
+`metadata`) and was answered 200; then echoing `metadata` back in the Responses answer made the JSON
 encoder give up. Reported as the upstream's unreadable answer, twenty such requests opened the channel's
 breaker and every other key got 503s. The caller's own data is the caller's fault: a 400 for them, and the
-channel stays healthy for everyone else. Pass-through bodies that cannot be re-encoded fail the same way
-before anything is sent.
+channel stays healthy for everyone else.
+
+Two defences: the decoder refuses JSON nested deeper than 64 levels before any channel is involved (the
+HTTP test below), and, behind it, a translation or re-encoding failure of the caller's own fields is a 400
+`untranslatable_request` that keeps the upstream's usage and never marks the channel (the pure test, which
+bypasses the decoder's limit).
 """
 
 from __future__ import annotations
@@ -58,13 +62,11 @@ def test_twenty_undeliverable_requests_from_one_key_are_400s_and_never_open_the_
         response = raw_request("POST", gateway.base_url + path, _deep(path, model, stream), as_a)
         assert response.status == 400, response.body
         error = response.json()["error"]
-        assert error["code"] == "untranslatable_request" and error["type"] == "invalid_request_error"
-        if model == "gpt-4.1-mini" and path == "/responses":
-            assert len(upstream.requests) == answered_before + 1  # the upstream did answer, 200
-        else:
-            assert len(upstream.requests) == answered_before  # refused before anything was sent
+        assert error["code"] == "invalid_request" and error["type"] == "invalid_request_error"
+        assert "nested deeper than" in error["message"]
+        assert len(upstream.requests) == answered_before  # refused as it was read: no channel involved
         row = gateway.log(response.headers["x-request-id"])
-        assert row["status"] == 400 and row["error_code"] == "untranslatable_request"
+        assert row["status"] == 400 and row["error_code"] == "invalid_request" and row["channel"] is None
 
         for b_path, b_model in (("/responses", "gpt-4.1-mini"), ("/responses", "gpt-resp")):
             ok = raw_request("POST", gateway.base_url + b_path, {"model": b_model, "input": "hi"}, as_b)
@@ -74,15 +76,6 @@ def test_twenty_undeliverable_requests_from_one_key_are_400s_and_never_open_the_
     book, now = gateway.gateway.channels, time.time()
     assert book.state("oai", now) == "healthy" and book.state("oai-resp", now) == "healthy"
     assert book.marks("oai").opens == 0 and book.marks("oai").last_error is None
-
-
-def test_an_undeliverable_answer_keeps_the_upstreams_usage_on_the_row(gateway, upstream):
-    headers = {"authorization": f"Bearer {gateway.key}"}
-    response = raw_request("POST", gateway.base_url + "/responses", _deep("/responses", "gpt-4.1-mini", False), headers)
-    assert response.status == 400
-    row = gateway.log(response.headers["x-request-id"])
-    assert row["input_tokens"] > 0 and row["output_tokens"] > 0 and not row["usage_estimated"]
-    assert "RecursionError" in row["attempts"] or "Recursion" in row["attempts"], row["attempts"]
 
 
 def test_whose_fault_follows_the_data_not_the_moment():

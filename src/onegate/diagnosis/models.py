@@ -79,12 +79,19 @@ _RULES: tuple[tuple[str, Callable[[_Forms, _Forms], bool]], ...] = (
 )
 
 
+_CACHED_NAME_LIMIT = 256  # longer names (the API refuses them first) are diagnosed without being kept
+
+
 def diagnose_model(model: str, usable: Sequence[str], limit: int = 3) -> ModelFinding:
     """Why `model` matched nothing among `usable` (the names the key may use), and what it probably meant."""
+    if len(model) > _CACHED_NAME_LIMIT:
+        return _diagnose.__wrapped__(model, tuple(usable), limit)
     return _diagnose(model, tuple(usable), limit)
 
 
-@lru_cache(maxsize=1024)  # a misconfigured client repeats the same wrong name; fuzzy matching is the costly part
+# A misconfigured client repeats the same wrong name; fuzzy matching is the costly part. Bounded in entries,
+# and in bytes by the name limit above.
+@lru_cache(maxsize=1024)
 def _diagnose(model: str, usable: tuple[str, ...], limit: int) -> ModelFinding:
     asked = _Forms.of(model)
     real = [(name, _Forms.of(name)) for name in usable]

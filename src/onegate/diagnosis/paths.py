@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from onegate.diagnosis.profiles import base_url_for, display_name, profile_of, set_base_instruction
 from onegate.i18n.catalog import text
+from onegate.redaction import mask_key_shaped
 from onegate.server.clients import ClientInfo
 
 # The endpoints clients append to a base URL, longest first within a family; anchored at the end.
@@ -44,7 +45,9 @@ class PathFinding:
 
 
 def shown_path(path: str, query: str) -> str:
-    """The path as it arrived, with credentials in the query string (`?key=`) masked to 4 characters."""
+    """The path as it arrived, with key-shaped runs and credentials in the query string (`?key=`) masked
+    to 4 characters (a client that pasted its key into the base URL must not find it in a log)."""
+    path = mask_key_shaped(path)
     if not query:
         return path
     return path + "?" + _SECRET_PARAMS.sub(lambda m: m.group(1) + "…" + m.group(2)[-4:], query)

@@ -20,7 +20,7 @@ from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.observe.timing import phases_ms
-from onegate.redaction import STORED_ERROR_LIMIT
+from onegate.redaction import STORED_ERROR_LIMIT, mask_key_shaped, stored_text
 from onegate.store.writer import LogWriter
 
 MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
@@ -38,17 +38,18 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "key_mask": key.mask if key else None,
         "team_id": key.team_id if key else None,
         "client_name": ctx.client.name,
-        "client_version": ctx.client.version,
-        "user_agent": ctx.client.user_agent,
+        "client_version": stored_text(ctx.client.version),
+        "user_agent": stored_text(ctx.client.user_agent),
         "method": ctx.method,
-        "path": shown_path(path, query)[:500],  # a key in the query string (?key=) is masked
+        "path": stored_text(shown_path(path, query)),  # a key in the path or the query string is masked
         "dialect": ctx.dialect,
-        "model_requested": ctx.model_requested,
-        "model_routed": ctx.model_routed,
+        "model_requested": stored_text(ctx.model_requested),
+        "model_routed": stored_text(ctx.model_routed),
         "channel": ctx.channel,
         "status": ctx.status,
         "error_code": ctx.error_code,
-        "error_message": ctx.error_message[:STORED_ERROR_LIMIT] if ctx.error_message else None,
+        # onegate's own messages may quote what the caller sent (a key pasted as the model name)
+        "error_message": mask_key_shaped(ctx.error_message[:STORED_ERROR_LIMIT]) if ctx.error_message else None,
         "stream": ctx.stream,
         "latency_ms": round((now - ctx.started) * 1000, 3),
         "ttfb_ms": round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,
@@ -62,7 +63,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
         "usage_estimated": not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,
         "config_hint": ctx.config_hint,
         "attempts": orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,
-        "notes": "; ".join(ctx.notes)[:MAX_ERROR_TEXT] if ctx.notes else None,
+        "notes": mask_key_shaped("; ".join(ctx.notes)[:MAX_ERROR_TEXT]) if ctx.notes else None,  # they quote the body
         "timings": orjson.dumps(phases_ms(ctx, now)).decode(),  # the Server-Timing phases, total to the last byte
     }
 

@@ -14,6 +14,7 @@ from onegate.context import RequestContext
 from onegate.dialects.openai_chat.request import require_fields
 from onegate.dialects.openai_responses import request as responses_request
 from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
+from onegate.dialects.schema import check_model_name
 from onegate.errors import GatewayError
 from onegate.pipeline.admit import admit, check_model
 from onegate.pipeline.authenticate import authenticate
@@ -103,6 +104,7 @@ async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
     """`GET /models/{id}`: the id, once the caller is known and may see it (else a 404 in their dialect)."""
     key = await authenticate(ctx, gw.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
+    check_model_name(name, param="model")
     ctx.model_requested = name
     resolve_model(gw.registry, name, key, ctx)
     if not key.allows(name):

@@ -11,6 +11,7 @@ import orjson
 from onegate import errors
 from onegate.context import RequestContext
 from onegate.diagnosis.hint import hint_header
+from onegate.dialects.schema import check_depth
 from onegate.errors import GatewayError
 from onegate.observe.timing import server_timing
 
@@ -52,6 +53,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise GatewayError(errors.INVALID_JSON, "The request body must be a JSON object.")
+    check_depth(data, body)
     return data
 
 

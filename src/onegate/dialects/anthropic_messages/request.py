@@ -14,6 +14,8 @@ import orjson
 from onegate import errors
 from onegate.accounting.usage import estimate_tokens
 from onegate.dialects import canonical as c
+from onegate.dialects.anthropic_messages.wire import MessagesRequest
+from onegate.dialects.schema import check_model_name, too_deep, validate
 from onegate.errors import GatewayError
 
 # Fields the neutral model has no place for; named in the request log when a translation drops them.
@@ -27,11 +29,13 @@ def require_fields(body: dict[str, Any]) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(errors.INVALID_REQUEST, "model: Field required", param="model")
+    check_model_name(model)
     if not isinstance(body.get("messages"), list):
         raise GatewayError(errors.INVALID_REQUEST, "messages: Field required (an array)", param="messages")
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise GatewayError(errors.INVALID_REQUEST, "stream: Input should be a valid boolean", param="stream")
+    validate(body, MessagesRequest)
     return model
 
 
@@ -75,7 +79,9 @@ def _text(block: dict[str, Any]) -> c.TextPart:
 
 
 def _image(block: dict[str, Any]) -> c.ImagePart | None:
-    source = block.get("source") or {}
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return None
     if source.get("type") == "base64":
         return c.ImagePart(data=source.get("data"), media_type=source.get("media_type"))
     if source.get("type") == "url":
@@ -236,7 +242,7 @@ def tool_input(call: c.ToolCallPart, notes: list[str]) -> dict[str, Any]:
         value = orjson.loads(call.arguments or "{}")
     except orjson.JSONDecodeError:
         value = None
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not too_deep(value):  # JSON in a string is not checked at decode
         return value
     notes.append(f"the arguments of tool call {call.id} were not a JSON object and were sent as {{}}")
     return {}

@@ -65,44 +65,76 @@ class RedactedThinkingBlock(TypedDict):
 ContentBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock
 
 
+# The request schema checked at decode (dialects/schema.py): the fields the estimate and the translation
+# read, typed loosely enough for every block type at once (msgspec cannot tell TypedDicts apart by `type`).
+# Undeclared fields (`cache_control`, `citations`, betas) pass through as sent.
+class SourceParam(TypedDict, total=False):
+    type: str
+    media_type: str | None
+    data: str | None
+    url: str | None
+
+
+class InnerBlockParam(TypedDict, total=False):
+    """A block inside a tool result or the system prompt: text, image, document, search result …"""
+
+    type: str
+    text: str
+    source: SourceParam | str | None  # a search_result block's source is its URL
+
+
+class BlockParam(TypedDict, total=False):
+    type: str
+    text: str
+    source: SourceParam | str | None
+    id: str
+    name: str
+    input: Any
+    tool_use_id: str
+    content: str | list[InnerBlockParam] | dict[str, Any] | None  # an object: a server tool's error result
+    thinking: str
+    signature: str | None
+    data: str
+
+
 class MessageParam(TypedDict):
-    role: Literal["user", "assistant", "system"]  # "system" inside messages: Claude Code's mid-conversation beta
-    content: str | list[ContentBlock]
+    role: str  # "user", "assistant"; "system" inside messages: Claude Code's mid-conversation beta
+    content: str | list[BlockParam]
 
 
 class ToolParam(TypedDict):
-    name: str
-    type: NotRequired[str]  # absent or "custom" for a client tool; "web_search_20250305" … for server tools
-    description: NotRequired[str]
-    input_schema: NotRequired[dict[str, Any]]
-
-
-class ToolChoiceParam(TypedDict):
-    type: Literal["auto", "any", "tool", "none"]
     name: NotRequired[str]
-    disable_parallel_tool_use: NotRequired[bool]
+    type: NotRequired[str | None]  # absent or "custom" for a client tool; "web_search_20250305" … for server tools
+    description: NotRequired[str | None]
+    input_schema: NotRequired[dict[str, Any] | None]
 
 
-class ThinkingParam(TypedDict):
-    type: Literal["enabled", "disabled", "adaptive"]
-    budget_tokens: NotRequired[int]
+class ToolChoiceInput(TypedDict, total=False):
+    type: str
+    name: str | None
+    disable_parallel_tool_use: bool | None
+
+
+class ThinkingParam(TypedDict, total=False):
+    type: str  # "enabled", "disabled", "adaptive"
+    budget_tokens: int | None
 
 
 class MessagesRequest(TypedDict):
     model: str
     messages: list[MessageParam]
-    max_tokens: NotRequired[int]
-    system: NotRequired[str | list[TextBlock]]
-    tools: NotRequired[list[ToolParam]]
-    tool_choice: NotRequired[ToolChoiceParam]
-    thinking: NotRequired[ThinkingParam]
-    output_config: NotRequired[dict[str, Any]]  # {"effort": "high", "format": {"type": "json_schema", …}}
-    metadata: NotRequired[dict[str, Any]]  # {"user_id": str}
-    stop_sequences: NotRequired[list[str]]
-    temperature: NotRequired[float]
-    top_p: NotRequired[float]
-    top_k: NotRequired[int]
-    stream: NotRequired[bool]
+    max_tokens: NotRequired[int | None]
+    system: NotRequired[str | list[InnerBlockParam] | None]
+    tools: NotRequired[list[ToolParam] | None]
+    tool_choice: NotRequired[ToolChoiceInput | None]
+    thinking: NotRequired[ThinkingParam | None]
+    output_config: NotRequired[dict[str, Any] | None]  # {"effort": "high", "format": {"type": "json_schema", …}}
+    metadata: NotRequired[dict[str, Any] | None]  # {"user_id": str}
+    stop_sequences: NotRequired[list[str] | None]
+    temperature: NotRequired[float | None]
+    top_p: NotRequired[float | None]
+    top_k: NotRequired[int | None]
+    stream: NotRequired[bool | None]
 
 
 class WireUsage(TypedDict):

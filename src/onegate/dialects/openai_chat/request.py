@@ -10,6 +10,8 @@ from typing import Any
 
 from onegate import errors
 from onegate.dialects import canonical as c
+from onegate.dialects.openai_chat.wire import ChatRequest, PassthroughRequest
+from onegate.dialects.schema import check_model_name, validate
 from onegate.errors import GatewayError
 from onegate.i18n.catalog import text
 
@@ -19,6 +21,7 @@ REQUIRED_FIELDS = {
     "completions": ("prompt",),
     "embeddings": ("input",),
 }
+SCHEMAS: dict[str, type] = {"chat": ChatRequest, "completions": PassthroughRequest, "embeddings": PassthroughRequest}
 
 
 def require_fields(body: dict[str, Any], endpoint: str) -> str:
@@ -26,6 +29,7 @@ def require_fields(body: dict[str, Any], endpoint: str) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(errors.INVALID_REQUEST, "Missing required parameter: 'model'.", param="model")
+    check_model_name(model)
     for name in REQUIRED_FIELDS[endpoint]:
         if name not in body:
             if endpoint == "chat" and "input" in body:
@@ -43,6 +47,7 @@ def require_fields(body: dict[str, Any], endpoint: str) -> str:
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise GatewayError(errors.INVALID_REQUEST, "'stream' must be a boolean.", param="stream")
+    validate(body, SCHEMAS[endpoint])
     return model
 
 
@@ -80,7 +85,8 @@ def _content_parts(content: Any) -> list[c.Part]:
             parts.append(c.TextPart(item.get("text", "")))
         elif kind == "image_url":
             url = item["image_url"]["url"] if isinstance(item.get("image_url"), dict) else item.get("image_url")
-            parts.append(image_from_url(url))
+            if url:
+                parts.append(image_from_url(url))
     return parts
 
 
@@ -118,7 +124,7 @@ def to_canonical(body: dict[str, Any]) -> c.CanonicalRequest:
         elif role == "tool":
             text = message.get("content")
             result = c.ToolResultPart(
-                message.get("tool_call_id", ""),
+                message.get("tool_call_id") or "",
                 [p for p in _content_parts(text) if isinstance(p, c.TextPart | c.ImagePart)],
             )
             if (

@@ -14,6 +14,9 @@ from onegate.dialects import canonical as c
 from onegate.dialects.openai_chat.request import image_from_url, image_to_url
 from onegate.dialects.openai_responses.response import thinking_from_encrypted
 from onegate.dialects.openai_responses.tools import custom_arguments, flat_name, tools_to_canonical
+from onegate.dialects.openai_responses.wire import ResponsesRequest
+from onegate.dialects.schema import check_model_name
+from onegate.dialects.schema import validate as validate_schema
 from onegate.errors import GatewayError
 
 _EFFORTS = ("minimal", "low", "medium", "high")
@@ -26,6 +29,7 @@ def validate(body: dict[str, Any]) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(errors.INVALID_REQUEST, "Missing required parameter: 'model'.", param="model")
+    check_model_name(model)
     if "input" in body and not isinstance(body["input"], str | list):
         raise GatewayError(errors.INVALID_REQUEST, "'input' must be a string or an array of items.", param="input")
     if "input" not in body and not any(body.get(name) for name in _STATEFUL):
@@ -33,6 +37,7 @@ def validate(body: dict[str, Any]) -> str:
     stream = body.get("stream", False)
     if not isinstance(stream, bool) and stream is not None:
         raise GatewayError(errors.INVALID_REQUEST, "'stream' must be a boolean.", param="stream")
+    validate_schema(body, ResponsesRequest)
     return model
 
 
@@ -61,6 +66,8 @@ def _unsupported(part: str, model: str) -> GatewayError:
 def content_to_canonical(content: Any, model: str) -> list[c.TextPart | c.ImagePart]:
     if isinstance(content, str):
         return [c.TextPart(content)] if content else []
+    if isinstance(content, dict):  # a computer call's screenshot and the like
+        raise _unsupported(str(content.get("type")), model)
     parts: list[c.TextPart | c.ImagePart] = []
     for part in content or []:
         kind = part.get("type")

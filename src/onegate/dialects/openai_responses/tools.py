@@ -75,9 +75,9 @@ def tools_to_canonical(tools: list[dict[str, Any]]) -> list[c.Tool]:
     for tool in tools:
         kind = tool.get("type", "")
         if kind == "function":
-            out.append(_function(tool, tool["name"]))
+            out.append(_function(tool, tool.get("name") or ""))
         elif kind == "custom":
-            out.append(_custom_as_function(tool, tool["name"]))
+            out.append(_custom_as_function(tool, tool.get("name") or ""))
         elif kind == "namespace":
             for inner in tool.get("tools") or []:
                 name = flat_name(tool.get("name"), inner.get("name", ""))

@@ -66,21 +66,70 @@ class ReasoningItem(TypedDict):
     encrypted_content: NotRequired[str | None]  # opaque; only OpenAI's Responses API can read it back
 
 
+# The request schema checked at decode (dialects/schema.py): the fields translation reads, one loose
+# TypedDict per list (msgspec cannot tell TypedDicts apart by `type`); undeclared fields pass through.
+class ContentPartParam(TypedDict, total=False):
+    type: str
+    text: str
+    refusal: str
+
+
+class SummaryParam(TypedDict, total=False):
+    type: str
+    text: str
+
+
+class InputItemParam(TypedDict, total=False):
+    type: str
+    role: str
+    content: str | list[ContentPartParam] | None
+    name: str
+    namespace: str | None
+    call_id: str
+    arguments: str | None
+    output: str | list[ContentPartParam] | dict[str, Any] | None  # an object: computer_call_output
+    summary: list[SummaryParam] | None
+    encrypted_content: str | None
+
+
+class ToolParam(TypedDict, total=False):
+    type: str
+    name: str | None
+    description: str | None
+    parameters: dict[str, Any] | None
+    tools: list[InnerToolParam] | None  # a `namespace` tool's functions
+
+
+class InnerToolParam(TypedDict, total=False):
+    type: str
+    name: str
+    description: str | None
+    parameters: dict[str, Any] | None
+
+
+class ReasoningParam(TypedDict, total=False):
+    effort: str | None
+    summary: str | None
+
+
 class ResponsesRequest(TypedDict):
     model: str
-    input: NotRequired[str | list[dict[str, Any]]]
-    instructions: NotRequired[str]
-    tools: NotRequired[list[dict[str, Any]]]
-    tool_choice: NotRequired[str | dict[str, Any]]
-    parallel_tool_calls: NotRequired[bool]
-    max_output_tokens: NotRequired[int]
-    reasoning: NotRequired[dict[str, Any]]  # {"effort": …, "summary": "auto" | "concise" | "detailed"}
-    text: NotRequired[dict[str, Any]]  # {"format": {"type": "text" | "json_schema" | "json_object"}, "verbosity"}
-    include: NotRequired[list[str]]  # e.g. "reasoning.encrypted_content"
-    store: NotRequired[bool]
-    stream: NotRequired[bool]
-    prompt_cache_key: NotRequired[str]
-    previous_response_id: NotRequired[str]
+    input: NotRequired[str | list[InputItemParam]]
+    instructions: NotRequired[str | None]
+    tools: NotRequired[list[ToolParam] | None]
+    tool_choice: NotRequired[str | dict[str, Any] | None]
+    parallel_tool_calls: NotRequired[bool | None]
+    max_output_tokens: NotRequired[int | None]
+    temperature: NotRequired[float | None]
+    top_p: NotRequired[float | None]
+    reasoning: NotRequired[ReasoningParam | None]  # {"effort": …, "summary": "auto" | "concise" | "detailed"}
+    text: NotRequired[dict[str, Any] | None]  # {"format": {"type": "text" | "json_schema" | "json_object"}, …}
+    include: NotRequired[list[str] | None]  # e.g. "reasoning.encrypted_content"
+    store: NotRequired[bool | None]
+    stream: NotRequired[bool | None]
+    user: NotRequired[str | None]
+    prompt_cache_key: NotRequired[str | None]
+    previous_response_id: NotRequired[str | None]
 
 
 class InputTokensDetails(TypedDict, total=False):
