@@ -373,7 +373,7 @@ def build_report(
     def base_known(_: str) -> bool:
         return "onegate+redis-off" in targets
 
-    for t in (t for t in targets if t.startswith("onegate+")):
+    for t in (t for t in targets if t.startswith("onegate+") and t != "onegate+metrics"):
         # accounting on PostgreSQL + Redis is judged against the same stack with accounting off
         base = "onegate+redis-off" if t == "onegate+redis" and base_known(t) else "onegate"
         state = (
