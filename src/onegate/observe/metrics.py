@@ -1,9 +1,9 @@
 """Prometheus metrics: the OpenTelemetry GenAI histograms plus the gateway's own, on a registry per gateway.
 
 Imported only when `metrics.enabled` (prometheus-client is an optional extra). Per request, `observe`
-runs once, when the request is recorded: one dict lookup for the label set's children, then a handful
-of counter increments and histogram observations. Gauges (breakers, queues, backlogs, reservations) are
-read from the live objects at scrape time and cost nothing per request.
+runs once, when the request is recorded: a few dict and list updates (`Counters`, `Histograms`: plain
+containers, exposed through prometheus-client's metric families at scrape time). Gauges (breakers,
+queues, backlogs, reservations) are read from the live objects at scrape time: nothing per request.
 
 Names follow the OpenTelemetry → Prometheus conversion (what the OTel Prometheus exporter does): dots
 become underscores, a unit is appended as a suffix (`s` → `_seconds`; a `{token}` annotation adds
@@ -15,16 +15,24 @@ are capped (`metrics.max_team_labels`); never a key, a path or anything a caller
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from onegate.context import RequestContext
 from onegate.observe.health import Check
@@ -69,19 +77,66 @@ def status_class(status: int | None) -> str:
     return f"{status // 100}xx" if status else "none"
 
 
-class _Children:
-    """The label-bound children for one request label set (created once, reused by every request)."""
+class Counters:
+    """A labelled counter kept in a plain dict: updated on the event loop only (no lock), exposed at scrape."""
 
-    __slots__ = ("requests", "duration", "ttft", "tpot", "input_tokens", "output_tokens", "genai")
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...]) -> None:
+        self.name, self.doc, self.labels = name, doc, labels
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, labels: tuple[str, ...], amount: float = 1.0) -> None:
+        self.values[labels] = self.values.get(labels, 0.0) + amount
+
+    def family(self) -> Metric:
+        family = CounterMetricFamily(self.name, self.doc, labels=self.labels)
+        for labels, value in list(self.values.items()):
+            family.add_metric(labels, value)
+        return family
+
+
+class Histograms:
+    """A labelled histogram kept as plain lists: one per label set, [bucket counts…, +Inf count, sum].
+
+    What prometheus-client's Histogram does, without its locks and per-bucket objects: the request path
+    pays a bisect and two list updates per observation (all on the event loop; the scrape runs there too).
+    """
+
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...], buckets: tuple[float, ...]) -> None:
+        self.name, self.doc, self.labels = name, doc, labels
+        self.bounds = buckets
+        self._le = [floatToGoString(b) for b in buckets] + ["+Inf"]
+        self.series: dict[tuple[str, ...], list[float]] = {}
+
+    def of(self, labels: tuple[str, ...]) -> list[float]:
+        series = self.series.get(labels)
+        if series is None:
+            series = self.series[labels] = [0.0] * (len(self.bounds) + 2)
+        return series
+
+    def observe(self, series: list[float], value: float) -> None:
+        series[bisect_left(self.bounds, value)] += 1  # bucket bounds are inclusive (le)
+        series[-1] += value
+
+    def family(self) -> Metric:
+        family = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
+        for labels, series in list(self.series.items()):
+            counts = list(accumulate(series[:-1]))
+            family.add_metric(labels, list(zip(self._le, counts, strict=True)), sum_value=series[-1])
+        return family
+
+
+class _Series:
+    """One request label set's series in every request-level family (looked up once per request)."""
+
+    __slots__ = ("genai", "duration", "ttft", "tpot", "input_tokens", "output_tokens")
 
     def __init__(self, m: Metrics, labels: tuple[str, ...]) -> None:
-        self.requests = m.requests.labels(*labels)
         self.genai = bool(labels[1])
-        self.duration = m.request_duration.labels(*labels)
-        self.ttft = m.ttft.labels(*labels)
-        self.tpot = m.tpot.labels(*labels)
-        self.input_tokens = m.token_usage.labels(*labels, "input")
-        self.output_tokens = m.token_usage.labels(*labels, "output")
+        self.duration = m.request_duration.of(labels)
+        self.ttft = m.ttft.of(labels)
+        self.tpot = m.tpot.of(labels)
+        self.input_tokens = m.token_usage.of((*labels, "input"))
+        self.output_tokens = m.token_usage.of((*labels, "output"))
 
 
 class Metrics:
@@ -91,65 +146,66 @@ class Metrics:
         self._upstream_models = frozenset(upstream_models)
         self._max_teams = config.max_team_labels
         self._teams: dict[int | None, str] = {None: ""}
-        self._children: dict[tuple[str, ...], _Children] = {}
-        self._attempt_children: dict[tuple[str, ...], tuple[Any, Any]] = {}  # (attempts counter, duration)
+        self._series: dict[tuple[str, ...], _Series] = {}
         self._live = live
         labels = REQUEST_LABELS
-        self.requests = Counter(
-            "onegate_requests", "Requests answered, by surface, model, channel and status class.", labels,
-            registry=registry,
-        )  # fmt: skip
-        self.errors = Counter(
+        self.requests = Counters(
+            "onegate_requests", "Requests answered, by surface, model, channel and status class.", labels
+        )
+        self.errors = Counters(
             "onegate_errors", "Requests answered with an error, by surface, HTTP status and onegate error code.",
-            ("surface", "status", "error_code"), registry=registry,
+            ("surface", "status", "error_code"),
         )  # fmt: skip
-        self.token_usage = Histogram(
+        self.token_usage = Histograms(
             "gen_ai_client_token_usage", "Tokens used (billable), by token type (gen_ai.client.token.usage).",
-            (*labels, "gen_ai_token_type"), buckets=TOKEN_BUCKETS, registry=registry,
+            (*labels, "gen_ai_token_type"), TOKEN_BUCKETS,
         )  # fmt: skip
-        self.request_duration = Histogram(
+        self.request_duration = Histograms(
             "gen_ai_server_request_duration_seconds",
-            "Time to the last byte of the answer (gen_ai.server.request.duration).",
-            labels, buckets=DURATION_BUCKETS, registry=registry,
+            "Time to the last byte of the answer (gen_ai.server.request.duration).", labels, DURATION_BUCKETS,
         )  # fmt: skip
-        self.ttft = Histogram(
+        self.ttft = Histograms(
             "gen_ai_server_time_to_first_token_seconds",
             "Time to the first streamed event of a successful streamed answer (gen_ai.server.time_to_first_token).",
-            labels, buckets=TTFT_BUCKETS, registry=registry,
+            labels, TTFT_BUCKETS,
         )  # fmt: skip
-        self.tpot = Histogram(
+        self.tpot = Histograms(
             "gen_ai_server_time_per_output_token_seconds",
             "Time per output token after the first, successful streamed answers (gen_ai.server.time_per_output_token).",
-            labels, buckets=TPOT_BUCKETS, registry=registry,
+            labels, TPOT_BUCKETS,
         )  # fmt: skip
-        self.attempt_duration = Histogram(
+        self.attempt_duration = Histograms(
             "gen_ai_client_operation_duration_seconds",
             "Upstream attempts: onegate as the client of a channel (gen_ai.client.operation.duration).",
-            labels, buckets=DURATION_BUCKETS, registry=registry,
+            labels, DURATION_BUCKETS,
         )  # fmt: skip
-        self.attempts = Counter(
+        self.attempts = Counters(
             "onegate_upstream_attempts", "Upstream attempts by channel and the status class they ended with.",
-            ("channel", "status_class"), registry=registry,
+            ("channel", "status_class"),
         )  # fmt: skip
-        self.failovers = Counter(
-            "onegate_failovers", "Attempts beyond a request's first (another channel was tried).", ("surface",),
-            registry=registry,
-        )  # fmt: skip
-        self.cooldowns = Counter(
-            "onegate_channel_cooldowns", "Upstream 429s: each one cools its channel.", ("channel",), registry=registry
+        self.failovers = Counters(
+            "onegate_failovers", "Attempts beyond a request's first (another channel was tried).", ("surface",)
         )
-        self.refusals = Counter(
+        self.cooldowns = Counters(
+            "onegate_channel_cooldowns", "Upstream 429s: each one cools its channel.", ("channel",)
+        )
+        self.refusals = Counters(
             "onegate_admission_refusals", "Requests refused before any upstream was tried (402, 429, 503).",
-            ("status", "reason"), registry=registry,
+            ("status", "reason"),
         )  # fmt: skip
-        self.spend = Counter(
-            "onegate_spend", "Money charged, in the accounting currency, by team (capped label set).", ("team",),
-            registry=registry,
-        )  # fmt: skip
+        self.spend = Counters(
+            "onegate_spend", "Money charged, in the accounting currency, by team (capped label set).", ("team",)
+        )
+        # statements run in the writer's thread too: prometheus-client's own (locked) histogram
         self.db_seconds = Histogram(
             "onegate_db_query_duration_seconds", "Database statements (log writer, caches, admin), one each.",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry,
         )  # fmt: skip
+        families = (
+            self.requests, self.errors, self.token_usage, self.request_duration, self.ttft, self.tpot,
+            self.attempt_duration, self.attempts, self.failovers, self.cooldowns, self.refusals, self.spend,
+        )  # fmt: skip
+        registry.register(_Fixed(lambda: [f.family() for f in families]))
         registry.register(_LiveCollector(live))
         ProcessCollector(registry=registry)
         GCCollector(registry=registry)
@@ -169,46 +225,43 @@ class Metrics:
             ctx.channel or "",
             status_class(status),
         )
-        children = self._children.get(labels)
-        if children is None:
-            children = self._children[labels] = _Children(self, labels)
-        children.requests.inc()
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series(self, labels)
+        self.requests.inc(labels)
         if status >= 400:
-            self.errors.labels(surface, str(status), ctx.error_code or "").inc()
+            self.errors.inc((surface, str(status), ctx.error_code or ""))
             if not ctx.attempts and status in (402, 429, 503):
-                self.refusals.labels(str(status), ctx.error_code or "").inc()
-        if children.genai:
+                self.refusals.inc((str(status), ctx.error_code or ""))
+        if series.genai:
             elapsed = now - ctx.started
-            children.duration.observe(elapsed)
+            self.request_duration.observe(series.duration, elapsed)
             usage = ctx.usage
             if usage.input_tokens:
-                children.input_tokens.observe(usage.input_tokens)
+                self.token_usage.observe(series.input_tokens, usage.input_tokens)
             if usage.output_tokens:
-                children.output_tokens.observe(usage.output_tokens)
+                self.token_usage.observe(series.output_tokens, usage.output_tokens)
             if ctx.stream and 0 < status < 400 and ctx.first_byte_at is not None:
                 ttft = ctx.first_byte_at - ctx.started
-                children.ttft.observe(ttft)
+                self.ttft.observe(series.ttft, ttft)
                 if usage.output_tokens > 1:
-                    children.tpot.observe((elapsed - ttft) / (usage.output_tokens - 1))
+                    self.tpot.observe(series.tpot, (elapsed - ttft) / (usage.output_tokens - 1))
         if ctx.attempts:
             self._attempts(ctx, labels)
         if ctx.cost_micros:
-            self.spend.labels(self._team(ctx.key.team_id if ctx.key else None)).inc(ctx.cost_micros / 1_000_000)
+            self.spend.inc((self._team(ctx.key.team_id if ctx.key else None),), ctx.cost_micros / 1_000_000)
 
     def _attempts(self, ctx: RequestContext, labels: tuple[str, ...]) -> None:
         for attempt in ctx.attempts:
-            key = (*labels[:4], attempt.channel, status_class(attempt.status))
-            children = self._attempt_children.get(key)
-            if children is None:
-                duration = self.attempt_duration.labels(*key) if labels[1] else None
-                children = self._attempt_children[key] = (self.attempts.labels(*key[4:]), duration)
-            children[0].inc()
-            if children[1] is not None:
-                children[1].observe(attempt.duration_ms / 1000)
+            outcome = status_class(attempt.status)
+            self.attempts.inc((attempt.channel, outcome))
+            if labels[1]:
+                series = self.attempt_duration.of((*labels[:4], attempt.channel, outcome))
+                self.attempt_duration.observe(series, attempt.duration_ms / 1000)
             if attempt.status == 429:
-                self.cooldowns.labels(attempt.channel).inc()
+                self.cooldowns.inc((attempt.channel,))
         if len(ctx.attempts) > 1:
-            self.failovers.labels(labels[0]).inc(len(ctx.attempts) - 1)
+            self.failovers.inc((labels[0],), len(ctx.attempts) - 1)
 
     def _model(self, name: str | None) -> str:
         if not name:
@@ -264,16 +317,18 @@ class Metrics:
             ok.add_metric([name], 1 if check.ok else 0)
             took.add_metric([name], check.seconds)
         one_off = CollectorRegistry(auto_describe=False)
-        one_off.register(_Fixed([ok, took]))
+        one_off.register(_Fixed(lambda: [ok, took]))
         return generate_latest(self.registry) + generate_latest(one_off)
 
 
 class _Fixed(Collector):
-    def __init__(self, families: list[Metric]) -> None:
+    """Families made by a function at each scrape."""
+
+    def __init__(self, families: Callable[[], list[Metric]]) -> None:
         self._families = families
 
     def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
+        return iter(self._families())
 
 
 class _LiveCollector(Collector):
