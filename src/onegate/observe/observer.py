@@ -6,6 +6,7 @@ called at all (`Observer.watching` is False), so the request path pays one attri
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from onegate.context import RequestContext
 from onegate.observe.health import ReadinessProbe
 from onegate.settings import ConfigError, Settings
 from onegate.store.writer import LogWriter
+
+log = logging.getLogger("onegate.observe")
 
 if TYPE_CHECKING:
     from onegate.accounting.directory import Directory
@@ -35,10 +38,13 @@ class Observer:
 
     def finished(self, ctx: RequestContext) -> None:
         now = time.perf_counter()
-        if self.metrics is not None:
-            self.metrics.observe(ctx, now)
-        if self.tracing is not None:
-            self.tracing.export(ctx, now)
+        try:
+            if self.metrics is not None:
+                self.metrics.observe(ctx, now)
+            if self.tracing is not None:
+                self.tracing.export(ctx, now)
+        except Exception:  # watching a request must never fail it: it is already recorded
+            log.exception("observing %s failed", ctx.request_id)
 
     async def close(self) -> None:
         if self.tracing is not None:
