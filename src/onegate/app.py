@@ -1,4 +1,5 @@
-"""The ASGI application: one `Gateway` per process, holding what the hot path serves from memory."""
+"""The ASGI application: one `Gateway` per process builds what the hot path serves from memory, runs its
+start-up and shutdown, and dispatches each request to its endpoint with the `Services` handlers may use."""
 
 from __future__ import annotations
 
@@ -12,28 +13,29 @@ from onegate import errors
 from onegate.accounting.alerts import SpendAlerts, Subject
 from onegate.accounting.directory import Directory
 from onegate.accounting.reservations import Reservations
+from onegate.asgi import Receive, Responder, Send, refuse_websocket
 from onegate.channels.book import ChannelBook
 from onegate.channels.health import ChannelHealth
 from onegate.context import RequestContext, new_request_id
 from onegate.counters import open_counters
+from onegate.diagnosis.clients import identify_client
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
+from onegate.keys.cache import KeyCache
 from onegate.observe.observer import build_observer
 from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
-from onegate.pipeline.authenticate import KeyCache
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
-from onegate.server.clients import identify_client
-from onegate.server.http import Receive, Responder, Send, refuse_websocket
 from onegate.server.pages import PAGE_CSP
-from onegate.server.pathdoctor import route_misconfigured
-from onegate.server.routes import match, normalise
+from onegate.server.routes import SERVED, match, normalise, route_misconfigured
+from onegate.server.services import Services
 from onegate.settings import Settings
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from onegate.store.private import private_dir
 from onegate.store.writer import LogWriter
+from onegate.surfaces import SurfaceId
 
 log = logging.getLogger("onegate")
 
@@ -97,6 +99,17 @@ class Gateway:
             reservations=self.reservations,
             registry=self.registry,
             directory=self.directory,
+        )
+        self.services = Services(
+            settings,
+            self.engine,
+            self.keys,
+            self.registry,
+            self.channels,
+            self.admission,
+            self.writer,
+            SERVED,
+            self.observer,
         )
         self._background: list[asyncio.Task[None]] = []
 
@@ -200,7 +213,7 @@ class Gateway:
             if route is None:
                 query = (scope.get("query_string") or b"").decode("latin-1")
                 route = route_misconfigured(ctx, self.settings, scope["path"], query, path_known)
-            await route.handler(self, ctx, responder, receive)
+            await route.handler(self.services, ctx, responder, receive)
         except GatewayError as err:
             await self._fail(ctx, responder, err)
         except Exception:  # a bug: answer in the caller's dialect and keep the evidence
@@ -240,7 +253,7 @@ class Gateway:
         )
 
 
-def _new_context(scope: dict[str, Any], method: str, dialect: str) -> RequestContext:
+def _new_context(scope: dict[str, Any], method: str, dialect: SurfaceId) -> RequestContext:
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
     raw_path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string") or b""

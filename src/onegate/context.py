@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from onegate.accounting.pricing import FREE, Price
 from onegate.accounting.usage import Usage
 from onegate.apikeys import KeyRecord
-from onegate.server.clients import ClientInfo
+from onegate.diagnosis.clients import ClientInfo
+from onegate.surfaces import SurfaceId
 
 if TYPE_CHECKING:
     from onegate.accounting.reservations import Reservation
@@ -53,7 +54,7 @@ class RequestContext:
     path: str  # as sent, query string included
     headers: dict[str, str]  # lower-case names
     client: ClientInfo
-    dialect: str
+    dialect: SurfaceId
     started: float = field(default_factory=time.perf_counter)
     created_at: float = field(default_factory=time.time)
     key: KeyRecord | None = None

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from onegate.diagnosis.clients import ClientInfo, identify_client
 from onegate.diagnosis.keys import diagnose_key
-from onegate.pipeline.failures import FailurePenalty
-from onegate.server.clients import ClientInfo, identify_client
+from onegate.keys.failures import FailurePenalty
 from onegate.server.routes import API_ROUTES
 from tests.conftest import raw_request
 from tests.diagnosis.clients import CHAT, CLAUDE_CODE_BODY, headers

@@ -8,9 +8,10 @@ import orjson
 import pytest
 
 from onegate import errors
-from onegate.dialects.pairs import UpstreamStreamError, plan_exchange
+from onegate.dialects.pairs import plan_exchange
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
-from onegate.server.sse import SSESplitter
+from onegate.sse import SSESplitter, event_fields
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if (p / "meta.json").exists())
 CREATED = 1_700_000_000
@@ -24,19 +25,13 @@ def parse_sse(raw: bytes) -> list[tuple[str | None, object]]:
     """(event name, data as JSON or text) for each event; comments and pings by name only."""
     events = []
     for block in SSESplitter().feed(raw.replace(b"\r\n", b"\n")):
-        name, data = None, []
-        for line in block.decode().splitlines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip())
-        if not data and name is None:
+        name, data = event_fields(block)
+        if data is None and name is None:
             continue
-        text = "\n".join(data)
         try:
-            value: object = orjson.loads(text)
+            value: object = orjson.loads(data or b"")
         except orjson.JSONDecodeError:
-            value = text
+            value = (data or b"").decode()
         events.append((name, value))
     return events
 

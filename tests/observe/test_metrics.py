@@ -13,8 +13,8 @@ import pytest
 
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
+from onegate.diagnosis.clients import identify_client
 from onegate.observe.metrics import LiveSources, Metrics
-from onegate.server.clients import identify_client
 from onegate.settings import MetricsConfig
 from onegate.store.writer import WriterStats
 from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request

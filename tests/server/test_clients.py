@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from onegate.server.clients import ClientInfo, identify_client
+from onegate.diagnosis.clients import ClientInfo, identify_client
 
 STAINLESS_PY = {
     "x-stainless-lang": "python",

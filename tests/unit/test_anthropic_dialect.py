@@ -14,7 +14,8 @@ from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens
 from onegate.dialects.anthropic_messages.response import usage_from_wire, usage_to_wire
 from onegate.dialects.anthropic_messages.stream import PING, MessagesStreamEncoder, MessagesStreamRelay
-from onegate.dialects.pairs import UpstreamStreamError, codec
+from onegate.dialects.protocols import UpstreamStreamError
+from onegate.dialects.registry import CODECS
 from onegate.providers.anthropic import AnthropicProvider
 from onegate.providers.registry import ModelRegistry
 from onegate.settings import ConfigError, load_settings
@@ -101,7 +102,7 @@ def test_estimate_counts_text_tools_and_images():
 
 
 def test_count_tokens_codec_reports_free_usage_so_nothing_is_estimated():
-    assert codec("anthropic_count_tokens").usage_of_body(b'{"input_tokens": 99}') == Usage(reported=True)
+    assert CODECS["anthropic_count_tokens"].usage_of_body(b'{"input_tokens": 99}') == Usage(reported=True)
 
 
 def _settings(tmp_path, config: dict):

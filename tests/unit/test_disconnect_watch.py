@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from onegate.asgi import Responder, run_until_disconnect
 from onegate.context import RequestContext
-from onegate.server.clients import ClientInfo
-from onegate.server.http import Responder, run_until_disconnect
+from onegate.diagnosis.clients import ClientInfo
 
 
 def _responder() -> Responder:

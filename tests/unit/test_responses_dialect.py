@@ -10,7 +10,8 @@ from onegate.dialects import canonical as c
 from onegate.dialects.openai_responses import request, stream
 from onegate.dialects.openai_responses.errors import failure_of
 from onegate.dialects.openai_responses.tools import CallTargets, custom_input
-from onegate.dialects.pairs import UpstreamStreamError, plan_exchange
+from onegate.dialects.pairs import plan_exchange
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onegate.dialects.openai_chat.stream import ChatStreamRelay
-from onegate.server.sse import SSESplitter
+from onegate.sse import SSESplitter
 
 USAGE_CHUNK = (
     b'data: {"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,'

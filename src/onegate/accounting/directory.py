@@ -20,8 +20,8 @@ from onegate.accounting.pricing import Price
 from onegate.apikeys import KeyRecord
 from onegate.counters.protocol import Counters
 from onegate.counters.pubsub import TOPICS
+from onegate.keys.cache import KeyCache
 from onegate.outages import Outage
-from onegate.pipeline.authenticate import KeyCache
 from onegate.providers.registry import ModelRegistry
 from onegate.store.ledger import key_spend_since
 from onegate.store.prices import list_prices, prices_revision

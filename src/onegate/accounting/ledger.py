@@ -9,10 +9,6 @@ from __future__ import annotations
 from onegate.context import RequestContext
 from onegate.store.ledger import Charge
 
-# Endpoints that never cost money (Anthropic's token count is free at Anthropic too): no reservation,
-# no limits beyond model permission, no charge, whatever usage-like numbers their answers carry.
-UNBILLED_DIALECTS = frozenset({"anthropic_count_tokens"})
-
 
 def charge_for(ctx: RequestContext) -> Charge | None:
     if not ctx.cost_micros or ctx.key is None:

@@ -14,7 +14,7 @@ from typing import NoReturn
 from onegate import errors
 from onegate.context import RequestContext
 from onegate.errors import GatewayError
-from onegate.pipeline.failures import FailurePenalty
+from onegate.keys.failures import FailurePenalty
 from onegate.settings import Settings
 
 log = logging.getLogger("onegate.admin")

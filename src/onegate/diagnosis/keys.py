@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from onegate.apikeys import KEY_PREFIX
+from onegate.diagnosis.clients import ClientInfo
 from onegate.diagnosis.profiles import display_name, key_field, profile_of
 from onegate.i18n.catalog import text
-from onegate.server.clients import ClientInfo
 
 OUR_KEY_LENGTH = len(KEY_PREFIX) + 40  # apikeys.generate_key: token_urlsafe(30) is 40 characters
 _PLACEHOLDERS = {

@@ -16,10 +16,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from onegate.diagnosis.clients import ClientInfo
 from onegate.diagnosis.profiles import base_url_for, display_name, profile_of, set_base_instruction
 from onegate.i18n.catalog import text
 from onegate.redaction import mask_key_shaped
-from onegate.server.clients import ClientInfo
 
 # The endpoints clients append to a base URL, longest first within a family; anchored at the end.
 _ENDPOINT_TAIL = re.compile(

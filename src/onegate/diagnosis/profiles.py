@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onegate.diagnosis.clients import ClientInfo
 from onegate.i18n.catalog import messages, text
-from onegate.server.clients import ClientInfo
 
 
 @dataclass(frozen=True, slots=True)

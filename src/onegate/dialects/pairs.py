@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from onegate import errors
 from onegate.accounting.usage import Usage
 from onegate.dialects import canonical as c
+from onegate.dialects.protocols import (
+    StreamDecoder,
+    StreamEncoder,
+    StreamRelay,
+    TranslatingCodec,
+)
+from onegate.dialects.registry import CODECS
 from onegate.errors import GatewayError
-
-
-class UpstreamStreamError(Exception):
-    """The upstream reported an error inside its stream (decoders raise it; forwarding ends the stream)."""
-
 
 # What a translator raises on data it cannot handle (orjson's encode errors, recursion included, are TypeErrors).
 _TRANSLATION_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
@@ -46,107 +48,6 @@ class CallerDataError(Exception):
             f"onegate cannot carry this request's data through translation: {self.reason}. Simplify the "
             "fields it names (a nesting depth of 255 or less, the documented types).",
         )
-
-
-class StreamRelay(Protocol):
-    """Per-request stream state: fed each complete upstream SSE event, returns bytes for the client."""
-
-    @property
-    def usage(self) -> Usage | None: ...
-
-    @property
-    def done(self) -> bool:
-        """The upstream ended its answer properly."""
-        ...
-
-    @property
-    def events(self) -> int: ...
-
-    def feed(self, event: bytes) -> bytes | None: ...
-
-    def end(self) -> bytes:
-        """The upstream closed the stream: whatever the client still needs to see a complete answer."""
-        ...
-
-    def fail(self, error: GatewayError, request_id: str) -> bytes:
-        """An error after the first byte, as the client's dialect reports one inside a stream."""
-        ...
-
-    def keepalive(self) -> bytes:
-        """Sent while the upstream is silent mid-stream (an SSE comment, or an event where a parser needs one)."""
-        ...
-
-
-class StreamDecoder(Protocol):
-    usage: Usage | None
-    done: bool
-    events: int
-
-    def feed(self, event: bytes) -> list[c.StreamEvent]: ...
-
-    def finish(self) -> list[c.StreamEvent]: ...
-
-    @property
-    def finished_cleanly(self) -> bool: ...
-
-
-class StreamEncoder(Protocol):
-    def encode(self, event: c.StreamEvent) -> bytes: ...
-
-    def fail(self, error: GatewayError, request_id: str) -> bytes: ...
-
-    def keepalive(self) -> bytes: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Codec:
-    """One dialect's converters, as the pairing needs them."""
-
-    name: str
-    endpoint: str  # path under a channel's base URL
-    patch_for_upstream: Callable[[dict[str, Any], str, bool], dict[str, Any]]
-    passthrough_relay: Callable[[dict[str, Any]], StreamRelay]  # given the client's original body
-    usage_of_body: Callable[[bytes], Usage | None]
-    # Translation through the hub; None for pass-through-only dialects (legacy completions, embeddings).
-    request_to_canonical: Callable[[dict[str, Any]], c.CanonicalRequest] | None = None
-    request_from_canonical: Callable[[c.CanonicalRequest, str], dict[str, Any]] | None = None
-    response_to_canonical: Callable[[dict[str, Any]], c.CanonicalResponse] | None = None
-    # (response, public model, created, the client's request body)
-    response_from_canonical: Callable[[c.CanonicalResponse, str, int, dict[str, Any]], dict[str, Any]] | None = None
-    stream_decoder: Callable[[], StreamDecoder] | None = None
-    stream_encoder: Callable[[str, int, dict[str, Any]], StreamEncoder] | None = None  # (model, created, body)
-    # Neutral tool kinds `request_from_canonical` can write; any other tool is dropped or refused (fit_tools).
-    tool_kinds: frozenset[str] = frozenset({"function"})
-
-    @property
-    def translatable(self) -> bool:
-        return self.request_to_canonical is not None
-
-
-_CODECS: dict[str, Codec] = {}
-
-
-def register(codec: Codec) -> None:
-    _CODECS[codec.name] = codec
-
-
-def codec(name: str) -> Codec:
-    if name not in _CODECS:
-        _load_builtin()  # idempotent: a module registers its codecs once, on first import
-    return _CODECS[name]
-
-
-def known(name: str) -> bool:
-    _load_builtin()
-    return name in _CODECS
-
-
-def _load_builtin() -> None:
-    # Each dialect package registers its codec on import.
-    from onegate.dialects.anthropic_messages import codec as _messages  # noqa: F401
-    from onegate.dialects.openai_chat import codec as _chat  # noqa: F401
-    from onegate.dialects.openai_chat import passthrough_codecs as _legacy  # noqa: F401
-    from onegate.dialects.openai_responses import codec as _responses  # noqa: F401
 
 
 @dataclass(slots=True)
@@ -193,7 +94,7 @@ def _plan(
     created: int,
     passthrough: frozenset[str],
 ) -> Plan:
-    client, server = codec(inbound), codec(upstream)
+    client, server = CODECS[inbound], CODECS[upstream]
     if inbound == upstream:
         # Patch a copy: `body` stays what the client sent, for the relay (include_usage) and for a failover
         # attempt on another channel. patch_for_upstream must copy any nested object it changes.
@@ -212,17 +113,13 @@ def _plan(
             lambda: client.passthrough_relay(body),
             notes,
         )
-    if not (client.translatable and server.translatable):
+    if not (isinstance(client, TranslatingCodec) and isinstance(server, TranslatingCodec)):
         raise GatewayError(
             errors.INVALID_REQUEST,
             f"The model '{body.get('model')}' is served by a {upstream} upstream, which cannot answer "
             f"{client.endpoint} requests.",
             param="model",
         )
-    assert client.request_to_canonical and server.request_from_canonical  # for the type checker
-    assert server.response_to_canonical and client.response_from_canonical
-    assert server.stream_decoder and client.stream_encoder
-    # Bound here: the closures below would otherwise see the Optional fields again.
     read_response, write_response = server.response_to_canonical, client.response_from_canonical
     new_decoder, new_encoder = server.stream_decoder, client.stream_encoder
     request = client.request_to_canonical(body)
@@ -248,7 +145,7 @@ def _plan(
     return Plan(server.endpoint, payload, translate_body, new_relay, request.notes)
 
 
-def fit_tools(request: c.CanonicalRequest, upstream: Codec) -> None:
+def fit_tools(request: c.CanonicalRequest, upstream: TranslatingCodec) -> None:
     """Vendor tools the upstream dialect cannot carry: droppable ones go (with a note), others are refused.
 
     One rule for every pair, so a tool a client depends on is never silently lost: a hosted extra such

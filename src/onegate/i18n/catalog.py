@@ -9,8 +9,10 @@ English: most clients show `error.message` verbatim and support reads it in the 
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import yaml
 
@@ -30,6 +32,12 @@ def messages() -> dict[str, dict[str, str]]:
 def normalise_lang(lang: str | None) -> str:
     """`zh-CN`, `zh_TW`, `zh` → `zh`; anything else → English."""
     return "zh" if lang and lang.strip().lower().startswith("zh") else DEFAULT_LANG
+
+
+def request_lang(path: str, headers: Mapping[str, str]) -> str:
+    """The language a page or guide is asked in: `?lang=zh|en` on the path, else the browser's Accept-Language."""
+    query = parse_qs(path.partition("?")[2])
+    return normalise_lang((query.get("lang") or [headers.get("accept-language", "")])[0])
 
 
 def text(message_id: str, lang: str = DEFAULT_LANG, **params: object) -> str:

@@ -12,28 +12,28 @@ from onegate.admin.auth import require_admin
 from onegate.errors import GatewayError
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.asgi import Receive, Responder
     from onegate.context import RequestContext
-    from onegate.server.http import Receive, Responder
+    from onegate.server.services import Services
 
 
-async def readyz(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def readyz(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     """200 when this instance can serve, else 503; the body names each check (load balancers read the status)."""
-    result = await gw.observer.readiness.check()
+    result = await svc.observer.readiness.check()
     await responder.send_body(200 if result.ready else 503, orjson.dumps(result.as_json()))
 
 
-async def metrics(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def metrics(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     """Prometheus text format; from `metrics.allow_networks` as is, from anywhere else with the admin token."""
-    collected = gw.observer.metrics
+    collected = svc.observer.metrics
     if collected is None:
         raise GatewayError(
             errors.NOT_FOUND,
             "Metrics are off on this server: set metrics.enabled (or ONEGATE_METRICS=1) to serve them.",
         )
-    if not _allowed(ctx.peer, gw.settings.metrics.allow_networks):
-        await require_admin(ctx, gw.settings, gw.keys.failures)
-    readiness = await gw.observer.readiness.check()  # cached: the probes' latencies ride along
+    if not _allowed(ctx.peer, svc.settings.metrics.allow_networks):
+        await require_admin(ctx, svc.settings, svc.keys.failures)
+    readiness = await svc.observer.readiness.check()  # cached: the probes' latencies ride along
     body = collected.exposition(readiness.checks)
     await responder.send_body(200, body, content_type=b"text/plain; version=0.0.4; charset=utf-8")
 

@@ -13,23 +13,21 @@ from typing import Any
 
 from onegate import errors
 from onegate.accounting.directory import Directory
-from onegate.accounting.ledger import UNBILLED_DIALECTS
 from onegate.accounting.pricing import affordable_output, estimate_micros
 from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
 from onegate.counters.protocol import Admit, Capped, Limits, Refusal
-from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.errors import GatewayError
 from onegate.providers.registry import ModelEntry
 from onegate.settings import MICROS, AccountingConfig
 from onegate.store.teams import TeamRecord
+from onegate.surfaces import SURFACES
 
 log = logging.getLogger("onegate.admit")
 NO_LIMITS = Limits()
 OUTPUT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
-NO_OUTPUT_DIALECTS = ("openai_embeddings",)
 MIN_OUTPUT_TOKENS = 16  # the least answer worth sending when the money left cannot pay for more
 
 
@@ -59,12 +57,13 @@ async def admit(
     team = await _team_of(admission.directory, key)
     if team is not None:
         _check_team_model(admission.model_groups, team, entry.name)
-    if ctx.dialect in UNBILLED_DIALECTS:
+    surface = SURFACES[ctx.dialect]
+    if not surface.billed:
         return
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
-    outputs = ctx.dialect not in NO_OUTPUT_DIALECTS
+    outputs = surface.has_output
     output = (asked or admission.config.reserve_output_tokens) if outputs else 0
     choices = _choices(body)
     price = entry.price
@@ -143,16 +142,9 @@ def limit_output(dialect: str, body: dict[str, Any], tokens: int) -> str:
         body[name] = tokens
     if present:
         return present[0]
-    name = _LIMIT_FIELD.get(dialect, "max_tokens")
+    name = SURFACES[dialect].output_limit
     body[name] = tokens
     return name
-
-
-_LIMIT_FIELD = {
-    "openai_chat": "max_completion_tokens",
-    "openai_responses": "max_output_tokens",
-    RESPONSES_IN_CHAT_OUT: "max_output_tokens",
-}
 
 
 async def _team_of(directory: Directory, key: KeyRecord) -> TeamRecord | None:

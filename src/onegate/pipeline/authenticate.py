@@ -1,6 +1,6 @@
 """Step 1: who is calling. The key is read from any header a known client uses, hashed, and looked up
 in memory; only a cache miss touches the database. A refused key gets a diagnosis (diagnosis/keys.py) and,
-when an address keeps failing, a growing delay (pipeline/failures.py)."""
+when an address keeps failing, a growing delay (keys/failures.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ import logging
 import time
 from typing import NoReturn
 
-from sqlalchemy import Engine
-
 from onegate import errors
 from onegate.apikeys import KeyRecord, hash_key
 from onegate.context import RequestContext
 from onegate.diagnosis.keys import diagnose_key
 from onegate.errors import GatewayError
-from onegate.pipeline.failures import FailurePenalty
-from onegate.store.keys import find_key_by_hash, keys_revision, list_keys
+from onegate.keys.cache import KeyCache
 
 log = logging.getLogger("onegate.auth")
 
@@ -40,41 +37,6 @@ def extract_token(headers: dict[str, str]) -> tuple[str | None, str | None]:
         if value:
             return value, name
     return None, None
-
-
-class KeyCache:
-    """Every key record in memory, reloaded when the keys table changes (accounting/directory.py checks)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._by_hash: dict[str, KeyRecord] = {}
-        self._revision: tuple[float, int] | None = None
-        self.failures = FailurePenalty()
-
-    def load(self) -> None:
-        """Blocking reload; called at start and from a worker thread."""
-        revision = keys_revision(self._engine)
-        if revision == self._revision:
-            return
-        self._by_hash = {k.key_hash: k for k in list_keys(self._engine)}
-        self._revision = revision
-
-    @property
-    def revision(self) -> tuple[float, int] | None:
-        return self._revision
-
-    def all(self) -> list[KeyRecord]:
-        return list(self._by_hash.values())
-
-    async def lookup(self, key_hash: str) -> KeyRecord | None:
-        record = self._by_hash.get(key_hash)
-        if record is not None:
-            return record
-        # A key created a moment ago by the CLI is accepted at once.
-        record = await asyncio.to_thread(find_key_by_hash, self._engine, key_hash)
-        if record is not None:
-            self._by_hash[key_hash] = record
-        return record
 
 
 async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:

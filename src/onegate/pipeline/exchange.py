@@ -22,16 +22,17 @@ import orjson
 
 from onegate import errors
 from onegate.accounting.usage import Usage, estimate_tokens
+from onegate.asgi import Responder
 from onegate.channels.faults import is_channel_fault, retry_after_seconds
 from onegate.context import Attempt, RequestContext
 from onegate.dialects.openai_chat.errors import parse_upstream_error
-from onegate.dialects.pairs import CallerDataError, Plan, UpstreamStreamError
+from onegate.dialects.pairs import CallerDataError, Plan
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
 from onegate.providers.protocol import UpstreamRequest, UpstreamResponse, UpstreamTimeout, UpstreamTransportError
 from onegate.providers.registry import Target
 from onegate.redaction import STORED_ERROR_LIMIT, UpstreamText
-from onegate.server.http import Responder
-from onegate.server.sse import SSESplitter
+from onegate.sse import SSESplitter
 
 _SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
 _MAX_UNFRAMED = 1 << 20  # this much stream without one complete event is not an event stream

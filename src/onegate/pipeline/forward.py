@@ -17,21 +17,21 @@ import time
 from typing import Any
 
 from onegate import errors
+from onegate.asgi import Receive, Responder, run_until_disconnect
 from onegate.context import RequestContext
 from onegate.dialects.pairs import Plan, plan_exchange
 from onegate.errors import GatewayError
 from onegate.pipeline.exchange import AttemptFailed, Exchange
-from onegate.pipeline.route import Route, channels_unavailable
+from onegate.pipeline.route import RoutePlan, channels_unavailable
 from onegate.providers.protocol import UpstreamRequest
 from onegate.providers.registry import Target
-from onegate.server.http import Receive, Responder, run_until_disconnect
 
 
 async def forward(
     ctx: RequestContext,
     responder: Responder,
     receive: Receive,
-    route: Route,
+    route: RoutePlan,
     body: dict[str, Any],
     stream: bool,
     forwarded_headers: dict[str, str] | None = None,
@@ -53,7 +53,7 @@ class Failover:
         self,
         ctx: RequestContext,
         responder: Responder,
-        route: Route,
+        route: RoutePlan,
         body: dict[str, Any],
         stream: bool,
         forwarded_headers: dict[str, str],

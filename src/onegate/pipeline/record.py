@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from onegate import errors
-from onegate.accounting.ledger import UNBILLED_DIALECTS, charge_for
+from onegate.accounting.ledger import charge_for
 from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
@@ -22,6 +22,7 @@ from onegate.diagnosis.paths import shown_path
 from onegate.observe.timing import phases_ms
 from onegate.redaction import STORED_ERROR_LIMIT, mask_key_shaped, stored_text
 from onegate.store.writer import LogWriter
+from onegate.surfaces import SURFACES
 
 MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
 
@@ -71,7 +72,7 @@ def log_row(ctx: RequestContext) -> dict[str, Any]:
 def charged(ctx: RequestContext) -> bool:
     """Served (a failure mid-stream included: the status was 200), or the client left after the answer
     had started. Not when the upstream refused or failed before answering."""
-    if ctx.dialect in UNBILLED_DIALECTS:
+    if not SURFACES[ctx.dialect].billed:
         return False
     if 0 < ctx.status < 400 or ctx.error_code == errors.UNTRANSLATABLE_REQUEST.code:
         return True  # an untranslatable answer was still produced (and paid for) upstream

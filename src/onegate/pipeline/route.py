@@ -65,19 +65,19 @@ def resolve_model(
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class RoutePlan:
     entry: ModelEntry
     targets: list[Target]  # in the order to try them
     book: ChannelBook  # where attempts report, and the routing policy
 
 
-def plan_route(book: ChannelBook, entry: ModelEntry, rng: Callable[[], float] = random.random) -> Route:
+def plan_route(book: ChannelBook, entry: ModelEntry, rng: Callable[[], float] = random.random) -> RoutePlan:
     """The channels to try for `entry`, in order; raises `all_channels_unavailable` when there are none."""
     now = time.time()
     usable = [t for t in entry.targets if book.may_try(t.channel, now)]
     if not usable:
         raise channels_unavailable(book, entry, now)
-    return Route(entry, order_targets(usable, rng), book)
+    return RoutePlan(entry, order_targets(usable, rng), book)
 
 
 def order_targets(targets: Sequence[Target], rng: Callable[[], float] = random.random) -> list[Target]:

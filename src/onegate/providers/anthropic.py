@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from onegate.dialects.anthropic_messages.headers import DEFAULT_VERSION
 from onegate.providers.http import HttpChannel
+from onegate.surfaces import native_surfaces
 
 
 class AnthropicProvider(HttpChannel):
     dialect = "anthropic_messages"
-    native_dialects = frozenset({"anthropic_messages", "anthropic_count_tokens"})
+    native_dialects = native_surfaces("anthropic")
 
     def auth_headers(self, secret: str) -> dict[str, str]:
         return {"x-api-key": secret}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from onegate.providers.http import HttpChannel, SessionFactory
 from onegate.settings import ChannelConfig
+from onegate.surfaces import native_surfaces
 
-OPENAI_NATIVE = {"openai_chat", "openai_completions", "openai_embeddings"}
+OPENAI_NATIVE = native_surfaces("openai")
+WITH_RESPONSES = native_surfaces("openai", "openai_responses")
 
 
 class OpenAICompatibleProvider(HttpChannel):
     dialect = "openai_chat"
 
     def __init__(self, channel: ChannelConfig, session_factory: SessionFactory, hide_5xx_text: bool = False) -> None:
-        self.native_dialects = frozenset(OPENAI_NATIVE | ({"openai_responses"} if channel.responses_api else set()))
+        self.native_dialects = WITH_RESPONSES if channel.responses_api else OPENAI_NATIVE
         super().__init__(channel, session_factory, hide_5xx_text)
 
     def auth_headers(self, secret: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from onegate.accounting.usage import estimate_tokens
 from onegate.providers.protocol import UpstreamRequest
 from onegate.redaction import UpstreamText
 from onegate.settings import Timeouts
+from onegate.surfaces import native_surfaces
 
 REPLY = "Hello from onegate-selftest! Your base URL, key and model name all work."
 EMBEDDING_DIMENSIONS = 16
@@ -49,7 +50,7 @@ class SelftestResponse:
 class SelftestProvider:
     name = "selftest"
     dialect = "openai_chat"
-    native_dialects = frozenset({"openai_chat", "openai_completions", "openai_embeddings"})
+    native_dialects = native_surfaces("openai")
     timeouts = Timeouts()
     passthrough_fields: frozenset[str] = frozenset()
     upstream_text = UpstreamText()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.dialects.anthropic_messages.headers import forwarded_headers
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens, require_fields
@@ -20,10 +21,9 @@ from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route
 from onegate.server.endpoints import model_in_path, proxy, read_admitted
-from onegate.server.http import Receive, Responder
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.server.services import Services
 
 ESTIMATE_HEADER = "x-onegate-token-count"
 EPOCH = "1970-01-01T00:00:00Z"  # Anthropic's own value for "release date unknown"
@@ -35,15 +35,15 @@ def speaks_anthropic(headers: dict[str, str]) -> bool:
     return "anthropic-version" in headers or ("x-api-key" in headers and "authorization" not in headers)
 
 
-async def messages(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, require_fields, forwarded_headers(ctx.headers))
+async def messages(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, require_fields, forwarded_headers(ctx.headers))
 
 
-async def count_tokens(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    body, entry = await read_admitted(gw, ctx, receive, require_fields, reserve=False)  # counting is free
+async def count_tokens(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    body, entry = await read_admitted(svc, ctx, receive, require_fields, reserve=False)  # counting is free
     target = entry.targets[0]
     if ctx.dialect in target.provider.native_dialects:
-        route = plan_route(gw.channels, entry)
+        route = plan_route(svc.channels, entry)
         await forward(ctx, responder, receive, route, body, False, forwarded_headers(ctx.headers))
         return
     ctx.model_routed = target.upstream_model
@@ -57,10 +57,10 @@ def _model_info(name: str) -> dict[str, str]:
     return {"type": "model", "id": name, "display_name": name, "created_at": EPOCH}
 
 
-async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def list_models(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     ctx.dialect = "anthropic_models"  # errors in Anthropic's shape from here on
-    key = await authenticate(ctx, gw.keys)
-    names = [name for name in gw.registry.names if key.allows(name)]
+    key = await authenticate(ctx, svc.keys)
+    names = [name for name in svc.registry.names if key.allows(name)]
     listing = {
         "data": [_model_info(name) for name in names],
         "has_more": False,
@@ -70,11 +70,11 @@ async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, re
     await responder.send_body(200, orjson.dumps(listing))
 
 
-async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def get_model(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     ctx.dialect = "anthropic_models"
-    name = await model_in_path(gw, ctx)
+    name = await model_in_path(svc, ctx)
     await responder.send_body(200, orjson.dumps(_model_info(name)))
 
 
-async def warm_up(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+async def warm_up(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     await responder.send_body(200, b"", content_type=b"text/plain")

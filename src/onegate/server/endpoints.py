@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from onegate import errors
+from onegate.asgi import Receive, Responder, parse_json_object, read_body
 from onegate.context import RequestContext
 from onegate.dialects.openai_chat.request import require_fields
 from onegate.dialects.openai_responses import request as responses_request
@@ -20,15 +21,15 @@ from onegate.pipeline.admit import admit, check_model
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
 from onegate.pipeline.route import plan_route, resolve_model
-from onegate.server.http import Receive, Responder, parse_json_object, read_body
+from onegate.surfaces import SURFACES
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
     from onegate.providers.registry import ModelEntry
+    from onegate.server.services import Services
 
 
 async def read_admitted(
-    gw: Gateway,
+    svc: Services,
     ctx: RequestContext,
     receive: Receive,
     check: Callable[[dict[str, Any]], str],
@@ -40,14 +41,14 @@ async def read_admitted(
     apply limits and reserve the estimated cost; off for free calls such as count_tokens (Claude Code
     sends dozens), which only need the model permission.
     """
-    key = await authenticate(ctx, gw.keys)
-    raw = await read_body(receive, gw.settings.max_body_bytes)
+    key = await authenticate(ctx, svc.keys)
+    raw = await read_body(receive, svc.settings.max_body_bytes)
     body = parse_json_object(raw)
     ctx.model_requested = model = check(body)
-    ctx.stream = body.get("stream") is True and ctx.dialect != "openai_embeddings"
-    entry = resolve_model(gw.registry, model, key, ctx, gw.settings.resolve_model_variants)
+    ctx.stream = body.get("stream") is True and SURFACES[ctx.dialect].streams
+    entry = resolve_model(svc.registry, model, key, ctx, svc.settings.resolve_model_variants)
     if reserve:
-        await admit(gw.admission, ctx, key, entry, body, len(raw))
+        await admit(svc.admission, ctx, key, entry, body, len(raw))
     else:
         check_model(key, entry.name)
     ctx.admitted_at = time.perf_counter()
@@ -55,7 +56,7 @@ async def read_admitted(
 
 
 async def proxy(
-    gw: Gateway,
+    svc: Services,
     ctx: RequestContext,
     responder: Responder,
     receive: Receive,
@@ -63,13 +64,13 @@ async def proxy(
     forwarded_headers: dict[str, str] | None = None,
 ) -> None:
     """The hot path for every model endpoint: authenticate → read → admit → route → forward."""
-    body, entry = await read_admitted(gw, ctx, receive, check)
-    route = plan_route(gw.channels, entry)
+    body, entry = await read_admitted(svc, ctx, receive, check)
+    route = plan_route(svc.channels, entry)
     await forward(ctx, responder, receive, route, body, ctx.stream, forwarded_headers)
 
 
-async def chat_completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, partial(_check_chat, ctx))
+async def chat_completions(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, partial(_check_chat, ctx))
 
 
 def _check_chat(ctx: RequestContext, body: dict[str, Any]) -> str:
@@ -81,41 +82,41 @@ def _check_chat(ctx: RequestContext, body: dict[str, Any]) -> str:
     return require_fields(body, "chat")
 
 
-async def completions(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="completions"))
+async def completions(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, partial(require_fields, endpoint="completions"))
 
 
-async def embeddings(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, partial(require_fields, endpoint="embeddings"))
+async def embeddings(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, partial(require_fields, endpoint="embeddings"))
 
 
-def _model_object(gw: Gateway, name: str) -> dict[str, object]:
-    entry = gw.registry.get(name)
+def _model_object(svc: Services, name: str) -> dict[str, object]:
+    entry = svc.registry.get(name)
     return {"id": name, "object": "model", "created": 0, "owned_by": entry.owned_by if entry else "onegate"}
 
 
-async def list_models(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    key = await authenticate(ctx, gw.keys)
-    data = [_model_object(gw, name) for name in gw.registry.names if key.allows(name)]
+async def list_models(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    key = await authenticate(ctx, svc.keys)
+    data = [_model_object(svc, name) for name in svc.registry.names if key.allows(name)]
     await responder.send_body(200, orjson.dumps({"object": "list", "data": data}))
 
 
-async def model_in_path(gw: Gateway, ctx: RequestContext) -> str:
+async def model_in_path(svc: Services, ctx: RequestContext) -> str:
     """`GET /models/{id}`: the id, once the caller is known and may see it (else a 404 in their dialect)."""
-    key = await authenticate(ctx, gw.keys)
+    key = await authenticate(ctx, svc.keys)
     name = ctx.path.split("?", 1)[0].rstrip("/").rsplit("/models/", 1)[-1]
     check_model_name(name, param="model")
     ctx.model_requested = name
-    resolve_model(gw.registry, name, key, ctx)
+    resolve_model(svc.registry, name, key, ctx)
     if not key.allows(name):
         raise GatewayError(errors.MODEL_NOT_FOUND, f"The model '{name}' does not exist or you do not have access.")
     return name
 
 
-async def get_model(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    name = await model_in_path(gw, ctx)
-    await responder.send_body(200, orjson.dumps(_model_object(gw, name)))
+async def get_model(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    name = await model_in_path(svc, ctx)
+    await responder.send_body(200, orjson.dumps(_model_object(svc, name)))
 
 
-async def healthz(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await responder.send_body(200, orjson.dumps({"status": "ok", "log_queue": gw.writer.depth}))
+async def healthz(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await responder.send_body(200, orjson.dumps({"status": "ok", "log_queue": svc.writer.depth}))

@@ -2,26 +2,25 @@
 
 They show only what any visitor may know: the public address and the built-in test model; the models a
 key may use come from `GET /api/v1/models` with that key, or the admin API. An API-shaped request to
-`/` (a key in its headers) is a misconfigured client and gets the diagnosed JSON 404, never this HTML.
+`/` (a key in its headers) is a misconfigured client and gets the diagnosed JSON 404, never this HTML
+(`server/routes.py` checks before `home` runs).
 """
 
 from __future__ import annotations
 
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from onegate import errors
-from onegate.diagnosis.paths import is_api_shaped
+from onegate.asgi import Receive, Responder
 from onegate.errors import GatewayError
-from onegate.i18n.catalog import normalise_lang, text
-from onegate.server.http import Receive, Responder
+from onegate.i18n.catalog import request_lang, text
 from onegate.setup.guides import GuideInput, UnknownClient, build_guide
 from onegate.setup.render import as_html, guide_links, page, style_hash
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
     from onegate.context import RequestContext
+    from onegate.server.services import Services
 
 HTML = b"text/html; charset=utf-8"
 # The pages are self-contained: one inline stylesheet (allowed by its hash), no scripts, no other sources.
@@ -30,43 +29,26 @@ PAGE_CSP = (
 ).encode()
 
 
-def served_endpoints() -> frozenset[str]:
-    """The endpoint suffixes this server serves, for guides that warn when a client's endpoint is missing."""
-    from onegate.server.routes import API_ROUTES  # the route table imports this module
-
-    return frozenset(suffix for _, suffix in API_ROUTES)
-
-
-def request_lang(ctx: RequestContext) -> str:
-    """`?lang=zh|en`, else the browser's Accept-Language."""
-    query = parse_qs(ctx.path.partition("?")[2])
-    return normalise_lang((query.get("lang") or [ctx.headers.get("accept-language", "")])[0])
-
-
-async def home(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    if is_api_shaped(ctx.method, "/", ctx.headers):
-        from onegate.server.pathdoctor import route_misconfigured  # the route table imports this module
-
-        route_misconfigured(ctx, gw.settings, "/", ctx.path.partition("?")[2], False)
-    lang = request_lang(ctx)
-    root = gw.settings.public_root(ctx.headers)
+async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    lang = request_lang(ctx.path, ctx.headers)
+    root = svc.settings.public_root(ctx.headers)
     body = (
         f"<h1>onegate</h1><p>{escape(text('page.home.intro', lang))}</p><table>"
         f"<tr><td>{escape(text('page.home.openai', lang))}</td><td><code>{escape(root)}/api/v1</code></td></tr>"
         f"<tr><td>{escape(text('page.home.anthropic', lang))}</td><td><code>{escape(root)}/api</code></td></tr>"
         f"<tr><td>{escape(text('page.home.test_model', lang))}</td>"
-        f"<td><code>{escape(gw.settings.selftest_model)}</code></td></tr></table>"
+        f"<td><code>{escape(svc.settings.selftest_model)}</code></td></tr></table>"
         f"<p>{escape(text('page.home.models', lang, base=root + '/api/v1'))}</p>"
         f"{guide_links(lang)}"
     )
     await responder.send_body(200, page("onegate", body, lang), HTML)
 
 
-async def setup_guide(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    lang = request_lang(ctx)
+async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    lang = request_lang(ctx.path, ctx.headers)
     client = ctx.path.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
     guide_input = GuideInput(
-        gw.settings.public_root(ctx.headers), (gw.settings.selftest_model,), lang, served=served_endpoints()
+        svc.settings.public_root(ctx.headers), (svc.settings.selftest_model,), lang, served=svc.served
     )
     try:
         guide = build_guide(client, guide_input)

@@ -4,7 +4,8 @@ With `path_policy: lenient` (the default) a path whose intent is unambiguous (`/
 is served by the canonical endpoint and flagged: `ctx.config_hint` goes to the request log and the
 `x-onegate-hint` header, the fix to the log's notes. With `strict`, or when the intent is ambiguous or not
 served here, the answer is a 404 in the caller's dialect naming the client, the path and the base URL to
-set. An API-shaped request never gets HTML or a 200 page.
+set. An API-shaped request never gets HTML or a 200 page. This module diagnoses; `server/routes.py`
+(`route_misconfigured`) looks up the endpoint that serves the intended path.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from onegate import errors
-from onegate.diagnosis.paths import diagnose_path, shown_path
+from onegate.diagnosis.paths import PathFinding, diagnose_path, shown_path
 from onegate.errors import GatewayError
-from onegate.server.routes import Route, route_for_suffix
+from onegate.surfaces import SURFACE_OF_FAMILY
 
 if TYPE_CHECKING:
     from onegate.context import RequestContext
     from onegate.settings import Settings
 
-DIALECT_OF_FAMILY = {"openai": "openai_chat", "anthropic": "anthropic_messages", "gemini": "gemini"}
 
-
-def route_misconfigured(ctx: RequestContext, settings: Settings, path: str, query: str, path_known: bool) -> Route:
-    """The route to serve a misconfigured but unambiguous path with; raises the diagnosed 404 otherwise."""
+def diagnose_misrouted(ctx: RequestContext, settings: Settings, path: str, query: str, path_known: bool) -> PathFinding:
+    """The finding for a path no route serves, noted on `ctx`; raises the 404 (or 405) when there is none."""
     if path_known:
         raise GatewayError(errors.METHOD_NOT_ALLOWED, f"{ctx.method} is not allowed on {path}.")
     root = settings.public_root(ctx.headers)
@@ -36,10 +35,5 @@ def route_misconfigured(ctx: RequestContext, settings: Settings, path: str, quer
             "(OpenAI-style clients append /chat/completions, /models … to it).",
         )
     ctx.config_hint, ctx.config_fix = finding.code, finding.fix
-    ctx.dialect = DIALECT_OF_FAMILY[finding.family]
-    route = route_for_suffix(ctx.method, finding.suffix)[0] if finding.suffix else None
-    if route is not None and settings.path_policy == "lenient":
-        ctx.dialect = route.dialect
-        ctx.notes.append(f"{finding.code}: served as {finding.suffix}. {finding.fix}")
-        return route
-    raise GatewayError(errors.UNKNOWN_PATH, finding.message)
+    ctx.dialect = SURFACE_OF_FAMILY[finding.family]
+    return finding

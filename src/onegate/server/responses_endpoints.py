@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.dialects.openai_responses.request import validate
 from onegate.server.endpoints import proxy
-from onegate.server.http import Receive, Responder
 
 if TYPE_CHECKING:
-    from onegate.app import Gateway
+    from onegate.server.services import Services
 
 
-async def create_response(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    await proxy(gw, ctx, responder, receive, validate)
+async def create_response(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    await proxy(svc, ctx, responder, receive, validate)

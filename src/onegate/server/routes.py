@@ -2,67 +2,78 @@
 
 `/api/v1/...` is canonical and `/v1/...` its alias. Query strings never matter (`?beta=true`), and
 duplicate or trailing slashes are forgiven. Paths no route serves go to `server/pathdoctor.py`.
+The table is the top of the handler floor: it imports every handler (admin's too), no handler imports it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from onegate import errors
 from onegate.admin import api as admin_api
+from onegate.asgi import Receive, Responder
+from onegate.context import RequestContext
+from onegate.diagnosis.paths import is_api_shaped
+from onegate.errors import GatewayError
 from onegate.observe import endpoints as observe_endpoints
 from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
-
-if TYPE_CHECKING:
-    from onegate.app import Gateway
-    from onegate.context import RequestContext
-    from onegate.server.http import Receive, Responder
-
-Handler = Callable[["Gateway", "RequestContext", "Responder", "Receive"], Awaitable[None]]
+from onegate.server.pathdoctor import diagnose_misrouted
+from onegate.server.services import Handler, Services
+from onegate.settings import Settings
+from onegate.surfaces import SurfaceId
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class Endpoint:
+    """What serves one method and path: the handler, and the surface the caller is answered in."""
+
     handler: Handler
-    dialect: str
+    dialect: SurfaceId
     logged: bool = True  # health checks and pages are not request-log rows
 
 
 def by_caller(openai: Handler, anthropic: Handler) -> Handler:
     """One path, two shapes: Anthropic's clients (see `speaks_anthropic`) get Anthropic's answer."""
 
-    async def handler(gw: Gateway, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    async def handler(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
         chosen = anthropic if anthropic_endpoints.speaks_anthropic(ctx.headers) else openai
-        await chosen(gw, ctx, responder, receive)
+        await chosen(svc, ctx, responder, receive)
 
     return handler
 
 
-API_ROUTES: dict[tuple[str, str], Route] = {
-    ("POST", "/chat/completions"): Route(endpoints.chat_completions, "openai_chat"),
-    ("POST", "/completions"): Route(endpoints.completions, "openai_completions"),
-    ("POST", "/embeddings"): Route(endpoints.embeddings, "openai_embeddings"),
-    ("POST", "/responses"): Route(responses_endpoints.create_response, "openai_responses"),
-    ("GET", "/models"): Route(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
-    ("POST", "/messages"): Route(anthropic_endpoints.messages, "anthropic_messages"),
-    ("POST", "/messages/count_tokens"): Route(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
+async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    """`GET /`: an API-shaped request there is a misconfigured client, diagnosed before any HTML is sent."""
+    if is_api_shaped(ctx.method, "/", ctx.headers):
+        route_misconfigured(ctx, svc.settings, "/", ctx.path.partition("?")[2], False)
+    await pages.home(svc, ctx, responder, receive)
+
+
+API_ROUTES: dict[tuple[str, str], Endpoint] = {
+    ("POST", "/chat/completions"): Endpoint(endpoints.chat_completions, "openai_chat"),
+    ("POST", "/completions"): Endpoint(endpoints.completions, "openai_completions"),
+    ("POST", "/embeddings"): Endpoint(endpoints.embeddings, "openai_embeddings"),
+    ("POST", "/responses"): Endpoint(responses_endpoints.create_response, "openai_responses"),
+    ("GET", "/models"): Endpoint(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
+    ("POST", "/messages"): Endpoint(anthropic_endpoints.messages, "anthropic_messages"),
+    ("POST", "/messages/count_tokens"): Endpoint(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
 }
-OPS_ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "/healthz"): Route(endpoints.healthz, "ops", logged=False),
-    ("GET", "/readyz"): Route(observe_endpoints.readyz, "ops", logged=False),
-    ("GET", "/metrics"): Route(observe_endpoints.metrics, "ops", logged=False),
+OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/healthz"): Endpoint(endpoints.healthz, "ops", logged=False),
+    ("GET", "/readyz"): Endpoint(observe_endpoints.readyz, "ops", logged=False),
+    ("GET", "/metrics"): Endpoint(observe_endpoints.metrics, "ops", logged=False),
     # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
-    ("HEAD", "/api"): Route(anthropic_endpoints.warm_up, "ops", logged=False),
-    ("GET", "/"): Route(pages.home, "page", logged=False),
+    ("HEAD", "/api"): Endpoint(anthropic_endpoints.warm_up, "ops", logged=False),
+    ("GET", "/"): Endpoint(home, "page", logged=False),
 }
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
-PREFIX_ROUTES: tuple[tuple[str, str, Route], ...] = (
-    ("GET", "/setup/", Route(pages.setup_guide, "page", logged=False)),
-    ("GET", "/admin/api/setup/", Route(admin_api.setup_guide, "admin")),  # logged: an audit trail
+PREFIX_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
+    ("GET", "/setup/", Endpoint(pages.setup_guide, "page", logged=False)),
+    ("GET", "/admin/api/setup/", Endpoint(admin_api.setup_guide, "admin")),  # logged: an audit trail
 )
-MODEL_ROUTE = Route(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
+MODEL_ROUTE = Endpoint(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
+SERVED = frozenset(suffix for _, suffix in API_ROUTES)  # for guides that warn when a client's endpoint is missing
 API_PREFIXES = ("/api/v1", "/v1")
 _SLASHES = re.compile(r"/{2,}")
 
@@ -81,7 +92,7 @@ def api_suffix(path: str) -> str | None:
     return None
 
 
-def route_for_suffix(method: str, suffix: str) -> tuple[Route | None, bool]:
+def route_for_suffix(method: str, suffix: str) -> tuple[Endpoint | None, bool]:
     """(route, suffix_known) for an endpoint suffix; known without a route means the method is wrong."""
     route = API_ROUTES.get((method, suffix))
     if route:
@@ -91,7 +102,7 @@ def route_for_suffix(method: str, suffix: str) -> tuple[Route | None, bool]:
     return None, any(p == suffix for _, p in API_ROUTES)
 
 
-def match(method: str, raw_path: str) -> tuple[Route | None, bool]:
+def match(method: str, raw_path: str) -> tuple[Endpoint | None, bool]:
     """(route, path_known). path_known without a route means the method is wrong."""
     path = normalise(raw_path)
     route = OPS_ROUTES.get((method, path))
@@ -104,3 +115,14 @@ def match(method: str, raw_path: str) -> tuple[Route | None, bool]:
                 return route, True
         return None, any(p == path and r.dialect == "ops" for (_, p), r in OPS_ROUTES.items())
     return route_for_suffix(method, suffix)
+
+
+def route_misconfigured(ctx: RequestContext, settings: Settings, path: str, query: str, path_known: bool) -> Endpoint:
+    """The endpoint to serve a misconfigured but unambiguous path with; raises the diagnosed 404 otherwise."""
+    finding = diagnose_misrouted(ctx, settings, path, query, path_known)
+    endpoint = route_for_suffix(ctx.method, finding.suffix)[0] if finding.suffix else None
+    if endpoint is not None and settings.path_policy == "lenient":
+        ctx.dialect = endpoint.dialect
+        ctx.notes.append(f"{finding.code}: served as {finding.suffix}. {finding.fix}")
+        return endpoint
+    raise GatewayError(errors.UNKNOWN_PATH, finding.message)

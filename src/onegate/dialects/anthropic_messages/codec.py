@@ -1,4 +1,4 @@
-"""The Messages codecs, registered with the dialect pairing: `/messages` both ways, and
+"""The Messages codecs: `/messages` both ways, and
 `/messages/count_tokens`, which only an Anthropic upstream can answer (others get a local estimate)."""
 
 from __future__ import annotations
@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from onegate.dialects.anthropic_messages import request, response, stream
-from onegate.dialects.pairs import Codec, register
+from onegate.dialects.protocols import PassthroughCodec, TranslatingCodec
 
 
 def _passthrough(body: dict[str, Any]) -> stream.MessagesStreamRelay:
     return stream.MessagesStreamRelay()
 
 
-CODEC = Codec(
+CODEC = TranslatingCodec(
     name="anthropic_messages",
     endpoint="/messages",
     patch_for_upstream=request.patch_for_upstream,
@@ -26,13 +26,10 @@ CODEC = Codec(
     stream_decoder=stream.MessagesStreamDecoder,
     stream_encoder=stream.MessagesStreamEncoder,
 )
-register(CODEC)
-
-COUNT_TOKENS = Codec(
+COUNT_TOKENS = PassthroughCodec(
     name="anthropic_count_tokens",
     endpoint="/messages/count_tokens",
     patch_for_upstream=request.patch_for_upstream,
     passthrough_relay=_passthrough,
     usage_of_body=response.no_usage,
 )
-register(COUNT_TOKENS)

@@ -17,8 +17,9 @@ from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.errors import error_event, parse_upstream_error
 from onegate.dialects.anthropic_messages.request import estimate_input_tokens
 from onegate.dialects.anthropic_messages.response import WIRE_TO_STOP, message_id, usage_from_wire, usage_to_wire
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
+from onegate.sse import named_event_json
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 _DELTA_KINDS: dict[str, tuple[str, str]] = {  # wire delta type → (neutral kind, field holding the value)
@@ -28,24 +29,6 @@ _DELTA_KINDS: dict[str, tuple[str, str]] = {  # wire delta type → (neutral kin
     "input_json_delta": ("arguments", "partial_json"),
 }
 _WIRE_DELTA = {kind: (wire, field) for wire, (kind, field) in _DELTA_KINDS.items()}
-
-
-def parse_event(event: bytes) -> tuple[str | None, dict[str, Any] | None]:
-    """(event name, JSON data) of one complete SSE event; data None when absent or not an object."""
-    name: str | None = None
-    data: list[bytes] = []
-    for line in event.splitlines():
-        if line.startswith(b"event:"):
-            name = line[6:].strip().decode()
-        elif line.startswith(b"data:"):
-            data.append(line[5:].lstrip())
-    if not data:
-        return name, None
-    try:
-        value = orjson.loads(b"\n".join(data))
-    except orjson.JSONDecodeError:
-        return name, None
-    return name, value if isinstance(value, dict) else None
 
 
 def _raise_stream_error(data: dict[str, Any] | None) -> None:
@@ -67,7 +50,7 @@ class MessagesStreamRelay:
         self.events += 1
         if event.startswith(b"event: content_block"):  # the bulk of a stream: nothing to read
             return event
-        name, data = parse_event(event)
+        name, data = named_event_json(event)
         if name == "message_start" and data:
             self.usage = usage_from_wire((data.get("message") or {}).get("usage"))
         elif name == "message_delta" and data:
@@ -105,7 +88,7 @@ class MessagesStreamDecoder:
 
     def feed(self, event: bytes) -> list[c.StreamEvent]:
         self.events += 1
-        name, data = parse_event(event)
+        name, data = named_event_json(event)
         kind = (data or {}).get("type") or name
         if kind == "error":
             _raise_stream_error(data)

@@ -1,11 +1,11 @@
-"""The Chat Completions codec, registered with the dialect pairing."""
+"""The Chat Completions codec."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from onegate.dialects.openai_chat import request, response, stream
-from onegate.dialects.pairs import Codec, register
+from onegate.dialects.protocols import TranslatingCodec
 
 
 def _passthrough(body: dict[str, Any]) -> stream.ChatStreamRelay:
@@ -16,7 +16,7 @@ def _encoder(model: str, created: int, body: dict[str, Any]) -> stream.ChatStrea
     return stream.ChatStreamEncoder(model, created, request.wants_usage_chunk(body))
 
 
-CODEC = Codec(
+CODEC = TranslatingCodec(
     name="openai_chat",
     endpoint="/chat/completions",
     patch_for_upstream=request.patch_for_upstream,
@@ -29,4 +29,3 @@ CODEC = Codec(
     stream_decoder=stream.ChatStreamDecoder,
     stream_encoder=_encoder,
 )
-register(CODEC)

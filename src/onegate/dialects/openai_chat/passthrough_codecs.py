@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from onegate.dialects.openai_chat import request, response, stream
-from onegate.dialects.pairs import Codec, register
+from onegate.dialects.protocols import PassthroughCodec
 
 
 def _passthrough(body: dict[str, Any]) -> stream.ChatStreamRelay:
@@ -13,13 +13,13 @@ def _passthrough(body: dict[str, Any]) -> stream.ChatStreamRelay:
     return stream.ChatStreamRelay(request.wants_usage_chunk(body))
 
 
-for name, endpoint in (("openai_completions", "/completions"), ("openai_embeddings", "/embeddings")):
-    register(
-        Codec(
-            name=name,
-            endpoint=endpoint,
-            patch_for_upstream=request.patch_for_upstream,
-            passthrough_relay=_passthrough,
-            usage_of_body=response.usage_of_body,
-        )
+COMPLETIONS, EMBEDDINGS = (
+    PassthroughCodec(
+        name=name,
+        endpoint=endpoint,
+        patch_for_upstream=request.patch_for_upstream,
+        passthrough_relay=_passthrough,
+        usage_of_body=response.usage_of_body,
     )
+    for name, endpoint in (("openai_completions", "/completions"), ("openai_embeddings", "/embeddings"))
+)

@@ -14,9 +14,9 @@ from onegate.accounting.usage import Usage, usage_from_openai
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_chat.errors import render_error
 from onegate.dialects.openai_chat.response import FINISH_TO_STOP, STOP_TO_FINISH, usage_to_openai
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
-from onegate.server.sse import event_json
+from onegate.sse import event_json
 
 DONE = b"data: [DONE]"
 KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: every parser skips it, proxies see bytes flowing

@@ -32,9 +32,9 @@ from onegate.dialects.openai_responses.response import (
     wants_encrypted,
 )
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, flat_name
-from onegate.dialects.pairs import UpstreamStreamError
+from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
-from onegate.server.sse import event_json
+from onegate.sse import event_json
 
 # Events the pass-through relay reads; `"error"` (only ever a key: quotes inside strings are escaped) also
 # catches a bare `error` event.

@@ -1,4 +1,5 @@
-"""Split a byte stream into complete server-sent events without copying more than needed; read their JSON."""
+"""Server-sent events, the one parser: split a byte stream into complete events without copying more than
+needed, and read an event's name and data. The gateway's relays and the golden test runner both use it."""
 
 from __future__ import annotations
 
@@ -58,3 +59,27 @@ def event_json(event: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def event_fields(event: bytes) -> tuple[str | None, bytes | None]:
+    """(event name, its `data:` lines joined by newlines) of one complete event; data None when it has none."""
+    name: str | None = None
+    data: list[bytes] = []
+    for line in event.splitlines():
+        if line.startswith(b"event:"):
+            name = line[6:].strip().decode()
+        elif line.startswith(b"data:"):
+            data.append(line[5:].lstrip())
+    return name, b"\n".join(data) if data else None
+
+
+def named_event_json(event: bytes) -> tuple[str | None, dict[str, Any] | None]:
+    """(event name, JSON data) of one complete event; data None when absent or not an object."""
+    name, data = event_fields(event)
+    if data is None:
+        return name, None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return name, None
+    return name, value if isinstance(value, dict) else None
