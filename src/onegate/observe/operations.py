@@ -1,13 +1,7 @@
-"""`gen_ai.operation.name` per surface (OpenTelemetry GenAI conventions); `count_tokens` is onegate's own."""
+"""`gen_ai.operation.name` per surface, from the table of surfaces (surfaces without one get no GenAI metrics)."""
 
 from __future__ import annotations
 
-OPERATIONS = {
-    "openai_chat": "chat",
-    "openai_chat_responses_body": "chat",  # a Responses body sent to /chat/completions
-    "openai_responses": "chat",
-    "anthropic_messages": "chat",
-    "openai_completions": "text_completion",
-    "openai_embeddings": "embeddings",
-    "anthropic_count_tokens": "count_tokens",
-}
+from onegate.surfaces import SURFACES
+
+OPERATIONS = {s.id: s.operation for s in SURFACES.values() if s.operation}
