@@ -99,6 +99,7 @@ class Gateway:
             reservations=self.reservations,
             registry=self.registry,
             directory=self.directory,
+            counters=self.counters,
         )
         self.services = Services(
             settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from onegate.diagnosis.clients import identify_client
 from onegate.observe.metrics import LiveSources, Metrics
 from onegate.settings import MetricsConfig
 from onegate.store.writer import WriterStats
-from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request
+from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request, require_service
 from tests.observe.scrape import moved, scrape, value
 
 MESSAGES = [{"role": "user", "content": "hello there"}]
@@ -189,3 +190,20 @@ def test_the_grafana_dashboard_reads_only_metrics_that_exist(gw):
     for name in used:
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         assert name in types or types.get(base) in ("histogram", "summary"), name
+
+
+def test_redis_commands_on_the_request_path_are_timed(start_gateway):
+    require_service("Redis", "127.0.0.1", 6379)
+    gw = start_gateway(
+        {
+            "redis_url": "redis://127.0.0.1:6379/0",
+            "routing": {"redis_prefix": f"og-metrics-{time.time_ns()}:"},
+            "accounting": {"key_limits": {"rpm": 1000}},  # admission asks the counters
+            "metrics": {"enabled": True},
+        }
+    )
+    before = scrape(gw)
+    gw.client().chat.completions.create(model="onegate-selftest", messages=MESSAGES)
+    after = scrape(gw)
+    assert moved(before, after, "onegate_redis_command_duration_seconds_count") >= 1
+    assert value(after, "onegate_ready_check", check="redis") == 1

@@ -19,6 +19,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import (
@@ -39,6 +40,9 @@ from onegate.observe.health import Check
 from onegate.observe.operations import OPERATIONS  # surfaces without one (model lists) get no GenAI metrics
 from onegate.settings import MetricsConfig
 from onegate.store.writer import WriterStats
+
+if TYPE_CHECKING:
+    from onegate.counters.resp import RespClient  # hiredis: only with the redis extra
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
@@ -196,6 +200,11 @@ class Metrics:
         self.spend = Counters(
             "onegate_spend", "Money charged, in the accounting currency, by team (capped label set).", ("team",)
         )
+        self.redis_seconds = Histograms(
+            "onegate_redis_command_duration_seconds",
+            "Redis commands the request path awaits (admission, balances, limits), from send to answer.",
+            (), (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+        )  # fmt: skip
         # statements run in the writer's thread too: prometheus-client's own (locked) histogram
         self.db_seconds = Histogram(
             "onegate_db_query_duration_seconds", "Database statements (log writer, caches, admin), one each.",
@@ -204,6 +213,7 @@ class Metrics:
         families = (
             self.requests, self.errors, self.token_usage, self.request_duration, self.ttft, self.tpot,
             self.attempt_duration, self.attempts, self.failovers, self.cooldowns, self.refusals, self.spend,
+            self.redis_seconds,
         )  # fmt: skip
         registry.register(_Fixed(lambda: [f.family() for f in families]))
         registry.register(_LiveCollector(live))
@@ -281,6 +291,15 @@ class Metrics:
             label = name if len(self._teams) - 1 < self._max_teams else OTHER
             self._teams[team_id] = label
         return label
+
+    def watch_redis(self, client: RespClient) -> None:
+        """Time every command of the counters' Redis connection (on the event loop, like these series)."""
+        series = self.redis_seconds.of(())
+
+        def answered(seconds: float) -> None:
+            self.redis_seconds.observe(series, seconds)
+
+        client.on_answer = answered
 
     # database statements ----------------------------------------------------------------------------
     def watch_engine(self, engine: object) -> None:

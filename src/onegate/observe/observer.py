@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from onegate.accounting.directory import Directory
     from onegate.accounting.reservations import Reservations
     from onegate.channels.book import ChannelBook
+    from onegate.counters.protocol import Counters
     from onegate.observe.metrics import Metrics
     from onegate.observe.tracing import Tracing
     from onegate.providers.registry import ModelRegistry
@@ -66,6 +67,7 @@ def build_observer(
     reservations: Reservations,
     registry: ModelRegistry,
     directory: Directory,
+    counters: Counters,
 ) -> Observer:
     redis = None
     if settings.redis_url:
@@ -96,6 +98,11 @@ def build_observer(
         upstream = {t.upstream_model for name in registry.names for t in registry.get(name).targets}  # type: ignore[union-attr]
         metrics = Metrics(settings.metrics, registry.names, upstream, live)
         metrics.watch_engine(engine)
+        if settings.redis_url:
+            from onegate.counters.redis import RedisCounters  # the redis extra: only when configured
+
+            if isinstance(counters, RedisCounters):
+                metrics.watch_redis(counters.client)
     tracing = None
     if tracing_requested():
         try:
