@@ -188,19 +188,27 @@ def upstream(_upstream_server: FakeOpenAIUpstream) -> Iterator[FakeOpenAIUpstrea
     yield from _fresh(_upstream_server)
 
 
+def channel(
+    name: str, upstream: FakeOpenAIUpstream | FakeAnthropicUpstream | str, models: list[Any], **fields: Any
+) -> dict[str, Any]:
+    """One channel's config, the one way tests write it: `upstream` is a fake vendor or a base URL; `fields`
+    are any other channel keys (type, api_key_env, aliases, priority, timeouts, …)."""
+    base_url = upstream if isinstance(upstream, str) else upstream.base_url
+    return {"name": name, "base_url": base_url, "models": models} | fields
+
+
 def channel_config(upstream: FakeOpenAIUpstream, **overrides: Any) -> dict[str, Any]:
     """A config with one OpenAI-compatible channel pointing at the fake upstream."""
-    channel = {
-        "name": "fake",
-        "type": "openai",
-        "base_url": upstream.base_url,
-        "api_key_env": "ONEGATE_TEST_UPSTREAM_KEY",
-        "models": ["gpt-4.1-mini", "text-embedding-3-small"],
-        "aliases": {"fast": "gpt-4.1-mini"},
-    }
-    channel.update(overrides)
+    fake = channel(
+        "fake",
+        upstream,
+        ["gpt-4.1-mini", "text-embedding-3-small"],
+        type="openai",
+        api_key_env="ONEGATE_TEST_UPSTREAM_KEY",
+        aliases={"fast": "gpt-4.1-mini"},
+    )
     return {
-        "channels": [channel],
+        "channels": [fake | overrides],
         "prices": {"gpt-4.1-mini": {"input": 0.4, "cached_input": 0.1, "output": 1.6}},
     }
 
@@ -218,16 +226,15 @@ def anthropic_upstream(_anthropic_server: FakeAnthropicUpstream) -> Iterator[Fak
 
 def anthropic_channel(upstream: FakeAnthropicUpstream, **overrides: Any) -> dict[str, Any]:
     """A `type: anthropic` channel on the fake Anthropic API."""
-    channel = {
-        "name": "claude",
-        "type": "anthropic",
-        "base_url": upstream.base_url,
-        "api_key_env": "ONEGATE_TEST_ANTHROPIC_KEY",
-        "models": ["claude-sonnet-4-6", "claude-haiku-4-5"],
-        "aliases": {"sonnet": "claude-sonnet-4-6"},
-    }
-    channel.update(overrides)
-    return channel
+    claude = channel(
+        "claude",
+        upstream,
+        ["claude-sonnet-4-6", "claude-haiku-4-5"],
+        type="anthropic",
+        api_key_env="ONEGATE_TEST_ANTHROPIC_KEY",
+        aliases={"sonnet": "claude-sonnet-4-6"},
+    )
+    return claude | overrides
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from onegate import errors
 from onegate.accounting.alerts import SpendAlerts, Subject
 from onegate.accounting.directory import Directory
 from onegate.accounting.reservations import Reservations
+from onegate.apikeys import KeyRecord
 from onegate.asgi import Receive, Responder, Send, refuse_websocket
 from onegate.channels.book import ChannelBook
 from onegate.channels.health import ChannelHealth
@@ -155,10 +156,7 @@ class Gateway:
         await self.observer.close()
         self.engine.dispose()
 
-    def _spent(self, ctx: RequestContext, now: float) -> None:
-        key = ctx.key
-        if key is None:
-            return
+    def _spent(self, key: KeyRecord, now: float) -> None:
         self.alerts.saw(Subject("key", key.id, key.team_id, key.name), now)
         team = self.directory.team(key.team_id) if key.team_id is not None else None
         if team is not None:

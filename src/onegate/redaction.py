@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import overload
 
 REDACTED = "[redacted]"
 # A known secret is also matched by its tail: an upstream may echo only the end ("...abcd1234").
@@ -80,6 +81,12 @@ def mask_key_shaped(text: str) -> str:
 STORED_TEXT_LIMIT = 512  # characters of one caller-supplied string a log row keeps
 
 
+@overload
+def stored_text(text: str, limit: int = STORED_TEXT_LIMIT) -> str: ...
+@overload
+def stored_text(text: None, limit: int = STORED_TEXT_LIMIT) -> None: ...
+@overload
+def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None: ...
 def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
     """Caller-supplied text fit for a log row (path, user agent, model, client version): key-shaped runs
     masked, at most `limit` characters. Cut before masking so a megabyte costs no more than `limit` does."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GatewayFactory, RunningGateway, require_service
+from tests.conftest import GatewayFactory, RunningGateway, channel, require_service
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.services import REDIS_URL, drop_redis_prefix  # noqa: F401 - the channel tests import them from here
 
@@ -37,13 +37,12 @@ def vendors(_fake_vendors: list[FakeOpenAIUpstream]) -> Iterator[list[FakeOpenAI
         fake.reset()
 
 
-def channel(name: str, fake: FakeOpenAIUpstream, **overrides: Any) -> dict[str, Any]:
-    return {"name": name, "base_url": fake.base_url, "models": [MODEL], "timeouts": dict(FAST)} | overrides
-
-
 def tiered_config(vendors: list[FakeOpenAIUpstream], routing: dict[str, Any] | None = None, **extra: Any) -> dict:
     """a, b, c in priority tiers 0, 1, 2: the failover order is deterministic."""
-    channels = [channel(n, f, priority=i) for i, (n, f) in enumerate(zip("abc"[: len(vendors)], vendors, strict=True))]
+    channels = [
+        channel(n, f, [MODEL], timeouts=dict(FAST), priority=i)
+        for i, (n, f) in enumerate(zip("abc"[: len(vendors)], vendors, strict=True))
+    ]
     return {"channels": channels, "routing": {"sync_seconds": 0.05, **(routing or {})}, **extra}
 
 

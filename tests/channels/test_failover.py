@@ -282,18 +282,14 @@ def test_an_error_after_content_in_the_same_chunk_is_mid_stream_however_the_byte
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_failover_crosses_dialects_with_a_fresh_plan_per_attempt(start_gateway, vendors, anthropic_upstream, stream):
-    from tests.conftest import anthropic_channel
+    from tests.conftest import anthropic_channel, channel
     from tests.fakes.anthropic_upstream import REPLY_TEXT as CLAUDE_TEXT
 
     claude = anthropic_channel(anthropic_upstream, models=[{"name": "smart", "upstream": "claude-sonnet-4-6"}])
     claude["timeouts"] = dict(FAST)
-    backup = {
-        "name": "openai-backup",
-        "base_url": vendors[0].base_url,
-        "priority": 1,
-        "timeouts": dict(FAST),
-        "models": [{"name": "smart", "upstream": MODEL}],
-    }
+    backup = channel(
+        "openai-backup", vendors[0], [{"name": "smart", "upstream": MODEL}], priority=1, timeouts=dict(FAST)
+    )
     gw = start_gateway({"channels": [claude, backup]})
     anthropic_upstream.fail_next(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
     client = gw.client()

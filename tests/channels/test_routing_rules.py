@@ -18,6 +18,7 @@ from onegate.pipeline.route import order_targets
 from onegate.providers.registry import Target
 from onegate.providers.selftest import SelftestProvider
 from onegate.settings import BreakerConfig, ChannelConfig
+from tests.conftest import channel as channel_entry
 
 POLICY = BreakerConfig(min_failures=3, failure_ratio=0.5, open_seconds=10, max_open_seconds=25, disable_after_opens=4)
 
@@ -44,14 +45,14 @@ def test_weights_split_the_first_pick_inside_a_tier():
 
 def test_channel_config_routes_fill_in_priority_weight_and_upstream_name():
     channel = msgspec.convert(  # as the config file is read
-        {
-            "name": "c",
-            "base_url": "http://h",
-            "priority": 1,
-            "weight": 2,
-            "models": ["m1", {"name": "m2", "priority": 0}, {"name": "fast", "upstream": "m1", "weight": 5}],
-            "aliases": {"alias": "m1"},
-        },
+        channel_entry(
+            "c",
+            "http://h",
+            ["m1", {"name": "m2", "priority": 0}, {"name": "fast", "upstream": "m1", "weight": 5}],
+            priority=1,
+            weight=2,
+            aliases={"alias": "m1"},
+        ),
         ChannelConfig,
     )
     assert [(r.name, r.upstream, r.priority, r.weight) for r in channel.routes()] == [

@@ -135,3 +135,28 @@ def test_model_hint_header_names_the_model_to_use(gateway_with_models):
     unknown = {**body, "model": "no-such-model-at-all"}
     response = raw_request("POST", gw.base_url + "/chat/completions", unknown, headers("openai-python", gw.key))
     assert response.headers["x-onegate-hint"] == "model.unknown; Pick a model from GET /api/v1/models"
+
+
+def close_matches(model: str, names: list[str], limit: int = 3) -> list[str]:
+    """Up to `limit` real names close to `model`, best first."""
+    return list(diagnose_model(model, names, limit).suggestions)
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ("openai/gpt-4.1-mini", "gpt-4.1-mini"),
+        ("GPT-4.1-Mini", "gpt-4.1-mini"),
+        ("gpt 4.1 mini", "gpt-4.1-mini"),
+        ("gpt-4.1-mini-2025-04-14", "gpt-4.1-mini"),
+        ("claude-sonet-4", "claude-sonnet-4"),
+    ],
+)
+def test_close_matches_find_the_real_name(asked, expected):
+    names = ["gpt-4.1-mini", "gpt-4.1", "claude-sonnet-4", "onegate-selftest"]
+    assert close_matches(asked, names)[0] == expected
+
+
+def test_close_matches_caps_at_three_and_finds_nothing_for_nonsense():
+    assert len(close_matches("gpt", ["gpt-1", "gpt-2", "gpt-3", "gpt-4"])) == 3
+    assert close_matches("zzzz", ["gpt-4.1-mini"]) == []

@@ -6,8 +6,8 @@ from __future__ import annotations
 import anthropic
 import pytest
 
-from onegate.store.logs import count_logs
 from tests.conftest import raw_request
+from tests.records import count_logs
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 BODY = {"model": "onegate-selftest", "max_tokens": 10, "messages": MESSAGES}

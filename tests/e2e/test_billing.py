@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from onegate.settings import PriceConfig
 from onegate.store.keys import KeyOptions, create_key
-from onegate.store.ledger import ledger_total
 from onegate.store.logs import query_logs
 from onegate.store.prices import set_price
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import change_balance, create_team, get_team
 from tests.conftest import UPSTREAM_SECRET, channel_config, open_raw_post, raw_request
+from tests.records import ledger_total
 
 SELFTEST = "onegate-selftest"
 HI = [{"role": "user", "content": "hi"}]

@@ -7,7 +7,7 @@ import time
 import openai
 import pytest
 
-from tests.conftest import channel_config, free_port, raw_request
+from tests.conftest import channel, channel_config, free_port, raw_request
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 CHAT = {"model": "onegate-selftest", "messages": MESSAGES}
@@ -141,7 +141,7 @@ def test_upstream_rejecting_channel_credentials_is_not_blamed_on_the_caller(prox
 
 def test_upstream_unreachable_is_502(start_gateway, monkeypatch):
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    gw = start_gateway({"channels": [{"name": "dead", "base_url": dead, "models": ["m"]}]})
+    gw = start_gateway({"channels": [channel("dead", dead, ["m"])]})
     with pytest.raises(openai.APIStatusError) as info:
         gw.client().chat.completions.create(model="m", messages=MESSAGES)
     assert info.value.status_code == 502 and info.value.code == "upstream_unreachable"

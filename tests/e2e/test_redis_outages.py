@@ -10,9 +10,9 @@ import time
 import pytest
 
 from onegate.counters.pubsub import publish_change
-from onegate.store.ledger import ledger_total
 from onegate.store.teams import get_team
 from tests.e2e.test_billing import PRICED, chat, ledger_rows, logged_cost, settled, team_key, wait_for
+from tests.records import ledger_total
 from tests.services import PrivateRedis, private_redis
 
 

@@ -72,9 +72,11 @@ def test_golden_case(case: Path):
         checked += 1
     if (case / "client_error.json").exists():
         from onegate.dialects.render import render_error
-        from onegate.pipeline.exchange import upstream_error
+        from onegate.pipeline.exchange import refused_by_upstream, upstream_said
+        from onegate.redaction import UpstreamText
 
-        error = upstream_error("golden", meta["upstream_status"], (case / "upstream_error.json").read_bytes())
+        said, code = upstream_said((case / "upstream_error.json").read_bytes(), UpstreamText())
+        error = refused_by_upstream("golden", meta["upstream_status"], said, code)
         assert orjson.loads(render_error(meta["inbound"], error, "req_golden")) == _json(case / "client_error.json")
         checked += 1
     assert checked, f"{case.name} has no pair of files to compare"

@@ -21,7 +21,7 @@ from onegate.counters.protocol import TeamState
 from onegate.counters.redis import RedisCounters
 from onegate.store.schema import ledger, request_logs
 from onegate.store.teams import get_team
-from tests.conftest import UPSTREAM_SECRET, free_port, raw_request
+from tests.conftest import UPSTREAM_SECRET, channel, free_port, raw_request
 from tests.services import REDIS_URL
 
 UPSTREAM_KEY_ENV = "ONEGATE_TEST_UPSTREAM_KEY"
@@ -112,10 +112,7 @@ class Stack:
 
     def config(self, **overrides: Any) -> Path:
         config = {
-            "channels": [
-                {"name": "fake", "type": "openai", "base_url": self.upstream_url, "api_key_env": UPSTREAM_KEY_ENV,
-                 "models": [MODEL]}
-            ],
+            "channels": [channel("fake", self.upstream_url, [MODEL], type="openai", api_key_env=UPSTREAM_KEY_ENV)],
             "prices": {MODEL: {"input": 1000, "output": 1000}},  # 1000 micro-units a token
             "redis_url": REDIS_URL,
             "routing": {"redis_prefix": self.prefix},

@@ -20,6 +20,7 @@ from onegate.settings import load_settings
 from onegate.store.keys import create_key
 from onegate.store.migrations import migrate
 from tests.conftest import RawResponse as Answer
+from tests.conftest import channel
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 
@@ -32,14 +33,8 @@ EMBEDDING_MODEL = "text-embedding-3-small"
 def gateway_config(openai: FakeOpenAIUpstream, anthropic: FakeAnthropicUpstream) -> dict[str, Any]:
     return {
         "channels": [
-            {
-                "name": "fake",
-                "type": "openai",
-                "base_url": openai.base_url,
-                "models": [PASSTHROUGH_OPENAI, EMBEDDING_MODEL],
-                "responses_api": True,
-            },
-            {"name": "claude", "type": "anthropic", "base_url": anthropic.base_url, "models": [PASSTHROUGH_ANTHROPIC]},
+            channel("fake", openai, [PASSTHROUGH_OPENAI, EMBEDDING_MODEL], type="openai", responses_api=True),
+            channel("claude", anthropic, [PASSTHROUGH_ANTHROPIC], type="anthropic"),
         ],
     }
 

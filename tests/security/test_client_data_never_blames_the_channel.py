@@ -19,7 +19,7 @@ import time
 import orjson
 import pytest
 
-from tests.conftest import raw_request
+from tests.conftest import channel, raw_request
 
 DEEP = b'{"a":' * 300 + b"1" + b"}" * 300  # orjson reads it; no JSON encoder writes it back (limit 255)
 
@@ -44,8 +44,8 @@ CASES = [
 @pytest.fixture
 def gateway(start_gateway, upstream):
     channels = [
-        {"name": "oai", "base_url": upstream.base_url, "models": ["gpt-4.1-mini"]},
-        {"name": "oai-resp", "base_url": upstream.base_url, "models": ["gpt-resp"], "responses_api": True},
+        channel("oai", upstream, ["gpt-4.1-mini"]),
+        channel("oai-resp", upstream, ["gpt-resp"], responses_api=True),
     ]
     # the default breaker: 5 failures at 50% in a minute open it
     return start_gateway({"channels": channels, "routing": {"sync_seconds": 0.05}})

@@ -17,6 +17,7 @@ from onegate.store.migrations import migrate
 from onegate.store.writer import LogWriter
 from tests.conftest import UPSTREAM_SECRET, channel_config, raw_request
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.records import log_row
 from tests.security.served import OnegateProcess
 
 
@@ -70,9 +71,8 @@ def test_the_spill_file_and_cli_commands_are_private_under_umask_000(tmp_path: P
         engine = open_engine(f"sqlite:///{data / 'onegate.db'}")
         migrate(engine)
         writer = LogWriter(engine, data / "spill" / "request_logs.jsonl", max_queue=1)  # not started: spills
-        row = {"request_id": "req_1", "created_at": time.time(), "method": "POST", "path": "/x", "status": 200}
         for i in range(3):
-            writer.submit({**row, "request_id": f"req_{i}"})  # type: ignore[arg-type]
+            writer.submit(log_row(f"req_{i}", path="/x"))
         queue_command(data, "disable", "fake", "test")
     writer.start()
     writer.close()

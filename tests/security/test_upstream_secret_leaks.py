@@ -25,7 +25,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import RunningGateway, anthropic_channel, raw_request
+from tests.conftest import RunningGateway, anthropic_channel, channel, raw_request
 
 # Opaque secrets (no vendor prefix): only the channel's own key value can recognise them.
 OPENAI_KEY = "opaque-openai-credential-7f3a9c2e"
@@ -56,14 +56,8 @@ def _body(path: str, model: str, stream: bool) -> dict:
 def _config(upstream, anthropic_upstream) -> dict:
     return {
         "channels": [
-            {"name": "oai", "base_url": upstream.base_url, "api_key_env": "LEAK_OPENAI_KEY", "models": ["gpt-leak"]},
-            {
-                "name": "oai-resp",
-                "base_url": upstream.base_url,
-                "api_key_env": "LEAK_OPENAI_KEY",
-                "models": ["gpt-resp"],
-                "responses_api": True,
-            },
+            channel("oai", upstream, ["gpt-leak"], api_key_env="LEAK_OPENAI_KEY"),
+            channel("oai-resp", upstream, ["gpt-resp"], api_key_env="LEAK_OPENAI_KEY", responses_api=True),
             anthropic_channel(anthropic_upstream, api_key_env="LEAK_ANTHROPIC_KEY", models=["claude-leak"], aliases={}),
         ],
         # Every error reaches the upstream: no breaker opens, a 429 without Retry-After cools for 0 s.

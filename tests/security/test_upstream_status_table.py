@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import raw_request
+from tests.conftest import channel, raw_request
 
 # upstream status → (caller's status, OpenAI type, code, Anthropic type); code None: the upstream's own
 TABLE = {
@@ -40,10 +40,10 @@ SURFACES = {
 
 @pytest.fixture
 def only_channel(start_gateway, upstream):
-    channel = {"name": "only", "base_url": upstream.base_url, "models": ["gpt-4.1-mini"]}
+    only = channel("only", upstream, ["gpt-4.1-mini"])
     # every status reaches the upstream: no breaker opens, and a 429's cooling is capped at 0 s
     routing = {"max_cooldown_seconds": 0, "breaker": {"min_failures": 100_000}}
-    return start_gateway({"channels": [channel], "routing": routing})
+    return start_gateway({"channels": [only], "routing": routing})
 
 
 @pytest.mark.parametrize("surface", list(SURFACES))
@@ -72,7 +72,7 @@ def test_each_upstream_status_maps_to_its_code_in_the_callers_dialect(only_chann
 
 
 def test_a_channel_cooling_after_its_429_is_still_a_rate_limit_with_retry_after(start_gateway, upstream):
-    gw = start_gateway({"channels": [{"name": "only", "base_url": upstream.base_url, "models": ["gpt-4.1-mini"]}]})
+    gw = start_gateway({"channels": [channel("only", upstream, ["gpt-4.1-mini"])]})
     upstream.fail_next(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "30"})
     body = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]}
     headers = {"authorization": f"Bearer {gw.key}"}

@@ -10,25 +10,23 @@ import textwrap
 import time
 
 from onegate.store.db import open_engine
-from onegate.store.ledger import ledger_total
-from onegate.store.logs import count_logs
 from onegate.store.migrations import migrate
 from onegate.store.teams import change_balance, create_team, get_team
 from onegate.store.writer import LogWriter
-from tests.store.test_store import _log
+from tests.records import count_logs, ledger_total, log_row
 
 KILLED = """
 import os, signal, sys
 from pathlib import Path
 from onegate.store.db import open_engine
 from onegate.store.writer import LogWriter
-from tests.store.test_store import _charge, _log
+from tests.records import charge, log_row
 
 engine = open_engine(sys.argv[1])
 writer = LogWriter(engine, Path(sys.argv[2]) / "spill.jsonl", interval=3600, journal_dir=Path(sys.argv[2]) / "journal")
 writer.start()
 for i in range(50):
-    writer.submit(_log(f"req_{i}", 10, 1, 1), _charge(f"req_{i}", 10, 1, 1))
+    writer.submit(log_row(f"req_{i}", 10, 1, 1), charge(f"req_{i}", 10, 1, 1))
 os.kill(os.getpid(), signal.SIGKILL)  # nothing reached the database: the batch window is an hour
 """
 
@@ -60,7 +58,7 @@ def test_a_live_processes_journal_is_not_replayed_by_another(tmp_path):
     live = LogWriter(engine, tmp_path / "spill.jsonl", interval=3600, journal_dir=tmp_path / "journal")
     live.start()
     for i in range(5):
-        live.submit(_log(f"req_{i}"))
+        live.submit(log_row(f"req_{i}"))
     time.sleep(0.05)
     other = LogWriter(engine, tmp_path / "spill.jsonl", journal_dir=tmp_path / "journal")
     other.start()

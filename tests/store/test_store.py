@@ -12,13 +12,13 @@ from sqlalchemy import Engine, inspect, select, text
 from onegate.settings import PriceConfig
 from onegate.store.db import open_engine
 from onegate.store.keys import KeyOptions, create_key, list_keys
-from onegate.store.ledger import Settlement, key_spend_since, ledger_total, spend_report, write_settlements
-from onegate.store.logs import count_logs
+from onegate.store.ledger import Settlement, key_spend_since, spend_report, write_settlements
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
 from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
 from tests.conftest import require_service
+from tests.records import charge, count_logs, ledger_total, log_row
 from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
 
 
@@ -38,23 +38,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
-
-
-def _log(request_id: str, cost: int = 0, key_id: int | None = None, team_id: int | None = None) -> dict:
-    return {
-        "request_id": request_id, "created_at": time.time(), "key_id": key_id, "key_mask": "sk-…abcd",
-        "team_id": team_id, "client_name": "test", "client_version": "", "user_agent": "", "method": "POST",
-        "path": "/api/v1/chat/completions", "dialect": "openai_chat", "status": 200, "stream": False,
-        "latency_ms": 1.0, "input_tokens": 1, "cached_tokens": 0, "cache_write_tokens": 0, "output_tokens": 1,
-        "reasoning_tokens": 0, "cost_micros": cost, "usage_estimated": False,
-    }  # fmt: skip
-
-
-def _charge(request_id: str, cost: int, key_id: int, team_id: int | None, model: str = "m") -> dict:
-    return {
-        "entry_id": f"{request_id}:0", "kind": "charge", "team_id": team_id, "key_id": key_id,
-        "request_id": request_id, "model": model, "amount_micros": -cost, "created_at": time.time(),
-    }  # fmt: skip
 
 
 def test_fresh_database_gets_the_latest_schema_and_migrating_again_changes_nothing(engine):
@@ -115,13 +98,13 @@ def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
     change_balance(engine, "acme", "topup", 1_000, "t")
     key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
     items = [
-        Settlement(_log("req_1", 100, key.id, team.id), _charge("req_1", 100, key.id, team.id, "gpt")),
-        Settlement(_log("req_2", 30, key.id, team.id), _charge("req_2", 30, key.id, team.id, "claude")),
-        Settlement(_log("req_3")),  # free: a log row, no charge
+        Settlement(log_row("req_1", 100, key.id, team.id), charge("req_1", 100, key.id, team.id, "gpt")),
+        Settlement(log_row("req_2", 30, key.id, team.id), charge("req_2", 30, key.id, team.id, "claude")),
+        Settlement(log_row("req_3")),  # free: a log row, no charge
     ]
     with engine.begin() as conn:
         committed = write_settlements(conn, items)
-    assert sorted(c["request_id"] for c in committed.charges) == ["req_1", "req_2"]
+    assert sorted(c.request_id for c in committed.charges) == ["req_1", "req_2"]
     balance, version = committed.balances[team.id]
     assert balance == 870
     with engine.begin() as conn:  # a replayed journal or spill file
@@ -141,7 +124,7 @@ def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
 def test_teamless_charges_are_recorded_without_touching_a_balance(engine):
     key, _ = create_key(engine, "solo")
     with engine.begin() as conn:
-        committed = write_settlements(conn, [Settlement(_log("req_s", 5, key.id), _charge("req_s", 5, key.id, None))])
+        committed = write_settlements(conn, [Settlement(log_row("req_s", 5, key.id), charge("req_s", 5, key.id, None))])
     assert len(committed.charges) == 1 and committed.balances == {}
     with engine.connect() as conn:
         assert conn.execute(select(teams)).all() == []
@@ -158,7 +141,7 @@ def test_balance_updates_from_two_connections_add_up(engine):
         for i in range(20):
             rid = f"req_{prefix}{i}"
             with engine.begin() as conn:
-                write_settlements(conn, [Settlement(_log(rid, 7, key.id, team.id), _charge(rid, 7, key.id, team.id))])
+                write_settlements(conn, [Settlement(log_row(rid, 7, key.id, team.id), charge(rid, 7, key.id, team.id))])
 
     threads = [threading.Thread(target=commit, args=(p,)) for p in "ab"]
     for t in threads:
@@ -181,18 +164,18 @@ def test_run_time_prices_override_and_clear(engine):
 
 def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine):
     with engine.begin() as conn:
-        committed = write_settlements(conn, [Settlement(_log("req_g", 9, 1, 404), _charge("req_g", 9, 1, 404))])
+        committed = write_settlements(conn, [Settlement(log_row("req_g", 9, 1, 404), charge("req_g", 9, 1, 404))])
     assert len(committed.charges) == 1 and committed.balances == {}
     assert count_logs(engine) == 1 and ledger_total(engine) == -9
 
 
 def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
     team = create_team(engine, "acme")
-    first = Settlement(_log("req_a", 10, 1, team.id), _charge("req_a", 10, 1, team.id))
-    second = Settlement(_log("req_b", 5, 1, team.id), _charge("req_b", 5, 1, team.id))
+    first = Settlement(log_row("req_a", 10, 1, team.id), charge("req_a", 10, 1, team.id))
+    second = Settlement(log_row("req_b", 5, 1, team.id), charge("req_b", 5, 1, team.id))
     with engine.begin() as conn:
         write_settlements(conn, [first])
     with engine.begin() as conn:
         committed = write_settlements(conn, [first, second])
-    assert [c["request_id"] for c in committed.charges] == ["req_b"]
+    assert [c.request_id for c in committed.charges] == ["req_b"]
     assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2

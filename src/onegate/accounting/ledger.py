@@ -14,13 +14,13 @@ def charge_for(ctx: RequestContext) -> Charge | None:
     if not ctx.cost_micros or ctx.key is None:
         return None
     attempt = max(0, len(ctx.attempts) - 1)  # the attempt that served the answer; earlier ones cost nothing
-    return {
-        "entry_id": f"{ctx.request_id}:{attempt}",
-        "kind": "charge",
-        "team_id": ctx.key.team_id,
-        "key_id": ctx.key.id,
-        "request_id": ctx.request_id,
-        "model": ctx.model_requested,
-        "amount_micros": -ctx.cost_micros,
-        "created_at": ctx.created_at,
-    }
+    return Charge(
+        f"{ctx.request_id}:{attempt}",  # entry_id
+        "charge",  # kind
+        ctx.key.team_id,  # team_id
+        ctx.key.id,  # key_id
+        ctx.request_id,  # request_id
+        ctx.model_requested,  # model
+        -ctx.cost_micros,  # amount_micros
+        ctx.created_at,  # created_at
+    )

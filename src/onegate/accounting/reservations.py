@@ -23,7 +23,6 @@ from onegate.store.ledger import Committed
 
 if TYPE_CHECKING:
     from onegate.apikeys import KeyRecord
-    from onegate.context import RequestContext
     from onegate.store.teams import TeamRecord
 
 log = logging.getLogger("onegate.accounting")
@@ -55,7 +54,7 @@ class Reservations:
         self,
         counters: Counters,
         ttl: float,
-        on_spend: Callable[[RequestContext, float], None] | None = None,
+        on_spend: Callable[[KeyRecord, float], None] | None = None,
         hold: float = 7 * 86400.0,
     ) -> None:
         self.counters = counters
@@ -79,15 +78,11 @@ class Reservations:
             self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
         return outcome
 
-    def settle(self, ctx: RequestContext) -> None:
-        """Replace the estimate by the actual cost (`ctx.cost_micros`). Safe to call twice."""
-        reservation, ctx.reservation = ctx.reservation, None
-        if reservation is None:
-            return
+    def settle(self, reservation: Reservation, cost: int, used_tokens: int, key: KeyRecord | None = None) -> None:
+        """Replace the estimate by the actual `cost` (micro-units) and the estimated tokens by `used_tokens`;
+        `key` spent it (spend alerts watch it)."""
         now = time.time()
-        cost = ctx.cost_micros
         hold = cost > 0 and reservation.team_id is not None
-        used = ctx.usage.input_tokens + ctx.usage.output_tokens
         self.counters.settle(
             Settle(
                 rid=reservation.rid,
@@ -95,7 +90,7 @@ class Reservations:
                 key_id=reservation.key_id,
                 team_id=reservation.team_id,
                 cost=cost,
-                token_delta=used - reservation.tokens,
+                token_delta=used_tokens - reservation.tokens,
                 admitted_at=reservation.admitted_at,
                 hold_until=now + self.hold if hold else 0.0,
                 period=reservation.period,
@@ -105,8 +100,8 @@ class Reservations:
         self._leases.pop(reservation.rid, None)
         if hold:
             self._held.add(reservation.rid)
-        if cost and self._on_spend is not None:
-            self._on_spend(ctx, now)
+        if cost and key is not None and self._on_spend is not None:
+            self._on_spend(key, now)
 
     # commits arrive on the writer's thread --------------------------------------------------------
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -121,9 +116,9 @@ class Reservations:
     def _apply(self, committed: Committed) -> None:
         rids: dict[int, list[str]] = defaultdict(list)
         for charge in committed.charges:
-            self._held.discard(charge["request_id"])
-            if charge["team_id"] is not None:
-                rids[charge["team_id"]].append(charge["request_id"])
+            self._held.discard(charge.request_id)
+            if charge.team_id is not None:
+                rids[charge.team_id].append(charge.request_id)
         for team_id, (balance, version) in committed.balances.items():
             self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from onegate.counters.protocol import Admit, Capped, Lease, Limits, Refusal, Settle, TeamState
+from onegate.counters.protocol import Admit, Capped, Lease, Limits, Reason, Refusal, Settle, TeamState
 from onegate.counters.windows import expired, minute_of, retry_after, second_of
 
 
@@ -115,21 +115,21 @@ class MemoryCounters:
             if refusal is not None:
                 return refusal
         key = scopes[-1][1]
-        grant, short, amount = request.amount, "", request.amount
+        grant, short, amount = request.amount, Reason.KEY_BUDGET, request.amount  # short: set where grant shrinks
         if request.budget is not None and amount > 0:
             spent = self._key_spend.get((request.key_id, request.period))
             if spent is None:
-                return Refusal("key_unknown")
+                return Refusal(Reason.KEY_UNKNOWN)
             room = request.budget + request.overdraft - spent - key.reserved.total
             if room < grant:
-                grant, short = room, "key_budget"
+                grant, short = room, Reason.KEY_BUDGET
         if team is not None and amount > 0:
             copy = self._balances.get(request.team_id)  # type: ignore[arg-type]
             if copy is None:
-                return Refusal("team_unknown")
+                return Refusal(Reason.TEAM_UNKNOWN)
             room = copy[0] + request.overdraft - team.reserved.total
             if room < grant:
-                grant, short = room, "team_balance"
+                grant, short = room, Reason.TEAM_BALANCE
         if grant < amount and (request.least is None or grant < request.least):
             return Refusal(short)
         second = second_of(now)
@@ -229,7 +229,7 @@ class MemoryCounters:
 
 def _check(scope: str, subject: _Subject, limits: Limits, tokens: int, now: float) -> Refusal | None:
     if limits.concurrent and len(subject.slots.items) >= limits.concurrent:
-        return Refusal(f"{scope}_concurrent", 1.0)
+        return Refusal(Reason(f"{scope}_concurrent"), 1.0)
     for name, window, limit, need in (
         ("rpm", subject.requests, limits.rpm, 1),
         ("tpm", subject.tokens, limits.tpm, tokens),
@@ -239,5 +239,5 @@ def _check(scope: str, subject: _Subject, limits: Limits, tokens: int, now: floa
         window.live(now)
         if window.total + need > limit:
             wait = retry_after(window.counts.items(), window.total, need, limit, now)
-            return Refusal(f"{scope}_{name}", wait)
+            return Refusal(Reason(f"{scope}_{name}"), wait)
     return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 UNLIMITED = 0
@@ -50,18 +51,42 @@ class Admit:
     overdraft: int = 0  # how far below zero a budget or balance may be reserved into
 
 
+class Reason(StrEnum):
+    """Why a request may not run now, parsed once where the counters answer (a Redis reply carries the
+    value). `team_unknown`: the backend has no balance copy for the team (load it); `key_unknown`: it has
+    no spend for the key's budget period (load it)."""
+
+    scope: str  # whose limit: key | team
+    limit: str  # which: rpm | tpm | concurrent | budget | balance | unknown
+
+    def __new__(cls, value: str) -> Reason:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.scope, _, member.limit = value.partition("_")
+        return member
+
+    KEY_RPM = "key_rpm"
+    KEY_TPM = "key_tpm"
+    KEY_CONCURRENT = "key_concurrent"
+    KEY_BUDGET = "key_budget"
+    KEY_UNKNOWN = "key_unknown"
+    TEAM_RPM = "team_rpm"
+    TEAM_TPM = "team_tpm"
+    TEAM_CONCURRENT = "team_concurrent"
+    TEAM_BALANCE = "team_balance"
+    TEAM_UNKNOWN = "team_unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a request may not run now: `key_rpm`, `team_tpm`, `key_concurrent`, `key_budget`,
-    `team_balance`, `team_unknown` (the backend has no balance copy for the team: load it) or
-    `key_unknown` (it has no spend for the key's budget period: load it)."""
+    """Why a request may not run now, and when retrying may help."""
 
-    reason: str
+    reason: Reason
     retry_after: float = 0.0  # seconds; 0 = retrying will not help
 
     @property
     def scope(self) -> str:
-        return self.reason.split("_", 1)[0]
+        return self.reason.scope
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
-from onegate.counters.protocol import Admit, Capped, Lease, Refusal, Settle, TeamState
+from onegate.counters.protocol import Admit, Capped, Lease, Reason, Refusal, Settle, TeamState
 from onegate.counters.resp import RespClient
 from onegate.counters.windows import minute_of, second_of
 
@@ -82,7 +82,7 @@ class RedisCounters:
         result = await self._redis.evalsha(self._admit, keys, args)
         if result[0] == 1:
             return None if result[1] >= request.amount else Capped(result[1])
-        return Refusal(result[1].decode(), float(result[2]))
+        return Refusal(Reason(result[1].decode()), float(result[2]))  # parsed once, here
 
     def settle(self, settle: Settle) -> None:
         names = _Names(self.prefix, settle.team_id, settle.key_id)

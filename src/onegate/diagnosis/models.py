@@ -105,11 +105,6 @@ def _diagnose(model: str, usable: tuple[str, ...], limit: int) -> ModelFinding:
     return ModelFinding("model.unknown", tuple(_similar(asked, real, limit)), None)
 
 
-def close_matches(model: str, names: Sequence[str], limit: int = 3) -> list[str]:
-    """Up to `limit` real names close to `model`, best first."""
-    return list(diagnose_model(model, names, limit).suggestions)
-
-
 def _fill(found: list[str], asked: _Forms, real: list[tuple[str, _Forms]], limit: int) -> list[str]:
     names = list(found)
     for name in _similar(asked, real, limit):

@@ -8,7 +8,6 @@ English: most clients show `error.message` verbatim and support reads it in the 
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -44,7 +43,3 @@ def text(message_id: str, lang: str = DEFAULT_LANG, **params: object) -> str:
     entry = messages()[message_id]
     template = entry.get(normalise_lang(lang)) or entry[DEFAULT_LANG]
     return template.format(**params) if params else template
-
-
-def placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -18,7 +18,7 @@ from onegate.accounting.reservations import Reservation, Reservations, limits_of
 from onegate.accounting.usage import estimate_tokens
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
-from onegate.counters.protocol import Admit, Capped, Limits, Refusal
+from onegate.counters.protocol import Admit, Capped, Limits, Reason, Refusal
 from onegate.errors import GatewayError
 from onegate.providers.registry import ModelEntry
 from onegate.settings import MICROS, AccountingConfig
@@ -124,9 +124,9 @@ async def _reserve(
     for _ in range(2):  # at most the key's spend, then the team's balance
         if not isinstance(outcome, Refusal):
             break
-        if outcome.reason == "key_unknown":
+        if outcome.reason is Reason.KEY_UNKNOWN:
             await admission.directory.load_key_spend(key, request.now)
-        elif outcome.reason == "team_unknown" and team is not None:
+        elif outcome.reason is Reason.TEAM_UNKNOWN and team is not None:
             await admission.directory.load_team(team.id)
         else:
             break
@@ -202,21 +202,21 @@ _RATE_WHAT = {"rpm": "requests per minute", "tpm": "tokens per minute", "concurr
 
 def refusal_error(refusal: Refusal, key: KeyRecord, team: TeamRecord | None, period_end: float) -> GatewayError:
     """The client's answer. Amounts are never shown: only whose money ran out, and what to do."""
-    if refusal.reason == "team_balance":
+    if refusal.reason is Reason.TEAM_BALANCE:
         name = team.name if team else "?"
         return GatewayError(
             errors.INSUFFICIENT_QUOTA,
             f"The balance of team '{name}' cannot cover this request. Ask the team's administrator to top it "
             "up; retrying will not help until then.",
         )
-    if refusal.reason == "key_budget":
+    if refusal.reason is Reason.KEY_BUDGET:
         resets = datetime.fromtimestamp(period_end, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return GatewayError(
             errors.INSUFFICIENT_QUOTA,
             f"The {key.budget_period} budget of API key {key.mask} ({key.name}) is used up; it resets on "
             f"{resets}. The team balance is not the problem.",
         )
-    scope, _, what = refusal.reason.partition("_")
+    scope, what = refusal.reason.scope, refusal.reason.limit
     limits = key if scope == "key" else team
     limit = getattr(limits, what, None) if limits else None
     whose = f"API key {key.mask}" if scope == "key" else f"team '{team.name if team else '?'}'"

@@ -22,7 +22,7 @@ from onegate.settings import ChannelConfig, Timeouts
 
 USER_AGENT = f"onegate/{__version__}"
 
-# aiohttp's exception families onto ours, first match wins (tests/unit/test_upstream_errors.py checks that
+# aiohttp's exception families onto ours, first match wins (tests/providers/test_http.py checks that
 # every aiohttp exception class meets an entry). Timeouts come first: aiohttp's are also connection errors.
 TRANSPORT_ERRORS: tuple[tuple[type[BaseException], type[UpstreamTransportError]], ...] = (
     (TimeoutError, UpstreamTimeout),  # asyncio's, and aiohttp's ServerTimeoutError and its kinds

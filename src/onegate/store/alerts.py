@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from onegate.store.schema import spend_alerts
 
@@ -17,9 +17,3 @@ def insert_alert(engine: Engine, row: dict[str, Any]) -> int:
 def set_webhook_status(engine: Engine, alert_id: int, status: str) -> None:
     with engine.begin() as conn:
         conn.execute(spend_alerts.update().where(spend_alerts.c.id == alert_id).values(webhook_status=status[:100]))
-
-
-def recent_alerts(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(spend_alerts).order_by(spend_alerts.c.created_at.desc()).limit(limit))
-        return [dict(r._mapping) for r in rows]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
@@ -23,24 +24,40 @@ from onegate.store.schema import api_keys, ledger
 from onegate.store.teams import apply_balance_delta
 
 log = logging.getLogger("onegate.ledger")
-Charge = dict[str, Any]  # a ledger row of kind "charge" (see accounting/ledger.py)
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """What the writer stores for one request: its log row and, when it cost something, its charge."""
+class Charge(msgspec.Struct, frozen=True, gc=False):
+    """A ledger row of kind "charge" (accounting/ledger.py builds it, positionally like `LogRow`); field
+    names are `ledger` columns."""
+
+    entry_id: str  # request id and serving attempt: a replay finds it already there
+    kind: str  # "charge"
+    team_id: int | None
+    key_id: int
+    request_id: str
+    model: str | None
+    amount_micros: int  # negative: a charge takes money
+    created_at: float
+
+
+class Settlement(msgspec.Struct, frozen=True, gc=False):
+    """What the writer stores for one request: its log row and, when it cost something, its charge.
+    Encoded as one JSON line `{"log": ..., "charge": ...}` in the journal and the spill file."""
 
     log: LogRow
     charge: Charge | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"log": self.log, "charge": self.charge}
+    def encode(self) -> bytes:
+        return _ENCODER.encode(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settlement:
         if "log" not in data:  # a spill file from before charges: a bare log row
-            return cls(data)
-        return cls(data["log"], data.get("charge"))
+            return cls(msgspec.convert(data, LogRow))
+        return msgspec.convert(data, cls)
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(slots=True)
@@ -61,8 +78,8 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
     per_team: dict[int, int] = defaultdict(int)
     for charge in new:
         committed.charges.append(charge)
-        if charge["team_id"] is not None:
-            per_team[charge["team_id"]] += charge["amount_micros"]
+        if charge.team_id is not None:
+            per_team[charge.team_id] += charge.amount_micros
     now = time.time()
     for team_id in sorted(per_team):  # one order everywhere: instances never deadlock on team rows
         after = apply_balance_delta(conn, team_id, per_team[team_id], now)
@@ -80,7 +97,7 @@ _PG_TYPES = ("varchar", "varchar", "int", "int", "varchar", "varchar", "bigint",
 _PG_INSERT = (
     f"INSERT INTO ledger ({', '.join(_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _PG_TYPES)}) "
-    "ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id, request_id, team_id, amount_micros"
+    "ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id"
 )
 
 
@@ -89,17 +106,23 @@ def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]
     a GIL hand-over. SQLite: a plain batch insert (the normal case: all new, and several times cheaper);
     on a duplicate, the batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
     if conn.dialect.name == "postgresql":
-        columns = tuple([charge[c] for charge in charges] for c in _COLUMNS)
-        return [row._asdict() for row in conn.exec_driver_sql(_PG_INSERT, columns)]
+        columns = tuple([getattr(charge, c) for charge in charges] for c in _COLUMNS)
+        return _the_new(charges, conn.exec_driver_sql(_PG_INSERT, columns))
+    rows = [msgspec.structs.asdict(charge) for charge in charges]
     try:
         with conn.begin_nested():
-            conn.execute(ledger.insert(), charges)
+            conn.execute(ledger.insert(), rows)
         return charges
     except IntegrityError:
         pass
     stmt = sqlite.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
-    returning = stmt.returning(ledger.c.entry_id, ledger.c.request_id, ledger.c.team_id, ledger.c.amount_micros)
-    return [row._asdict() for row in conn.execute(returning, charges)]
+    return _the_new(charges, conn.execute(stmt.returning(ledger.c.entry_id), rows))
+
+
+def _the_new(charges: list[Charge], returned: Any) -> list[Charge]:
+    """The charges whose entry ids an insert returned (the ones it did not find already there)."""
+    new = {row[0] for row in returned}
+    return [charge for charge in charges if charge.entry_id in new]
 
 
 def key_spend_since(engine: Engine, key_ids: Sequence[int], since: float) -> dict[int, int]:
@@ -152,12 +175,3 @@ def spend_report(engine: Engine, team_id: int, since: float, history: int = 20) 
         by_key=[(f"{name} {mask}" if name else "(deleted key)", int(n), int(s)) for name, mask, n, s in by_key],
         history=[dict(r._mapping) for r in manual],
     )
-
-
-def ledger_total(engine: Engine, kind: str = "charge") -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.coalesce(func.sum(ledger.c.amount_micros), 0)).where(ledger.c.kind == kind)
-            ).scalar_one()
-        )

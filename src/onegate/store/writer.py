@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Engine
 
 from onegate.outages import Outage
@@ -90,7 +89,7 @@ class LogWriter:
         if self._journal is None:
             self._buffer(item)
             return
-        line = orjson.dumps(item.as_json()) + b"\n"
+        line = item.encode() + b"\n"
         with self._journal_lock:  # journal order = buffer order, so a rotation splits them at one point
             self._journal.append(line)
             self._buffer(item)
@@ -187,7 +186,7 @@ class LogWriter:
             self._replay_spill()
 
     def _spill(self, items: list[Settlement]) -> None:
-        data = b"".join(orjson.dumps(item.as_json()) + b"\n" for item in items)
+        data = b"".join(item.encode() + b"\n" for item in items)
         with locked_file(self._spill_path) as fd:
             os.write(fd, data)
         self.stats.spilled += len(items)

@@ -14,6 +14,7 @@ import orjson
 from onegate.accounting.usage import Usage, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.anthropic_messages.request import tool_input
+from onegate.dialects.anthropic_messages.wire import WireUsage
 
 # Anthropic's stop reasons; the one the neutral model lacks maps to its nearest meaning.
 WIRE_TO_STOP: dict[str, c.StopReason] = {
@@ -54,7 +55,7 @@ def _uncached(usage: Usage) -> int:
     return max(0, usage.input_tokens - usage.cached_tokens - usage.cache_write_tokens)
 
 
-def usage_to_wire(usage: Usage) -> dict[str, int]:
+def usage_to_wire(usage: Usage) -> WireUsage:
     return {
         "input_tokens": _uncached(usage),
         "cache_creation_input_tokens": usage.cache_write_tokens,

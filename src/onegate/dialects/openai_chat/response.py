@@ -7,6 +7,7 @@ from typing import Any
 from onegate.accounting.usage import Usage, usage_from_openai, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_chat.request import tool_call_parts
+from onegate.dialects.openai_chat.wire import WireUsage
 
 FINISH_TO_STOP: dict[str, c.StopReason] = {
     "stop": "end_turn",
@@ -30,7 +31,7 @@ def usage_of_body(body: bytes) -> Usage | None:
     return usage_in_body(body, usage_from_openai)
 
 
-def usage_to_openai(usage: Usage) -> dict[str, Any]:
+def usage_to_openai(usage: Usage) -> WireUsage:
     return {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,

@@ -25,14 +25,13 @@ KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: every parser skips it, proxie
 class ChatStreamRelay:
     """Per-request state: feed each complete SSE event, forward what it returns."""
 
-    __slots__ = ("client_wants_usage", "usage", "done", "events", "output_chars")
+    __slots__ = ("client_wants_usage", "usage", "done", "events")
 
     def __init__(self, client_wants_usage: bool) -> None:
         self.client_wants_usage = client_wants_usage
         self.usage: Usage | None = None
         self.done = False
         self.events = 0
-        self.output_chars = 0  # for an estimate when the upstream never reports usage
 
     def end(self) -> bytes:
         return b""
@@ -49,7 +48,6 @@ class ChatStreamRelay:
         if event.startswith(DONE):
             self.done = True
             return event
-        self.output_chars += len(event)
         # `"error"` cannot occur inside a JSON string (its quotes would be escaped): only as a key.
         if b'"error"' in event:
             raise_stream_error(event_json(event))

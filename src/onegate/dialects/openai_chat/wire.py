@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 # The request schema: what translation reads, checked once at decode (dialects/schema.py). Every field not
 # declared here passes through as sent; those declared are typed as loosely as the API allows.
@@ -91,17 +91,3 @@ class WireUsage(TypedDict, total=False):
     total_tokens: int
     prompt_tokens_details: PromptTokensDetails
     completion_tokens_details: CompletionTokensDetails
-
-
-class ErrorBody(TypedDict):
-    message: str
-    type: str
-    param: str | None
-    code: str | None
-
-
-class ErrorEnvelope(TypedDict):
-    error: ErrorBody
-
-
-FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]

@@ -11,6 +11,7 @@ from typing import Any
 from onegate.accounting.usage import Usage, usage_in_body
 from onegate.dialects import canonical as c
 from onegate.dialects.openai_responses.tools import CallTarget, CallTargets, custom_arguments, custom_input, flat_name
+from onegate.dialects.openai_responses.wire import WireUsage
 
 _ID_PREFIXES = ("resp_", "chatcmpl-", "msg_")
 
@@ -30,7 +31,7 @@ def usage_from_responses(data: Any) -> Usage | None:
     )
 
 
-def usage_to_responses(usage: Usage) -> dict[str, Any]:
+def usage_to_responses(usage: Usage) -> WireUsage:
     return {
         "input_tokens": usage.input_tokens,
         "input_tokens_details": {"cached_tokens": usage.cached_tokens},

@@ -8,62 +8,7 @@ builds its history from the item in `response.output_item.done`, and fails a tur
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
-
-
-class InputText(TypedDict):
-    type: Literal["input_text", "output_text"]
-    text: str
-
-
-class InputImage(TypedDict):
-    type: Literal["input_image"]
-    image_url: NotRequired[str]  # an http(s) or data: URL
-    file_id: NotRequired[str]  # only an OpenAI upstream can resolve these
-    detail: NotRequired[str]
-
-
-class MessageItem(TypedDict):
-    type: NotRequired[Literal["message"]]
-    role: Literal["user", "assistant", "system", "developer"]
-    content: str | list[dict[str, Any]]
-
-
-class FunctionCallItem(TypedDict):
-    type: Literal["function_call"]
-    call_id: str
-    name: str
-    arguments: str  # JSON text
-    namespace: NotRequired[str]  # set when the tool came from a `namespace` tool
-    id: NotRequired[str]
-    status: NotRequired[str]
-
-
-class FunctionCallOutputItem(TypedDict):
-    type: Literal["function_call_output", "custom_tool_call_output"]
-    call_id: str
-    output: str | list[dict[str, Any]]
-
-
-class CustomToolCallItem(TypedDict):
-    type: Literal["custom_tool_call"]
-    call_id: str
-    name: str
-    input: str  # free text (a patch, a shell script, …), not JSON
-    id: NotRequired[str]
-
-
-class SummaryText(TypedDict):
-    type: Literal["summary_text"]
-    text: str
-
-
-class ReasoningItem(TypedDict):
-    type: Literal["reasoning"]
-    id: NotRequired[str]
-    summary: list[SummaryText]
-    content: NotRequired[list[dict[str, Any]]]  # `reasoning_text` parts (raw reasoning, open models)
-    encrypted_content: NotRequired[str | None]  # opaque; only OpenAI's Responses API can read it back
+from typing import Any, NotRequired, TypedDict
 
 
 # The request schema checked at decode (dialects/schema.py): the fields translation reads, one loose
@@ -147,49 +92,3 @@ class WireUsage(TypedDict):
     output_tokens: int  # reasoning ones included
     output_tokens_details: OutputTokensDetails
     total_tokens: int
-
-
-class ResponseError(TypedDict):
-    code: str  # Codex acts on context_length_exceeded, insufficient_quota, usage_not_included, rate_limit_exceeded
-    message: str  # with rate_limit_exceeded, "try again in 1.5s" sets Codex's retry delay
-
-
-Status = Literal["in_progress", "completed", "incomplete", "failed"]
-
-
-class ResponseObject(TypedDict):
-    id: str
-    object: Literal["response"]
-    created_at: int
-    status: Status
-    error: ResponseError | None
-    incomplete_details: dict[str, str] | None  # {"reason": "max_output_tokens" | "content_filter"}
-    model: str
-    output: list[dict[str, Any]]
-    usage: WireUsage | None
-
-
-# Stream events: every one carries `type` and a `sequence_number` that grows by one per event.
-StreamEventType = Literal[
-    "response.created",
-    "response.in_progress",
-    "response.output_item.added",
-    "response.content_part.added",
-    "response.output_text.delta",
-    "response.output_text.done",
-    "response.content_part.done",
-    "response.output_item.done",
-    "response.function_call_arguments.delta",
-    "response.function_call_arguments.done",
-    "response.custom_tool_call_input.delta",
-    "response.custom_tool_call_input.done",
-    "response.reasoning_summary_part.added",
-    "response.reasoning_summary_text.delta",
-    "response.reasoning_summary_text.done",
-    "response.reasoning_summary_part.done",
-    "response.completed",
-    "response.incomplete",
-    "response.failed",
-    "error",
-    "keepalive",  # undocumented but sent by OpenAI on long silences; SDKs and Codex ignore it
-]

@@ -46,6 +46,23 @@ CLIENT_FAILURES = sorted(
 )
 
 
+_URL = URL("http://up.example/v1/chat/completions")
+
+
+_REQUEST = aiohttp.RequestInfo(_URL, "POST", CIMultiDictProxy(CIMultiDict()), _URL)
+
+
+def _provider(base_url: str) -> tuple[OpenAICompatibleProvider, SessionFactory]:
+    sessions = SessionFactory()
+    return OpenAICompatibleProvider(ChannelConfig(name="up", base_url=base_url), sessions), sessions
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.parametrize("exc_type", CLIENT_FAILURES, ids=lambda cls: cls.__name__)
 def test_every_aiohttp_exception_class_is_mapped_to_an_error_kind(exc_type: type[BaseException]):
     ours = transport_class(exc_type)
@@ -58,10 +75,6 @@ def test_the_families_cover_aiohttp_without_a_catch_all():
     """Each aiohttp class is placed by its own family, not by the root ClientError: a family added to
     aiohttp later fails the test above instead of being mapped by accident."""
     assert aiohttp.ClientError not in {theirs for theirs, _ours in TRANSPORT_ERRORS}
-
-
-_URL = URL("http://up.example/v1/chat/completions")
-_REQUEST = aiohttp.RequestInfo(_URL, "POST", CIMultiDictProxy(CIMultiDict()), _URL)
 
 
 @pytest.mark.parametrize(
@@ -85,17 +98,6 @@ def test_transport_error_names_the_upstream_and_the_kind(exc: BaseException, our
     assert "http://up.example" in str(sending)
     reading = transport_error(exc)
     assert isinstance(reading, ours) and reading.kind is kind and str(reading)
-
-
-def _provider(base_url: str) -> tuple[OpenAICompatibleProvider, SessionFactory]:
-    sessions = SessionFactory()
-    return OpenAICompatibleProvider(ChannelConfig(name="up", base_url=base_url), sessions), sessions
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_a_refused_connection_is_an_upstream_connect_error():

@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+
+
 _OUTSIDE = re.compile(r"\.\./shared|/work/shared")
+
+
 _DOC_REF = re.compile(r"docs/([A-Z]+\.md)((?: §[\d.]+,?)*)")
+
+
 _SECTION = re.compile(r"§([\d.]+)")
 
 

@@ -22,8 +22,13 @@ CATALOG = sorted(
     | {errors.upstream_kind(400, "context_length_exceeded")},
     key=lambda k: (k.status, k.code),
 )
+
+
 KIND_IDS = [f"{k.status}-{k.code}" for k in CATALOG]
+
+
 DIALECT_OF_FAMILY = {"openai": "openai_chat", "anthropic": "anthropic_messages", "gemini": "gemini_generate_content"}
+
 
 # OpenAI: {"error": {"message", "type", "param", "code"}}; the types its API and SDKs use.
 OPENAI_TYPES = {
@@ -35,6 +40,8 @@ OPENAI_TYPES = {
     "insufficient_quota",
     "server_error",
 }
+
+
 # Anthropic: {"type": "error", "error": {"type", "message"}, "request_id"}; documented types by status
 # (docs: "invalid_request_error ... may also be used for other 4XX status codes not listed").
 ANTHROPIC_TYPE_OF_STATUS = {
@@ -48,7 +55,11 @@ ANTHROPIC_TYPE_OF_STATUS = {
     500: "api_error",
     529: "overloaded_error",
 }
+
+
 ANTHROPIC_5XX = {"api_error", "overloaded_error", "timeout_error"}
+
+
 # Gemini (google.rpc.Status): {"error": {"code": HTTP status, "message", "status": canonical code name}}.
 GOOGLE_STATUS_OF_HTTP = {
     400: {"INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE"},
@@ -63,6 +74,8 @@ GOOGLE_STATUS_OF_HTTP = {
     503: {"UNAVAILABLE"},
     504: {"DEADLINE_EXCEEDED"},
 }
+
+
 GOOGLE_CODES = set().union(*GOOGLE_STATUS_OF_HTTP.values())
 
 

@@ -1,0 +1,59 @@
+"""The log writer's promise: rows survive a database that refuses them, and a full queue never blocks."""
+
+from __future__ import annotations
+
+import msgspec
+import orjson
+
+from onegate.store.db import open_engine
+from onegate.store.migrations import migrate
+from onegate.store.writer import LogWriter
+from tests.records import charge, count_logs, ledger_total, log_row
+
+
+def test_writer_spills_when_the_database_fails_and_replays_later(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")  # no schema yet: every insert fails
+    spill = tmp_path / "spill.jsonl"
+    writer = LogWriter(engine, spill, interval=0.01)
+    writer.start()
+    for i in range(5):
+        writer.submit(log_row(f"req_{i}"))
+    writer.close()
+    assert writer.stats.spilled == 5 and spill.exists()
+
+    migrate(engine)
+    again = LogWriter(engine, spill, interval=0.01)
+    again.start()  # replays the spill file first
+    again.submit(log_row("req_99"))
+    again.close()
+    assert count_logs(engine) == 6 and not spill.exists()
+
+
+def test_writer_spills_instead_of_blocking_when_the_queue_is_full(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    writer = LogWriter(engine, tmp_path / "spill.jsonl", max_queue=2)  # not started: nothing drains
+    for i in range(5):
+        writer.submit(log_row(f"req_{i}"))
+    assert writer.stats.spilled == 3
+    writer.start()
+    writer.close()
+    assert count_logs(engine) == 5
+
+
+def test_a_spill_file_of_plain_json_rows_from_an_older_version_replays(tmp_path):
+    """Spill files outlive upgrades: lines an older onegate wrote (a bare log row before charges, then
+    {"log", "charge"} objects) are stored like the typed records that replaced them."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    spill = tmp_path / "spill.jsonl"
+    bare = msgspec.structs.asdict(log_row("req_old"))
+    paired = {
+        "log": msgspec.structs.asdict(log_row("req_paired", 7, 1)),
+        "charge": msgspec.structs.asdict(charge("req_paired", 7, 1, None)),
+    }
+    spill.write_bytes(orjson.dumps(bare) + b"\n" + orjson.dumps(paired) + b"\n" + b'{"log": {"request_id"')  # torn tail
+    writer = LogWriter(engine, spill, interval=0.01)
+    writer.start()
+    writer.close()
+    assert count_logs(engine) == 2 and ledger_total(engine) == -7 and not spill.exists()
