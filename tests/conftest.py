@@ -24,6 +24,7 @@ from onegate.store.logs import get_log
 from onegate.store.migrations import migrate
 from tests.clients.install import ClientUnavailable, client_bin
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
+from tests.fakes.media_upstream import FakeMediaUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.vendor import FakeVendor
 
@@ -322,3 +323,14 @@ def claude_bin() -> Path:
 def codex_bin() -> Path:
     """The real Codex CLI, pinned (tests/clients/install.py)."""
     return require_client("codex")
+
+
+@pytest.fixture(scope="session")
+def _media_server() -> Iterator[FakeMediaUpstream]:
+    with FakeMediaUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def media_upstream(_media_server: FakeMediaUpstream) -> Iterator[FakeMediaUpstream]:
+    yield from _fresh(_media_server)

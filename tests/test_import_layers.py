@@ -52,7 +52,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("pipeline", ("onegate.pipeline",)),
-    ("handlers", ("onegate.server", "onegate.admin", "onegate.observe.endpoints")),
+    ("handlers", ("onegate.server", "onegate.admin", "onegate.media", "onegate.observe.endpoints")),
     ("process", ("onegate.app", "onegate.cli", "onegate.doctor", "onegate.__main__")),
 )
 

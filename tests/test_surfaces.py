@@ -35,17 +35,20 @@ def test_every_family_has_a_renderer_and_a_surface_to_answer_in():
 
 
 def test_what_an_openai_upstream_serves_as_sent():
-    assert native_surfaces("openai") == {"openai_chat", "openai_completions", "openai_embeddings"}
+    openai = {"openai_chat", "openai_completions", "openai_embeddings", "openai_images", "openai_videos"}
+    assert native_surfaces("openai") == openai
     assert native_surfaces("anthropic") == {"anthropic_messages", "anthropic_count_tokens"}
     assert SelftestProvider.native_dialects == native_surfaces("openai")
-    # a surface served as sent needs a codec to patch the body and relay the answer
-    assert all(SURFACES[s].codec for s in native_surfaces("openai", "openai_responses", "anthropic"))
+    # a surface served as sent needs a codec to patch the body and relay the answer (video tasks are served
+    # by their own adapters, media/adapters/, not by the planner)
+    served = native_surfaces("openai", "openai_responses", "anthropic") - {"openai_videos"}
+    assert all(SURFACES[s].codec for s in served)
 
 
 def test_only_token_counting_is_free_and_only_embeddings_have_no_output():
     assert {s.id for s in SURFACES.values() if not s.billed} == {"anthropic_count_tokens"}
     assert {s.id for s in SURFACES.values() if not s.has_output} == {"openai_embeddings"}
-    assert {s.id for s in SURFACES.values() if not s.streams} == {"openai_embeddings"}
+    assert {s.id for s in SURFACES.values() if not s.streams} == {"openai_embeddings", "openai_videos"}
 
 
 def test_surfaces_translated_through_the_hub_have_a_translating_codec():

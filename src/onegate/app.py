@@ -23,6 +23,8 @@ from onegate.diagnosis.clients import identify_client
 from onegate.dialects.render import render_error
 from onegate.errors import GatewayError
 from onegate.keys.cache import KeyCache
+from onegate.media.poller import Poller
+from onegate.media.service import Media
 from onegate.observe.observer import build_observer
 from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
@@ -42,7 +44,7 @@ log = logging.getLogger("onegate")
 
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
     (
         b"access-control-allow-headers",
         b"authorization, content-type, x-api-key, api-key, x-goog-api-key, anthropic-version, anthropic-beta, "
@@ -92,6 +94,8 @@ class Gateway:
             on_commit=self.reservations.committed,
             database=database,
         )
+        self.media = Media(self.engine, self.registry, self.writer, self.reservations, settings.media)
+        self.poller = Poller(self.media)
         self.observer = build_observer(
             settings,
             engine=self.engine,
@@ -111,6 +115,8 @@ class Gateway:
             self.admission,
             self.writer,
             SERVED,
+            self.media,
+            self.reservations,
             self.observer,
         )
         self._background: list[asyncio.Task[None]] = []
@@ -129,6 +135,8 @@ class Gateway:
             self.directory.poll_forever(self.settings.key_refresh_seconds),
             self.reservations.renew_forever(),
             self.health.run_forever(),
+            self.poller.run_forever(),  # video tasks and their callbacks
+            self.media.renew_forever(),
         ]
         if self.settings.accounting.alerts.enabled:
             tasks.append(self.alerts.run_forever())

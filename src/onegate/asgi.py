@@ -104,6 +104,14 @@ class Responder:
         )
         await self._send({"type": "http.response.body", "body": body})
 
+    async def start_body(self, status: int, content_type: bytes, headers: dict[str, str] | None = None) -> None:
+        """Start a response whose body follows in `stream_chunk`s (a file streamed through: video content)."""
+        self.started = True
+        self.ctx.status = status
+        await self._send(
+            {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
+        )
+
     async def start_stream(self, status: int = 200) -> None:
         self.started = True
         self.ctx.status = status

@@ -63,7 +63,7 @@ class ChannelConfig(_Strict, frozen=True, kw_only=True):
     """
 
     name: str
-    type: Literal["openai", "anthropic"] = "openai"  # wire dialect the upstream speaks
+    type: Literal["openai", "anthropic", "gemini"] = "openai"  # wire dialect the upstream speaks (gemini: Veo videos)
     base_url: str
     api_key_env: str | None = None
     models: list[str | ModelRoute] = config_field(default_factory=list)
@@ -111,7 +111,13 @@ class PriceConfig(_Strict, frozen=True, kw_only=True):
     cache_write: float | None = None  # prompt tokens written to the vendor's cache; defaults to the input price
     output: float = 0.0
     per_request: float = 0.0
-    per_image: float = 0.0
+    per_image: float = 0.0  # when the upstream reports no image tokens (or there is no image_output rate)
+    image_input: float | None = None  # per 1M image tokens in a prompt; defaults to the input price
+    image_output: float | None = None  # per 1M image tokens generated; defaults to the output price
+    # per image by size and quality: {"1024x1024/high": 0.167, "1536x1024": 0.063}; else per_image
+    image_prices: dict[str, float] = config_field(default_factory=dict)
+    per_second: float = 0.0  # per second of video
+    video_sizes: dict[str, float] = config_field(default_factory=dict)  # size → multiplier of per_second
 
 
 class LimitsConfig(_Strict, frozen=True, kw_only=True):
@@ -167,6 +173,23 @@ class AccountingConfig(_Strict, frozen=True, kw_only=True):
     key_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     team_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     alerts: AlertsConfig = config_field(default_factory=AlertsConfig)
+
+
+class MediaConfig(_Strict, frozen=True, kw_only=True):
+    """Video tasks: how they are polled and timed out, and how their callbacks are delivered."""
+
+    poll_seconds: Annotated[float, Meta(gt=0)] = 2.0  # first poll after submit; also the poller's tick
+    max_poll_seconds: Annotated[float, Meta(gt=0)] = 30.0  # backoff ceiling (an upstream's hint may exceed it)
+    lease_seconds: Annotated[float, Meta(gt=0)] = 60.0  # a claimed task returns to the pool after this
+    task_timeout_minutes: Annotated[float, Meta(gt=0)] = 120.0  # then failed, code `timeout`
+    claim_batch: Annotated[int, Meta(ge=1)] = 50  # tasks claimed per poll round
+    # seconds after the first attempt for each retry of a callback (Standard Webhooks' schedule, ~3 days)
+    callback_retries: list[float] = config_field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    )
+    callback_timeout: Annotated[float, Meta(gt=0)] = 15.0
+    callback_allow_private: bool = False  # may callbacks reach loopback/private addresses (tests, a LAN)?
+    callback_allow_networks: list[str] = config_field(default_factory=list)
 
 
 class BreakerConfig(_Strict, frozen=True, kw_only=True):
@@ -237,6 +260,7 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     prices: dict[str, PriceConfig] = config_field(default_factory=dict)
     model_groups: dict[str, list[str]] = config_field(default_factory=dict)  # tiers a team may be given
     accounting: AccountingConfig = config_field(default_factory=AccountingConfig)
+    media: MediaConfig = config_field(default_factory=MediaConfig)
     # journal each request's log row and charge to a local file before queueing it: survives kill -9
     durable_writes: bool = False
     log_queue_size: int = 50_000
@@ -273,6 +297,7 @@ class Settings:
     model_map: dict[str, str] = field(default_factory=dict)
     model_groups: dict[str, list[str]] = field(default_factory=dict)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
     durable_writes: bool = False
     key_refresh_seconds: float = 1.0  # how often caches poll the database (a safety net when Redis pushes)
     extra: dict[str, str] = field(default_factory=dict)
@@ -391,6 +416,7 @@ def load_settings(
         server=file.server,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
+        media=file.media,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
         metrics=_metrics(file.metrics),
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
@@ -477,8 +503,13 @@ def _check_model_map(file: FileConfig) -> None:
 
 
 def public_models(channels: tuple[ChannelConfig, ...] | list[ChannelConfig], selftest_model: str) -> set[str]:
-    """Every public model name the channels serve, the self-test model included."""
-    return {route.name for channel in channels for route in channel.routes()} | {selftest_model}
+    """Every public model name the channels serve, the self-test models included."""
+    return {route.name for channel in channels for route in channel.routes()} | set(selftest_models(selftest_model))
+
+
+def selftest_models(selftest_model: str) -> tuple[str, str, str]:
+    """The built-in zero-cost models: text (`onegate-selftest`), image and video (`…-image`, `…-video`)."""
+    return selftest_model, f"{selftest_model}-image", f"{selftest_model}-video"
 
 
 def _check_groups(file: FileConfig) -> None:

@@ -22,6 +22,8 @@ SurfaceId = Literal[
     "anthropic_count_tokens",
     "anthropic_models",
     "gemini_generate_content",
+    "openai_images",  # /images/generations and /images/edits
+    "openai_videos",  # /videos: tasks onegate owns (media/)
     "ops",
     "page",
     "admin",
@@ -72,6 +74,9 @@ _ROWS = (
     ),
     Surface("anthropic_models", "anthropic"),
     Surface("gemini_generate_content", "gemini"),
+    # images and video estimate their own cost at admission (media/), so no output limit is set for them
+    Surface("openai_images", "openai", "openai_images", "openai", output_limit=""),
+    Surface("openai_videos", "openai", None, "openai", streams=False, output_limit=""),
     Surface("ops", "openai"),  # /healthz, Claude Code's HEAD /api warm-up
     Surface("page", "openai"),  # the HTML pages
     Surface("admin", "openai"),  # /admin/api/...

@@ -133,7 +133,8 @@ def test_cached_tokens_are_logged_and_charged_at_cached_price(proxied, upstream)
 
 def test_models_list_shows_channel_models_and_aliases(proxied):
     ids = {m.id for m in proxied.client().models.list()}
-    assert ids == {"gpt-4.1-mini", "text-embedding-3-small", "fast", "onegate-selftest"}
+    selftests = {"onegate-selftest", "onegate-selftest-image", "onegate-selftest-video"}  # text, image, video
+    assert ids == {"gpt-4.1-mini", "text-embedding-3-small", "fast", *selftests}
     assert proxied.client().models.retrieve("fast").id == "fast"
 
 

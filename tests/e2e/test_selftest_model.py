@@ -14,7 +14,7 @@ MODEL = "onegate-selftest"
 def test_models_list_includes_selftest(start_gateway):
     gw = start_gateway()
     ids = [m.id for m in gw.client().models.list()]
-    assert ids == [MODEL]
+    assert ids == [MODEL, f"{MODEL}-image", f"{MODEL}-video"]  # text, and the media self-tests
 
 
 def test_chat_non_stream_is_deterministic_with_usage(start_gateway):

@@ -221,6 +221,7 @@ class FakeVendor:
             if not msg.get("more_body"):
                 break
         method, path = scope["method"], scope["path"]
+        _RAW_BODY.set(body)
         parsed: Any = None
         if body:
             try:
@@ -356,6 +357,14 @@ class FakeVendor:
         if cut is not None and self.cut_stream_abort:
             return  # returning mid-response makes uvicorn close the socket: a truncated chunked body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+_RAW_BODY: contextvars.ContextVar[bytes] = contextvars.ContextVar("raw_body", default=b"")
+
+
+def raw_body() -> bytes:
+    """The current request's body as received (for handlers of bodies that are not JSON: multipart forms)."""
+    return _RAW_BODY.get()
 
 
 _CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("client_gone", default=None)

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,37 @@ class Instance:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+@contextmanager
+def open_stack(tmp: Path) -> Iterator[Stack]:
+    """A Stack on a fresh PostgreSQL schema and Redis prefix (skipped without them), cleaned up after."""
+    from onegate.store.db import open_engine
+    from onegate.store.migrations import migrate
+    from tests.conftest import require_service
+    from tests.services import (
+        POSTGRES_HOST,
+        POSTGRES_PORT,
+        REDIS_HOST,
+        REDIS_PORT,
+        drop_redis_prefix,
+        postgres_schema,
+        redis_prefix,
+    )
+
+    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    prefix = redis_prefix()
+    with postgres_schema() as url:
+        engine = open_engine(url)
+        migrate(engine)
+        stack = Stack(tmp, url, prefix, engine)
+        try:
+            yield stack
+        finally:
+            stack.stop_all()
+            engine.dispose()
+            drop_redis_prefix(prefix)
 
 
 @dataclass

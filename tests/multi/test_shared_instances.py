@@ -13,40 +13,17 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from onegate.store.db import open_engine
 from onegate.store.keys import KeyOptions, create_key
-from onegate.store.migrations import migrate
 from onegate.store.teams import change_balance, create_team
-from tests.conftest import require_service
-from tests.multi.stack import Stack, fire, wait_until
-from tests.services import (
-    POSTGRES_HOST,
-    POSTGRES_PORT,
-    REDIS_HOST,
-    REDIS_PORT,
-    drop_redis_prefix,
-    postgres_schema,
-    redis_prefix,
-)
+from tests.multi.stack import Stack, fire, open_stack, wait_until
 
 RESERVATION_TTL = 2.0
 
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
-    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    require_service("Redis", REDIS_HOST, REDIS_PORT)
-    prefix = redis_prefix()
-    with postgres_schema() as url:
-        engine = open_engine(url)
-        migrate(engine)
-        stack = Stack(tmp_path, url, prefix, engine)
-        try:
-            yield stack
-        finally:
-            stack.stop_all()
-            engine.dispose()
-            drop_redis_prefix(prefix)
+    with open_stack(tmp_path) as running:
+        yield running
 
 
 def team_with_key(stack: Stack, balance: int) -> tuple[int, str]:

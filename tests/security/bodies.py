@@ -272,6 +272,22 @@ def mutate(valid: dict[str, Any], rnd: Random) -> dict[str, Any]:
     return body
 
 
+# Images and videos (the zero-cost self-test models: no upstream needed) ------------------------------------
+images = _dict(
+    {"model": st.sampled_from(["onegate-selftest-image"] * 3 + ["no-such-model"]), "prompt": text},
+    {
+        "n": st.integers(1, 3),
+        "size": st.sampled_from(["1024x1024", "auto", "8x8"]),
+        "quality": st.sampled_from(["low", "high", "hd"]),
+        "stream": st.booleans(),
+        "partial_images": st.integers(0, 3),
+    },
+)
+videos = _dict(
+    {"model": st.sampled_from(["onegate-selftest-video"] * 3 + ["no-such-model"]), "prompt": text},
+    {"seconds": st.sampled_from(["4", "8", 4]), "size": st.sampled_from(["720x1280", "1280x720"])},
+)
+
 SURFACES: dict[str, tuple[str, str, st.SearchStrategy[dict[str, Any]]]] = {
     "chat": ("/api/v1/chat/completions", "openai", chat),
     "responses_on_chat": ("/api/v1/chat/completions", "openai", responses),  # Cursor's Responses-shaped bodies
@@ -279,4 +295,6 @@ SURFACES: dict[str, tuple[str, str, st.SearchStrategy[dict[str, Any]]]] = {
     "count_tokens": ("/api/v1/messages/count_tokens", "anthropic", count_tokens),
     "responses": ("/api/v1/responses", "openai", responses),
     "embeddings": ("/api/v1/embeddings", "openai", embeddings),
+    "images": ("/api/v1/images/generations", "openai", images),
+    "videos": ("/api/v1/videos", "openai", videos),
 }

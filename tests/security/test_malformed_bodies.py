@@ -44,6 +44,8 @@ SURFACES: dict[str, tuple[str, str, tuple[str, str | None], dict[str, Any]]] = {
     "responses": ("/api/v1/responses", "openai", (PASSTHROUGH_OPENAI, PASSTHROUGH_ANTHROPIC), {"input": "hi"}),
     "embeddings": ("/api/v1/embeddings", "openai", (EMBEDDING_MODEL, None), {"input": "hi"}),
     "completions": ("/api/v1/completions", "openai", (PASSTHROUGH_OPENAI, None), {"prompt": "hi"}),
+    "images": ("/api/v1/images/generations", "openai", ("onegate-selftest-image", None), {"prompt": "hi"}),
+    "videos": ("/api/v1/videos", "openai", ("onegate-selftest-video", None), {"prompt": "hi"}),
 }
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -63,7 +65,7 @@ def _responses_on_chat(body: dict[str, Any]) -> None:
 
 
 LONG_MODEL = "m" * (MAX_MODEL_NAME + 1)
-EVERY = ("chat", "messages", "count_tokens", "responses", "embeddings", "completions")
+EVERY = ("chat", "messages", "count_tokens", "responses", "embeddings", "completions", "images", "videos")
 
 # (surfaces, case, mutation, the field the error names; None: the depth error, which names none)
 CASES: list[tuple[tuple[str, ...], str, Mutation, str | None]] = [
@@ -89,6 +91,10 @@ CASES: list[tuple[tuple[str, ...], str, Mutation, str | None]] = [
     (("chat",), "responses_shaped_input_of_numbers", _responses_on_chat, "input[0]"),
     (EVERY, "model_too_long", _set(model=LONG_MODEL), "model"),
     (("chat", "embeddings", "completions"), "stream_options_number", _set(stream_options=5), "stream_options"),
+    (("images", "videos"), "prompt_number", _set(prompt=5), "prompt"),
+    (("images",), "n_string", _set(n="two"), "n"),
+    (("videos",), "seconds_list", _set(seconds=[4]), "seconds"),
+    (("videos",), "callback_url_number", _set(callback_url=5), "callback_url"),
 ]
 
 
@@ -101,7 +107,7 @@ def _params() -> list[Any]:
                 if model is None:
                     continue
                 for stream in (False, True):
-                    if stream and surface in ("count_tokens", "embeddings"):
+                    if stream and surface in ("count_tokens", "embeddings", "videos"):
                         continue
                     body = {"model": model, **base}
                     if stream:

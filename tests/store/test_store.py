@@ -64,6 +64,7 @@ def test_a_version_2_database_is_upgraded_in_place(database_url):
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
         assert {"teams", "ledger", "model_prices", "spend_alerts"} <= tables
+        assert {"media_tasks", "webhook_deliveries", "key_webhooks"} <= tables
         [old] = list_keys(engine)
         assert old.name == "old" and old.budget_micros is None and old.team_id is None
     finally:

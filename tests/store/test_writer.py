@@ -57,3 +57,27 @@ def test_a_spill_file_of_plain_json_rows_from_an_older_version_replays(tmp_path)
     writer.start()
     writer.close()
     assert count_logs(engine) == 2 and ledger_total(engine) == -7 and not spill.exists()
+
+
+def test_a_replayed_charge_already_in_the_database_still_ends_its_hold(tmp_path):
+    """kill -9 between the database commit and the counters' commit: the journal replays the charge, which
+    is already in the ledger. Its hold must end all the same, or it counts against the team for days."""
+    from onegate.store.ledger import Settlement, write_settlements
+    from onegate.store.teams import create_team
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    team = create_team(engine, "acme")
+    first = Settlement(log_row("req_a", 7000, 1, team.id), charge("req_a", 7000, 1, team.id))
+    with engine.begin() as conn:
+        committed = write_settlements(conn, [first])
+    assert [c.request_id for c in committed.charges] == ["req_a"]
+    balance, version = committed.balances[team.id]
+    replayed = Settlement(log_row("req_a", 7000, 1, team.id), charge("req_a", 7000, 1, team.id))
+    with engine.begin() as conn:
+        again = write_settlements(conn, [replayed])
+    assert again.charges == [] and again.balances == {}  # not applied twice
+    assert [c.request_id for c in again.already] == ["req_a"]  # but told, so its hold ends
+    assert again.current == {team.id: (balance, version)}
+    assert ledger_total(engine) == -7000
+    engine.dispose()

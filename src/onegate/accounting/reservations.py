@@ -78,6 +78,14 @@ class Reservations:
             self._leases[request.rid] = Lease(request.rid, request.key_id, request.team_id)
         return outcome
 
+    def hand_over(self, rid: str) -> None:
+        """Stop renewing a reservation here: a longer-lived owner renews it now (an open video task)."""
+        self._leases.pop(rid, None)
+
+    def adopt(self, lease: Lease) -> None:
+        """Renew a reservation made elsewhere until it is settled here (and, if held, committed)."""
+        self._leases[lease.rid] = lease
+
     def settle(self, reservation: Reservation, cost: int, used_tokens: int, key: KeyRecord | None = None) -> None:
         """Replace the estimate by the actual `cost` (micro-units) and the estimated tokens by `used_tokens`;
         `key` spent it (spend alerts watch it)."""
@@ -115,11 +123,11 @@ class Reservations:
 
     def _apply(self, committed: Committed) -> None:
         rids: dict[int, list[str]] = defaultdict(list)
-        for charge in committed.charges:
+        for charge in (*committed.charges, *committed.already):
             self._held.discard(charge.request_id)
             if charge.team_id is not None:
                 rids[charge.team_id].append(charge.request_id)
-        for team_id, (balance, version) in committed.balances.items():
+        for team_id, (balance, version) in (committed.balances | committed.current).items():
             self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
 
     async def renew_forever(self) -> None:

@@ -33,7 +33,11 @@ async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, 
         if key is None:
             raise GatewayError(errors.NOT_FOUND, f"No key with id {key_id}.")
     guide_input = guide_input_for(
-        svc.settings.public_root(ctx.headers), svc.registry.names, key, request_lang(ctx.path, ctx.headers), svc.served
+        svc.settings.public_root(ctx.headers),
+        svc.registry.chat_names,
+        key,
+        request_lang(ctx.path, ctx.headers),
+        svc.served,
     )
     try:
         guide = build_guide(client, guide_input)

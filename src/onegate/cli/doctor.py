@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -10,6 +12,7 @@ import typer
 from onegate import __version__
 from onegate.diagnosis.profiles import PROFILES
 from onegate.doctor.evidence import STEP_MARK, as_markdown, from_doctor
+from onegate.doctor.media_steps import MediaInput, image_step, video_step
 from onegate.doctor.steps import DoctorInput, Step, run_steps
 from onegate.i18n.catalog import normalise_lang, text
 
@@ -27,15 +30,29 @@ def doctor(
     ] = False,
     lang: Annotated[str, typer.Option("--lang", help="en or zh.")] = "en",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each request.")] = 300.0,
+    image: Annotated[bool, typer.Option("--image", help="Also generate one image (the seed's image check).")] = False,
+    video: Annotated[bool, typer.Option("--video", help="Also run one video task to its content.")] = False,
+    image_model: Annotated[str, typer.Option("--image-model", help="Model for --image.")] = "onegate-selftest-image",
+    video_model: Annotated[str, typer.Option("--video-model", help="Model for --video.")] = "onegate-selftest-video",
+    callback_url: Annotated[
+        str | None, typer.Option("--callback-url", help="With --video: a receiver for the task's signed callback.")
+    ] = None,
 ) -> None:
-    """Run URL shape, GET /models, a plain request, a stream and a long reply; exit 1 when a step fails."""
+    """Run URL shape, GET /models, a plain request, a stream and a long reply (then an image and a video task
+    with --image/--video); exit 1 when a step fails."""
     if client != "unknown" and client not in PROFILES:
         typer.secho(f"unknown client {client!r}; one of: {CLIENT_NAMES}", fg="red", err=True)
         raise typer.Exit(2)
     lang = normalise_lang(lang)
     d = DoctorInput(base_url, key.strip(), model, client, lang, timeout, f"onegate-doctor/{__version__}")
     started, t0 = time.time(), time.monotonic()
-    steps = run_steps(d, report=lambda s: _print_step(s, lang, as_json))
+    media = MediaInput(image_model, video_model, callback_url)
+    extra: tuple[tuple[str, Callable[[DoctorInput], Step]], ...] = ()
+    if image:
+        extra += (("image", partial(image_step, m=media)),)
+    if video:
+        extra += (("video", partial(video_step, m=media)),)
+    steps = run_steps(d, report=lambda s: _print_step(s, lang, as_json), extra=extra)
     evidence = from_doctor(d, steps, client_version, started, (time.monotonic() - t0) * 1000)
     typer.echo(evidence.as_json() if as_json else "\n" + as_markdown(evidence, lang))
     if evidence.result == "fail":

@@ -20,7 +20,7 @@ from onegate.cli.common import (
     served_root,
     settings_or_exit,
 )
-from onegate.store.keys import KeyNotFound, KeyOptions, create_key, list_keys, set_key_status
+from onegate.store.keys import KeyNotFound, KeyOptions, create_key, find_key, list_keys, set_key_status
 from onegate.store.teams import TeamError, get_team, list_teams
 
 app = typer.Typer(help="Virtual keys: one per person or service.", no_args_is_help=True)
@@ -106,3 +106,31 @@ def enable(
 ) -> None:
     """Enable a disabled key again."""
     _set_status(id_or_name, "active", data_dir, config)
+
+
+@app.command("webhook-secret")
+def webhook_secret(
+    id_or_name: Annotated[str, typer.Argument(metavar="ID")],
+    url: Annotated[str | None, typer.Option("--url", help="Default callback URL for this key's video tasks.")] = None,
+    clear_url: Annotated[bool, typer.Option("--clear-url", help="Remove the key's default callback URL.")] = False,
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
+    """Create or rotate the key's callback signing secret (Standard Webhooks `whsec_…`) and print it once."""
+    from onegate.media.webhooks import check_url, rotate_secret
+
+    engine = open_store(settings_or_exit(data_dir, config))
+    try:
+        record = find_key(engine, id_or_name)
+        if url is not None:
+            check_url(url)
+    except (KeyNotFound, ValueError) as exc:
+        fail(str(exc))
+    secret = rotate_secret(engine, record.id, None if clear_url else url, keep_url=not clear_url)
+    typer.echo(secret)
+    typer.secho(
+        f"callback signing secret of key {record.id} ({record.name}) set. It is shown only now: give it to the "
+        "receiver, which verifies webhook-signature with it (any Standard Webhooks library). The previous "
+        "secret, if any, no longer signs.",
+        err=True,
+    )

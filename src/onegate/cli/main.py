@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "teams": ("teams", "app", True),
     "prices": ("prices", "app", True),
     "channels": ("channels", "app", True),
+    "tasks": ("tasks", "app", True),
     "setup": ("setup", "setup", False),
     "doctor": ("doctor", "doctor", False),
     "evidence": ("evidence", "evidence", False),

@@ -42,7 +42,7 @@ def setup(
             fg="yellow",
             err=True,
         )
-    names = ModelRegistry.from_settings(settings).names
+    names = ModelRegistry.from_settings(settings).chat_names
     served = frozenset(suffix for _, suffix in API_ROUTES)
     try:
         guide = build_guide(client, guide_input_for(root, names, key, lang, served))

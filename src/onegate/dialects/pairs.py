@@ -57,6 +57,7 @@ class Plan:
     translate_body: Callable[[bytes], tuple[bytes, Usage | None]]
     new_relay: Callable[[], StreamRelay]
     notes: list[str]
+    pieces: tuple[bytes | memoryview, ...] = ()  # a body sent as slices (a multipart form); `body` is then b""
 
 
 # Body fields with which an aggregator upstream (OpenRouter, LiteLLM, …) sends a request to other models or
@@ -94,7 +95,13 @@ def _plan(
     created: int,
     passthrough: frozenset[str],
 ) -> Plan:
-    client, server = CODECS[inbound], CODECS[upstream]
+    client, server = CODECS[inbound], CODECS.get(upstream)
+    if server is None:  # a channel that serves video tasks only (type gemini: Veo) has no codec to plan with
+        raise GatewayError(
+            errors.INVALID_REQUEST,
+            f"The model '{body.get('model')}' is served by a {upstream} upstream, which serves video tasks only.",
+            param="model",
+        )
     if inbound == upstream:
         # Patch a copy: `body` stays what the client sent, for the relay (include_usage) and for a failover
         # attempt on another channel. patch_for_upstream must copy any nested object it changes.

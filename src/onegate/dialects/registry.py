@@ -8,6 +8,7 @@ from __future__ import annotations
 from onegate.dialects.anthropic_messages import codec as messages
 from onegate.dialects.openai_chat import codec as chat
 from onegate.dialects.openai_chat import passthrough_codecs as legacy
+from onegate.dialects.openai_images import codec as images
 from onegate.dialects.openai_responses import codec as responses
 from onegate.dialects.protocols import PassthroughCodec
 
@@ -21,5 +22,6 @@ CODECS: dict[str, PassthroughCodec] = {
         responses.CHAT_ANSWERING,
         messages.CODEC,
         messages.COUNT_TOKENS,
+        images.CODEC,
     )
 }

@@ -30,7 +30,7 @@ IDLE_WARNING = 30.0  # seconds without an event in a long reply: close to proxie
 
 @dataclass
 class Step:
-    name: str  # url | models | chat | stream | long
+    name: str  # url | models | chat | stream | long | image | video
     status: str  # pass | warn | fail | skip
     summary: str
     fix: str = ""
@@ -38,6 +38,8 @@ class Step:
     ms: float | None = None
     error_text: str | None = None  # the server's own words, for the ticket
     request_id: str | None = None
+    task_id: str | None = None  # the video step's task
+    callback: str | None = None  # the video step's callback delivery, as the server reports it
 
 
 @dataclass(frozen=True)
@@ -229,15 +231,21 @@ def _delta_text(payload: bytes) -> str:
         return ""
 
 
-def run_steps(d: DoctorInput, report: Callable[[Step], None] = lambda step: None) -> list[Step]:
+def run_steps(
+    d: DoctorInput,
+    report: Callable[[Step], None] = lambda step: None,
+    extra: tuple[tuple[str, Callable[[DoctorInput], Step]], ...] = (),
+) -> list[Step]:
     """Every step in order, each handed to `report` as soon as it is done. Once the server cannot be reached,
-    or the plain request fails, later steps are skipped: they would fail for the same reason and bury it."""
+    or the plain request fails, later steps are skipped: they would fail for the same reason and bury it.
+    `extra`: steps after the long reply (the media checks, doctor/media_steps.py)."""
     steps = [url_step(d)]
     report(steps[0])
     parts = urlsplit(d.base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return steps
-    for name, run in (("models", models_step), ("chat", chat_step), ("stream", stream_step), ("long", long_step)):
+    chained = (("models", models_step), ("chat", chat_step), ("stream", stream_step), ("long", long_step), *extra)
+    for name, run in chained:
         blocker = next(
             (s for s in steps[1:] if s.status == "fail" and (s.http_status is None or s.name == "chat")), None
         )

@@ -50,9 +50,18 @@ def check_model(key: KeyRecord, model: str) -> None:
 
 
 async def admit(
-    admission: Admission, ctx: RequestContext, key: KeyRecord, entry: ModelEntry, body: dict[str, Any], size: int
+    admission: Admission,
+    ctx: RequestContext,
+    key: KeyRecord,
+    entry: ModelEntry,
+    body: dict[str, Any],
+    size: int,
+    amount: int | None = None,
+    rid: str | None = None,
 ) -> None:
-    """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes."""
+    """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes;
+    `amount`: the cost to reserve when the surface estimates it itself (images, video), else from tokens;
+    `rid`: the reservation's name when the charge that settles it is not this request's (a video task's)."""
     check_model(key, entry.name)
     team = await _team_of(admission.directory, key)
     if team is not None:
@@ -63,11 +72,13 @@ async def admit(
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
-    outputs = surface.has_output
+    # a surface that estimates its own cost (images, video) has no output limit to lower: never capped
+    outputs = surface.has_output and amount is None
     output = (asked or admission.config.reserve_output_tokens) if outputs else 0
     choices = _choices(body)
     price = entry.price
-    amount = 0 if price.free else estimate_micros(price, input_tokens, output * choices)
+    if amount is None:
+        amount = 0 if price.free else estimate_micros(price, input_tokens, output * choices)
     key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
     if not amount and key_limits == team_limits == NO_LIMITS:
         return  # nothing to count and nothing to reserve: the counters are not asked
@@ -78,7 +89,7 @@ async def admit(
         least = estimate_micros(price, input_tokens, min(output, MIN_OUTPUT_TOKENS) * choices)
     period, period_end = admission.directory.key_period(key, now)
     request = Admit(
-        rid=ctx.request_id,
+        rid=rid or ctx.request_id,
         now=now,
         expires=now + admission.reservations.ttl,
         amount=amount,

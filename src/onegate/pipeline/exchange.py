@@ -355,6 +355,13 @@ def refused_by_upstream(channel: str, status: int, said: str, code: str | None, 
     return GatewayError(kind, message, from_upstream=True)
 
 
+def upstream_error(channel: str, status: int, body: bytes, text: UpstreamText | None = None) -> GatewayError:
+    """`refused_by_upstream` for a raw error body (media adapters read their upstream's errors with it)."""
+    text = text or UpstreamText()
+    said, code = upstream_said(body, text)
+    return refused_by_upstream(channel, status, said, code, text.hide_5xx)
+
+
 def _json_object(body: bytes) -> dict | None:
     try:
         answer = orjson.loads(body)

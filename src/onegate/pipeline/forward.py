@@ -14,6 +14,7 @@ Every attempt is in the log row's timeline; only the attempt that produced outpu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from onegate import errors
@@ -26,6 +27,8 @@ from onegate.pipeline.route import RoutePlan, channels_unavailable
 from onegate.providers.protocol import UpstreamRequest
 from onegate.providers.registry import Target
 
+Planner = Callable[[Target, str], Plan]  # (the channel, the dialect it will be spoken to in) → the attempt's plan
+
 
 async def forward(
     ctx: RequestContext,
@@ -35,11 +38,14 @@ async def forward(
     body: dict[str, Any],
     stream: bool,
     forwarded_headers: dict[str, str] | None = None,
+    planner: Planner | None = None,
 ) -> None:
-    """Serve `body` (in `ctx.dialect`) from the route's channels, translating where dialects differ."""
+    """Serve `body` (in `ctx.dialect`) from the route's channels, translating where dialects differ.
+
+    `planner`: plans each attempt instead of `plan_exchange`, for a body that is not JSON (a multipart form)."""
     ctx.price = route.entry.price
     ctx.stream = stream
-    failover = Failover(ctx, responder, route, body, stream, forwarded_headers or {})
+    failover = Failover(ctx, responder, route, body, stream, forwarded_headers or {}, planner)
     if await run_until_disconnect(failover.run(), receive, responder):
         failover.client_went_away()
     else:
@@ -57,8 +63,10 @@ class Failover:
         body: dict[str, Any],
         stream: bool,
         forwarded_headers: dict[str, str],
+        planner: Planner | None = None,
     ) -> None:
         self.ctx = ctx
+        self.planner = planner
         self.responder = responder
         self.route = route
         self.body = body
@@ -87,7 +95,7 @@ class Failover:
             self.ctx.channel, self.ctx.model_routed = target.channel, target.upstream_model
             # The client's dialect headers (anthropic-beta …) mean something only to an upstream of that dialect.
             headers = self.forwarded_headers if dialect == self.ctx.dialect else {}
-            request = UpstreamRequest(plan.endpoint, plan.body, self.stream, headers)
+            request = UpstreamRequest(plan.endpoint, plan.body, self.stream, headers, plan.pieces)
             self.exchange = exchange = Exchange(self.ctx, self.responder, target, plan, request, deadline)
             try:
                 await exchange.run()
@@ -111,6 +119,8 @@ class Failover:
 
     def _plan(self, target: Target, dialect: str) -> Plan:
         """A fresh plan per attempt: each channel may speak another dialect under another model name."""
+        if self.planner is not None:
+            return self.planner(target, dialect)
         return plan_exchange(
             self.ctx.dialect,
             dialect,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
+import aiohttp.payload
 
 from onegate import __version__
 from onegate.providers.protocol import (
@@ -61,6 +63,21 @@ def transport_error(exc: BaseException, base_url: str | None = None) -> Upstream
     else:
         message = f"{base_url}: {detail}" if base_url else detail
     return kind(message)
+
+
+class PiecesPayload(aiohttp.payload.Payload):
+    """A body sent from slices of bytes already in memory, with a Content-Length (no copy, no chunking)."""
+
+    def __init__(self, pieces: tuple[bytes | memoryview, ...]) -> None:
+        super().__init__(pieces, content_type=None)
+        self._size = sum(len(p) for p in pieces)
+
+    async def write(self, writer: Any) -> None:
+        for piece in self._value:
+            await writer.write(piece)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._value).decode(encoding, errors)
 
 
 class AiohttpResponse:
@@ -155,12 +172,38 @@ class HttpChannel:
         return {**headers, **request.headers} if request.headers else headers
 
     async def send(self, request: UpstreamRequest) -> AiohttpResponse:
+        data = PiecesPayload(request.pieces) if request.pieces else request.body
+        return await self.call("POST", request.endpoint, data, self.headers_for(request))
+
+    async def call(
+        self,
+        method: str,
+        endpoint: str,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        url: str | None = None,
+    ) -> AiohttpResponse:
+        """Any request to the channel (the media adapters GET, DELETE, and send forms), with its credentials.
+        `url`: an absolute URL instead of the base URL + `endpoint` (the caller decides what headers go there)."""
         session = self._session_factory.session()
-        url = self._base_url + request.endpoint
         try:
-            response = await session.post(
-                url, data=request.body, headers=self.headers_for(request), timeout=self._timeout
+            response = await session.request(
+                method,
+                url or self._base_url + endpoint,
+                data=data,
+                headers=headers if headers is not None else self._headers[False],
+                params=params,
+                timeout=self._timeout,
             )
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             raise transport_error(exc, self._base_url) from exc
         return AiohttpResponse(response)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def headers_with(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """The channel's fixed headers (credentials included) with these added or replaced."""
+        return {**self._headers[False], **extra}

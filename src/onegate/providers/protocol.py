@@ -18,6 +18,8 @@ class UpstreamRequest:
     body: bytes
     stream: bool
     headers: Mapping[str, str] = field(default_factory=dict)  # client headers the dialect forwards on purpose
+    # a body sent as slices of what the client sent (a multipart form, media/multipart.py); `body` is then b""
+    pieces: tuple[bytes | memoryview, ...] = ()
 
 
 class UpstreamResponse(Protocol):

@@ -14,7 +14,7 @@ from typing import Protocol
 from onegate.accounting.pricing import FREE, Price
 from onegate.providers.protocol import Provider
 from onegate.providers.selftest import SelftestProvider
-from onegate.settings import Settings
+from onegate.settings import Settings, selftest_models
 
 
 class SessionPool(Protocol):
@@ -52,6 +52,8 @@ class ModelRegistry:
         self._entries = entries
         self._config_prices = {name: entry.price for name, entry in entries.items()}
         self.names = tuple(sorted(entries))
+        self.media_names = frozenset(selftest_models_in(entries))
+        self.chat_names = tuple(n for n in self.names if n not in self.media_names)  # what setup guides offer
         self.sessions = sessions  # the HTTP pool to close on shutdown, when any channel uses one
         self.channels = channels or {}  # configured channel → its first model: what a health probe asks for
         # glob → public model, in config order; case-insensitive like the names clients type
@@ -86,10 +88,11 @@ class ModelRegistry:
         if settings.channels:
             # imported only when there are channels: keeps a bare start fast
             from onegate.providers.anthropic import AnthropicProvider
+            from onegate.providers.gemini import GeminiProvider
             from onegate.providers.http import SessionFactory
             from onegate.providers.openai_compatible import OpenAICompatibleProvider
 
-            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider}
+            kinds = {"openai": OpenAICompatibleProvider, "anthropic": AnthropicProvider, "gemini": GeminiProvider}
             sessions = SessionFactory()
             for channel in settings.channels:
                 provider = kinds[channel.type](channel, sessions, settings.server.hide_upstream_5xx_text)
@@ -98,9 +101,9 @@ class ModelRegistry:
                     targets.setdefault(route.name, []).append(target)
                     owners.setdefault(route.name, channel.name)
                     channels.setdefault(channel.name, target)
-        selftest = settings.selftest_model
-        targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
-        owners[selftest] = "onegate"
+        for selftest in selftest_models(settings.selftest_model):
+            targets[selftest] = [Target(SelftestProvider(selftest), selftest)]
+            owners[selftest] = "onegate"
         entries = {
             name: ModelEntry(
                 name=name,
@@ -111,3 +114,12 @@ class ModelRegistry:
             for name, found in targets.items()
         }
         return cls(entries, sessions, settings.model_map, channels)
+
+
+def selftest_models_in(entries: Mapping[str, ModelEntry]) -> list[str]:
+    """The built-in image and video self-test models: listed by /models, never offered as chat models."""
+    return [
+        name
+        for name, entry in entries.items()
+        if any(isinstance(t.provider, SelftestProvider) and name.endswith(("-image", "-video")) for t in entry.targets)
+    ]

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import struct
 import time
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,12 +60,61 @@ class SelftestProvider:
         self.model = model
 
     async def send(self, request: UpstreamRequest) -> SelftestResponse:
+        if request.endpoint.startswith("/images/"):
+            return image_response(request.endpoint, request.body, request.stream)
         body = orjson.loads(request.body)
         if request.endpoint == "/embeddings":
             return _json(embeddings(body))
         if request.endpoint == "/completions":
             return _stream(text_completion_chunks(body)) if request.stream else _json(text_completion(body))
         return _stream(chat_chunks(body)) if request.stream else _json(chat_completion(body))
+
+
+def image_response(endpoint: str, body: bytes, stream: bool) -> SelftestResponse:
+    """`onegate-selftest-image`: one small valid PNG per image asked for, with usage, at zero cost."""
+    n = 1
+    if endpoint.endswith("/generations"):
+        asked = orjson.loads(body).get("n")
+        n = asked if isinstance(asked, int) and 1 <= asked <= 10 else 1
+    usage = {
+        "input_tokens": 10,
+        "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+        "output_tokens": 16,
+        "output_tokens_details": {"text_tokens": 0, "image_tokens": 16},
+        "total_tokens": 26,
+    }
+    image = base64.b64encode(SELFTEST_PNG).decode()
+    if not stream:
+        data = [{"b64_json": image} for _ in range(n)]
+        return _json({"created": int(time.time()), "data": data, "size": "8x8", "output_format": "png", "usage": usage})
+    kind = "image_edit" if endpoint.endswith("/edits") else "image_generation"
+    common = {"created_at": int(time.time()), "size": "8x8", "quality": "low", "background": "opaque"}
+    events: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(n):
+        partial: dict[str, Any] = {"type": f"{kind}.partial_image", "b64_json": image, "partial_image_index": 0}
+        done: dict[str, Any] = {"type": f"{kind}.completed", "b64_json": image, "output_format": "png", "usage": usage}
+        events += [(f"{kind}.partial_image", {**partial, **common}), (f"{kind}.completed", {**done, **common})]
+    pieces = [b"event: " + name.encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n" for name, e in events]
+    return SelftestResponse(200, pieces, "text/event-stream")
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A valid, solid-colour PNG (8-bit RGB)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+SELFTEST_PNG = png(8, 8, (46, 139, 87))
 
 
 def _json(data: dict[str, Any]) -> SelftestResponse:

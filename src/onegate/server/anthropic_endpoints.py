@@ -60,7 +60,7 @@ def _model_info(name: str) -> dict[str, str]:
 async def list_models(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     ctx.dialect = "anthropic_models"  # errors in Anthropic's shape from here on
     key = await authenticate(ctx, svc.keys)
-    names = [name for name in svc.registry.names if key.allows(name)]
+    names = [name for name in svc.registry.chat_names if key.allows(name)]
     listing = {
         "data": [_model_info(name) for name in names],
         "has_more": False,

@@ -16,6 +16,7 @@ from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
+from onegate.media import images, videos
 from onegate.observe import endpoints as observe_endpoints
 from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
 from onegate.server.pathdoctor import diagnose_misrouted
@@ -58,6 +59,17 @@ API_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/models"): Endpoint(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
     ("POST", "/messages"): Endpoint(anthropic_endpoints.messages, "anthropic_messages"),
     ("POST", "/messages/count_tokens"): Endpoint(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
+    ("POST", "/images/generations"): Endpoint(images.generations, "openai_images"),
+    ("POST", "/images/edits"): Endpoint(images.edits, "openai_images"),
+    ("POST", "/videos"): Endpoint(videos.create, "openai_videos"),
+    ("GET", "/videos"): Endpoint(videos.list_videos, "openai_videos", logged=False),  # free reads: polled often
+}
+# `/videos/{id}` and below: (method, what follows the id) → endpoint
+VIDEO_ROUTES: dict[tuple[str, str], Endpoint] = {
+    ("GET", ""): Endpoint(videos.retrieve, "openai_videos", logged=False),
+    ("DELETE", ""): Endpoint(videos.delete, "openai_videos"),
+    ("GET", "/content"): Endpoint(videos.content, "openai_videos"),
+    ("POST", "/remix"): Endpoint(videos.remix, "openai_videos"),
 }
 OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(endpoints.healthz, "ops", logged=False),
@@ -99,6 +111,11 @@ def route_for_suffix(method: str, suffix: str) -> tuple[Endpoint | None, bool]:
         return route, True
     if suffix.startswith("/models/") and len(suffix) > len("/models/"):
         return (MODEL_ROUTE, True) if method == "GET" else (None, True)
+    if suffix.startswith("/videos/") and len(suffix) > len("/videos/"):
+        rest = suffix[len("/videos/") :].partition("/")[2]
+        tail = "/" + rest if rest else ""
+        route = VIDEO_ROUTES.get((method, tail))
+        return route, route is not None or any(t == tail for _, t in VIDEO_ROUTES)
     return None, any(p == suffix for _, p in API_ROUTES)
 
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from onegate.accounting.reservations import Reservations
 from onegate.asgi import Receive, Responder
 from onegate.channels.book import ChannelBook
 from onegate.context import RequestContext
 from onegate.keys.cache import KeyCache
+from onegate.media.service import Media
 from onegate.observe.observer import Observer
 from onegate.pipeline.admit import Admission
 from onegate.providers.registry import ModelRegistry
@@ -32,6 +34,8 @@ class Services:
     admission: Admission
     writer: LogWriter
     served: frozenset[str]  # the API endpoint suffixes served here, for guides that warn about missing ones
+    media: Media  # video tasks: adapters, billing of their ends, callbacks
+    reservations: Reservations  # a video task takes over its submit's reservation
     observer: Observer  # readiness always; metrics and traces when switched on
 
 

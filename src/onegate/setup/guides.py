@@ -29,6 +29,7 @@ CLIENTS = (
 )
 KEY_ENV = "ONEGATE_API_KEY"
 SELFTEST = "onegate-selftest"
+SELFTEST_IMAGE = "onegate-selftest-image"  # the free image model: proves the image path before money is spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,19 @@ def models_curl(g: GuideInput) -> str:
     return f'curl -sS {g.base}/models -H "Authorization: Bearer ${KEY_ENV}"'
 
 
+def images_note(g: GuideInput) -> str:
+    """For clients with an image feature: which model, and the endpoint it calls."""
+    return text("setup.note.images", g.lang, base=g.base, model=SELFTEST_IMAGE)
+
+
+def images_curl(g: GuideInput) -> str:
+    body = json.dumps({"model": SELFTEST_IMAGE, "prompt": "a small green square", "n": 1})
+    return (
+        f'curl -s {shlex.quote(g.base + "/images/generations")} -H "Authorization: Bearer ${KEY_ENV}" '
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
+
+
 def _served_note(g: GuideInput, endpoint: str) -> list[str]:
     return [] if endpoint in g.served else [text("setup.note.not_served", g.lang, endpoint=endpoint)]
 
@@ -179,7 +193,11 @@ def cherry_studio(g: GuideInput) -> Guide:
         SettingField(text("setup.field.models", t), ", ".join(g.models)),
         SettingField(text("setup.field.cherry_anthropic_host", t), g.anthropic_base),
     ]
-    notes = [text("setup.note.cherry_old", t, base=g.base, root=g.root), text("setup.note.cherry_hash", t)]
+    notes = [
+        text("setup.note.cherry_old", t, base=g.base, root=g.root),
+        text("setup.note.cherry_hash", t),
+        images_note(g),
+    ]
     return _guide(g, "cherry-studio", g.base, model, fields=fields, test_command=chat_curl(g, model), notes=notes)
 
 
@@ -197,7 +215,7 @@ def lobechat(g: GuideInput) -> Guide:
         ("OPENAI_MODEL_LIST", "-all," + ",".join(f"+{m}" for m in g.models)),
     ]
     snippets = [Snippet(text("setup.snippet.server_env", t), "shell", export_lines(env))]
-    notes = [text("setup.note.lobechat_v1", t)]
+    notes = [text("setup.note.lobechat_v1", t), images_note(g)]
     return _guide(
         g, "lobechat", g.base, model, fields=fields, snippets=snippets, test_command=chat_curl(g, model), notes=notes
     )
@@ -213,7 +231,7 @@ def chatbox(g: GuideInput) -> Guide:
         SettingField("API Path", text("setup.value.leave_empty", t)),
         SettingField(text("setup.field.models", t), ", ".join(g.models)),
     ]
-    notes = [text("setup.note.chatbox_claude", t, base=g.base)]
+    notes = [text("setup.note.chatbox_claude", t, base=g.base), images_note(g)]
     return _guide(g, "chatbox", g.base, model, fields=fields, test_command=chat_curl(g, model), notes=notes)
 
 
@@ -282,13 +300,24 @@ def codex(g: GuideInput) -> Guide:
     )
 
 
-def _sdk(g: GuideInput, client: str, code: str, language: str, filename: str, test: str, fields: list[str]) -> Guide:
-    """An OpenAI SDK guide: a code file, the environment variables the SDK reads, a one-line run."""
+def _sdk(
+    g: GuideInput,
+    client: str,
+    code: str,
+    language: str,
+    filename: str,
+    test: str,
+    fields: list[str],
+    images: str = "",
+) -> Guide:
+    """An OpenAI SDK guide: a code file, the environment variables the SDK reads, a one-line run, images."""
     env = [("OPENAI_BASE_URL", g.base), ("OPENAI_API_KEY", key_value(g))]
     snippets = [
         Snippet(text("setup.snippet.code", g.lang), language, code, filename),
         Snippet(text("setup.snippet.env", g.lang), "shell", export_lines(env)),
     ]
+    if images:
+        snippets.append(Snippet(text("setup.snippet.images", g.lang), language, images))
     settings = [SettingField(fields[0], g.base), SettingField(fields[1], key_label(g))]
     return _guide(g, client, g.base, pick_model(g.models), fields=settings, snippets=snippets, test_command=test)
 
@@ -308,7 +337,12 @@ def openai_python(g: GuideInput) -> Guide:
         f"print(OpenAI().chat.completions.create(model='{model}', "
         "messages=[{'role': 'user', 'content': 'hi'}]).choices[0].message.content)\""
     )
-    return _sdk(g, "openai-python", code, "python", "hello.py", test, ["base_url", "api_key"])
+    images = (
+        "import base64\n\n"
+        f'image = client.images.generate(model="{SELFTEST_IMAGE}", prompt="a small green square")\n'
+        'open("image.png", "wb").write(base64.b64decode(image.data[0].b64_json))\n'
+    )
+    return _sdk(g, "openai-python", code, "python", "hello.py", test, ["base_url", "api_key"], images)
 
 
 def openai_node(g: GuideInput) -> Guide:
@@ -327,7 +361,11 @@ def openai_node(g: GuideInput) -> Guide:
         f"{{ model: '{model}', messages: [{{ role: 'user', content: 'hi' }}] }})"
         '.then((r) => console.log(r.choices[0].message.content))"'
     )
-    return _sdk(g, "openai-node", code, "javascript", "hello.mjs", test, ["baseURL", "apiKey"])
+    images = (
+        f'const image = await client.images.generate({{ model: "{SELFTEST_IMAGE}", prompt: "a green square" }});\n'
+        'console.log(image.data[0].b64_json.length, "base64 characters of PNG");\n'
+    )
+    return _sdk(g, "openai-node", code, "javascript", "hello.mjs", test, ["baseURL", "apiKey"], images)
 
 
 def curl(g: GuideInput) -> Guide:
@@ -336,6 +374,7 @@ def curl(g: GuideInput) -> Guide:
     snippets = [
         Snippet(text("setup.snippet.env", t), "shell", export_lines([(KEY_ENV, key_value(g))])),
         Snippet(text("setup.snippet.list_models", t), "shell", models_curl(g)),
+        Snippet(text("setup.snippet.images", t), "shell", images_curl(g)),
     ]
     fields = [SettingField("URL", f"{g.base}/chat/completions"), SettingField("Authorization", f"Bearer ${KEY_ENV}")]
     return _guide(g, "curl", g.base, model, fields=fields, snippets=snippets, test_command=chat_curl(g, model))

@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import orjson
-from sqlalchemy import Engine, Row, func, or_, select
+from sqlalchemy import Connection, Engine, Row, func, or_, select
 
 from onegate.apikeys import KeyRecord, generate_key, hash_key, mask_key
 from onegate.store.schema import api_keys
@@ -87,19 +87,30 @@ def find_key_by_hash(engine: Engine, key_hash: str) -> KeyRecord | None:
     return _record(row) if row else None
 
 
-def set_key_status(engine: Engine, id_or_name: str, status: str) -> KeyRecord:
-    """Enable or disable a key by numeric id or by name."""
+def _one_key(conn: Connection, id_or_name: str) -> Row:
     where = api_keys.c.name == id_or_name
     if id_or_name.isdigit():
         where = or_(api_keys.c.id == int(id_or_name), where)
+    rows = conn.execute(select(api_keys).where(where)).all()
+    if len(rows) != 1:
+        raise KeyNotFound(
+            f"no key with id or name {id_or_name!r}"
+            if not rows
+            else f"{len(rows)} keys are named {id_or_name!r}; use the id"
+        )
+    return rows[0]
+
+
+def find_key(engine: Engine, id_or_name: str) -> KeyRecord:
+    """A key by numeric id or by name."""
+    with engine.connect() as conn:
+        return _record(_one_key(conn, id_or_name))
+
+
+def set_key_status(engine: Engine, id_or_name: str, status: str) -> KeyRecord:
+    """Enable or disable a key by numeric id or by name."""
     with engine.begin() as conn:
-        rows = conn.execute(select(api_keys).where(where)).all()
-        if len(rows) != 1:
-            raise KeyNotFound(
-                f"no key with id or name {id_or_name!r}"
-                if not rows
-                else f"{len(rows)} keys are named {id_or_name!r}; use the id"
-            )
+        rows = [_one_key(conn, id_or_name)]
         conn.execute(api_keys.update().where(api_keys.c.id == rows[0].id).values(status=status, updated_at=time.time()))
         row = conn.execute(select(api_keys).where(api_keys.c.id == rows[0].id)).one()
     return _record(row)

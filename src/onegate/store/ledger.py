@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from onegate.store.logs import LogRow, insert_rows
 from onegate.store.schema import api_keys, ledger
-from onegate.store.teams import apply_balance_delta
+from onegate.store.teams import apply_balance_delta, team_balance
 
 log = logging.getLogger("onegate.ledger")
 
@@ -62,10 +62,13 @@ _ENCODER = msgspec.json.Encoder()
 
 @dataclass(slots=True)
 class Committed:
-    """What a batch changed: charges that were new, and each touched team's balance after it."""
+    """What a batch changed: charges that were new, and each touched team's balance after it; and the
+    charges a replay found already written, whose holds must end all the same."""
 
     charges: list[Charge] = field(default_factory=list)
     balances: dict[int, tuple[int, int]] = field(default_factory=dict)  # team id -> (balance, version)
+    already: list[Charge] = field(default_factory=list)  # replayed charges the ledger had: not applied again
+    current: dict[int, tuple[int, int]] = field(default_factory=dict)  # their teams' balances, unchanged
 
 
 def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committed:
@@ -87,6 +90,14 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
             log.warning("charges of %d micro-units for team %s, which no longer exists", -per_team[team_id], team_id)
             continue
         committed.balances[team_id] = after
+    # A replay finds charges already there when the process died between the database's commit and the
+    # counters': they are reported too (with their team's balance as it stands), so their holds end.
+    if len(new) < len(charges):
+        added = {charge.entry_id for charge in new}
+        committed.already = [charge for charge in charges if charge.entry_id not in added]
+        for team_id in sorted({c.team_id for c in committed.already if c.team_id is not None} - per_team.keys()):
+            if (current := team_balance(conn, team_id)) is not None:
+                committed.current[team_id] = current
     return committed
 
 

@@ -48,6 +48,11 @@ def _add_teams_and_ledger(conn: Connection) -> None:
     )
 
 
+def _add_media_tasks(conn: Connection) -> None:
+    for table in (schema.media_tasks, schema.webhook_deliveries, schema.key_webhooks):
+        table.create(conn, checkfirst=True)
+
+
 def _add_request_log_timings(conn: Connection) -> None:
     _add_columns(conn, "request_logs", {"timings": "TEXT"})
 
@@ -56,7 +61,8 @@ STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
     (2, "request_logs.notes", _add_request_log_notes),
     (3, "teams, ledger, model_prices, spend_alerts; key budgets and limits", _add_teams_and_ledger),
-    (4, "request_logs.timings", _add_request_log_timings),
+    (4, "media_tasks, webhook_deliveries, key_webhooks", _add_media_tasks),
+    (5, "request_logs.timings", _add_request_log_timings),
 ]
 
 

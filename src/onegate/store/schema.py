@@ -148,3 +148,73 @@ request_logs = Table(
     Index("ix_request_logs_created_at", "created_at"),
     Index("ix_request_logs_key_created", "key_id", "created_at"),
 )
+
+# Video tasks onegate owns: the public id is onegate's; the upstream's id and channel never leave the server.
+# A poller claims due open tasks with a lease (lease_until); status moves only by guarded updates
+# (`WHERE status IN (open)`), so billing transitions happen once however many pollers race.
+media_tasks = Table(
+    "media_tasks",
+    metadata,
+    Column("id", String(40), primary_key=True),  # video_…
+    Column("kind", String(16), nullable=False),  # video
+    Column("key_id", Integer, nullable=False),
+    Column("key_mask", String(32), nullable=True),
+    Column("team_id", Integer, nullable=True),
+    Column("request_id", String(40), nullable=False),  # the submit request's log row
+    Column("model", String(200), nullable=False),  # public name
+    Column("channel", String(100), nullable=False),
+    Column("upstream_model", String(200), nullable=False),
+    Column("upstream_id", String(300), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | in_progress | completed | failed
+    Column("progress", Integer, nullable=False, default=0),
+    Column("prompt", Text, nullable=True),
+    Column("seconds", String(8), nullable=True),
+    Column("size", String(20), nullable=True),
+    Column("remixed_from", String(40), nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+    Column("expires_at", Float, nullable=True),
+    Column("next_poll_at", Float, nullable=False),
+    Column("lease_owner", String(40), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("reservation", Text, nullable=True),  # JSON: the admission reservation, settled on the end state
+    Column("price", Text, nullable=True),  # JSON: the price the task is billed at (size multiplier applied)
+    Column("cost_micros", BigInteger, nullable=False, default=0),
+    Column("callback_url", String(2000), nullable=True),
+    Column("history", Text, nullable=True),  # JSON list of [time, status, progress]
+    Column("upstream_data", Text, nullable=True),  # JSON: what the adapter keeps (result URL …); never shown
+    Index("ix_media_tasks_due", "status", "next_poll_at"),
+    Index("ix_media_tasks_key_created", "key_id", "created_at"),
+)
+
+# Signed callbacks (Standard Webhooks): one row per event, its attempts in `attempts` (JSON list).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # msg_…: the webhook-id, the same on every attempt
+    Column("task_id", String(40), nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("payload", Text, nullable=False),  # the exact body signed and sent
+    Column("state", String(16), nullable=False),  # pending | delivered | failed | disabled
+    Column("attempts", Text, nullable=True),  # JSON list of {at, status, ms, error}
+    Column("next_attempt_at", Float, nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_task", "task_id"),
+)
+
+# A key's callback signing secret (whsec_…, stored as given: it must be used to sign) and default URL.
+key_webhooks = Table(
+    "key_webhooks",
+    metadata,
+    Column("key_id", Integer, primary_key=True),
+    Column("secret", String(100), nullable=False),
+    Column("callback_url", String(2000), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)

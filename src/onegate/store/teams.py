@@ -163,6 +163,12 @@ def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) 
     return (int(row[0]), int(row[1])) if row else None
 
 
+def team_balance(conn: Connection, team_id: int) -> tuple[int, int] | None:
+    """A team's (balance, version) as the database has it, None if there is no such team."""
+    row = conn.execute(select(teams.c.balance_micros, teams.c.balance_version).where(teams.c.id == team_id)).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
 def teams_revision(engine: Engine) -> tuple[float, int]:
     """Changes whenever a team is created or changed, its balance included."""
     with engine.connect() as conn:

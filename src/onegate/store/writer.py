@@ -164,7 +164,7 @@ class LogWriter:
             self.stats.batch_seconds += time.perf_counter() - began
             self.stats.batches += 1
             self.stats.written += len(batch)
-            if self._on_commit is not None and (committed.charges or committed.balances):
+            if self._on_commit is not None and (committed.charges or committed.balances or committed.already):
                 try:
                     self._on_commit(committed)
                 except Exception:  # the counters catch up from the database on their own

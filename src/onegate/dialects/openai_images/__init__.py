@@ -1,0 +1,1 @@
+"""OpenAI's Images API (generations and edits): served by pass-through to OpenAI-compatible upstreams."""

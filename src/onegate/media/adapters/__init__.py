@@ -1,0 +1,1 @@
+"""Upstream video task APIs behind one small interface (base.py): submit, poll, fetch content, cancel."""
