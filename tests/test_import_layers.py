@@ -38,7 +38,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("storage", ("onegate.store", "onegate.counters")),
-    ("translation", ("onegate.dialects", "onegate.diagnosis", "onegate.setup")),
+    ("translation", ("onegate.dialects", "onegate.diagnosis", "onegate.setup", "onegate.doctor.evidence")),
     (
         "request",
         (
@@ -52,6 +52,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("pipeline", ("onegate.pipeline",)),
+    ("management", ("onegate.manage",)),
     ("handlers", ("onegate.server", "onegate.admin", "onegate.media", "onegate.observe.endpoints")),
     ("process", ("onegate.app", "onegate.cli", "onegate.doctor", "onegate.__main__")),
 )

@@ -117,6 +117,7 @@ class Gateway:
             SERVED,
             self.media,
             self.reservations,
+            self.directory.refresh,
             self.observer,
         )
         self._background: list[asyncio.Task[None]] = []
@@ -138,6 +139,10 @@ class Gateway:
             self.poller.run_forever(),  # video tasks and their callbacks
             self.media.renew_forever(),
         ]
+        if self.settings.log_retention_days:
+            from onegate.store.log_queries import prune_forever
+
+            tasks.append(prune_forever(self.engine, self.settings.log_retention_days))
         if self.settings.accounting.alerts.enabled:
             tasks.append(self.alerts.run_forever())
         if self.settings.redis_url:

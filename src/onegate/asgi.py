@@ -112,12 +112,18 @@ class Responder:
             {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
         )
 
-    async def start_stream(self, status: int = 200) -> None:
+    async def start_stream(
+        self, status: int = 200, content_type: bytes = EVENT_STREAM, headers: dict[str, str] | None = None
+    ) -> None:
         self.started = True
         self.ctx.status = status
         extra = {"cache-control": "no-cache", "x-accel-buffering": "no"}  # no proxy may buffer a stream
         await self._send(
-            {"type": "http.response.start", "status": status, "headers": self._headers(EVENT_STREAM, extra)}
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": self._headers(content_type, {**extra, **(headers or {})}),
+            }
         )
 
     async def stream_chunk(self, chunk: bytes) -> None:

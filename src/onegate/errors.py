@@ -55,6 +55,8 @@ ACCOUNTING_UNAVAILABLE = _kind("accounting_unavailable", 503, "server_error", "a
 ADMIN_AUTH_REQUIRED = _kind("admin_auth_required", 401, "invalid_request_error", "authentication_error")
 ADMIN_DISABLED = _kind("admin_disabled", 403, "permission_error", "permission_error")
 NOT_FOUND = _kind("not_found", 404, "invalid_request_error", "not_found_error")
+FORBIDDEN = _kind("forbidden", 403, "permission_error", "permission_error")  # a role that may not do this
+CONFLICT = _kind("conflict", 409, "invalid_request_error", "invalid_request_error")  # e.g. a duplicate name
 
 
 # Statuses onegate keeps when an upstream answers them with an error; any other 5xx (501, 505, Cloudflare's

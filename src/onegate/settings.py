@@ -264,6 +264,8 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     # journal each request's log row and charge to a local file before queueing it: survives kill -9
     durable_writes: bool = False
     log_queue_size: int = 50_000
+    # raw request-log rows older than this many days are deleted (in batches, hourly); rollups are kept. None: keep all
+    log_retention_days: Annotated[int, Meta(ge=1)] | None = None
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
     metrics: MetricsConfig = config_field(default_factory=MetricsConfig)
@@ -308,6 +310,7 @@ class Settings:
     resolve_model_variants: bool = False
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
     server: ServerConfig = field(default_factory=ServerConfig)  # timeouts, limits, proxies of the listener
+    log_retention_days: int | None = None
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
@@ -414,6 +417,7 @@ def load_settings(
         resolve_model_variants=file.resolve_model_variants,
         admin_token=_admin_token(),
         server=file.server,
+        log_retention_days=file.log_retention_days,
         model_groups=dict(file.model_groups),
         accounting=file.accounting,
         media=file.media,

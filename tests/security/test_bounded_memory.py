@@ -24,7 +24,7 @@ import pytest
 from onegate.diagnosis import models as model_diagnosis
 from onegate.dialects.schema import MAX_MODEL_NAME
 from onegate.redaction import STORED_TEXT_LIMIT
-from tests.conftest import free_port, raw_request, wait_for_log
+from tests.conftest import channel, free_port, raw_request, wait_for_log
 from tests.security.harness import PASSTHROUGH_OPENAI, InProcessGateway
 
 HUGE = 1_900_000  # characters of each model name
@@ -176,3 +176,27 @@ def test_body_text_quoted_in_the_notes_is_masked(in_process: InProcessGateway, f
     row = wait_for_log(in_process.gateway, answer.headers["x-request-id"])
     assert "content block was dropped" in row["notes"]
     assert secret not in row["notes"] and f"sk-…{secret[-4:]}" in row["notes"]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    from tests.conftest import require_service
+    from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
+
+    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
+    with postgres_schema() as url:
+        yield url
+
+
+def test_the_longest_caller_strings_a_row_keeps_fit_postgresqls_columns(postgres_url, start_gateway, upstream):
+    """A 256-character model name (the longest accepted) and a long user agent and path must not fail the
+    log batch on PostgreSQL, whose VARCHAR columns enforce their width: a failed batch spills, and its
+    replay fails the same way forever (the row, and the charge with it, never lands)."""
+    gateway = start_gateway({"database_url": postgres_url, "channels": [channel("oai", upstream, ["gpt-4.1-mini"])]})
+    headers = {"authorization": f"Bearer {gateway.key}", "user-agent": "agent/" + "u" * 600}
+    body = {"model": "m" * 256, "messages": [{"role": "user", "content": "hi"}]}
+    refused = raw_request("POST", gateway.base_url + "/chat/completions?" + "q" * 600, body, headers)
+    assert refused.status == 404  # no such model; its row is written all the same
+    row = gateway.log(refused.headers["x-request-id"])
+    assert row["model_requested"].startswith("m" * 100) and len(row["user_agent"]) <= 300
+    assert len(row["path"]) <= 500

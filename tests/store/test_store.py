@@ -4,10 +4,9 @@ with log rows, prices. PostgreSQL runs in a fresh schema of database `test`, dro
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from onegate.settings import PriceConfig
 from onegate.store.db import open_engine
@@ -17,27 +16,7 @@ from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
 from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
-from tests.conftest import require_service
 from tests.records import charge, count_logs, ledger_total, log_row
-from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'onegate.db'}"
-        return
-    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    with postgres_schema() as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_fresh_database_gets_the_latest_schema_and_migrating_again_changes_nothing(engine):
@@ -65,6 +44,7 @@ def test_a_version_2_database_is_upgraded_in_place(database_url):
             tables = set(inspect(conn).get_table_names())
         assert {"teams", "ledger", "model_prices", "spend_alerts"} <= tables
         assert {"media_tasks", "webhook_deliveries", "key_webhooks"} <= tables
+        assert {"usage_hourly", "usage_daily", "admins", "admin_sessions", "audit_log"} <= tables
         [old] = list_keys(engine)
         assert old.name == "old" and old.budget_micros is None and old.team_id is None
     finally:
@@ -180,3 +160,4 @@ def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
         committed = write_settlements(conn, [first, second])
     assert [c.request_id for c in committed.charges] == ["req_b"]
     assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2
+

@@ -30,6 +30,10 @@ class Window:
     def failure_ratio(self) -> float:
         return self.failures / self.total if self.total else 0.0
 
+    @property
+    def mean_latency_ms(self) -> float | None:
+        return self.latency_ms / self.successes if self.successes else None
+
     def __add__(self, other: Window) -> Window:
         return Window(
             self.successes + other.successes, self.failures + other.failures, self.latency_ms + other.latency_ms

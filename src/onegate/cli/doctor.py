@@ -11,8 +11,9 @@ import typer
 
 from onegate import __version__
 from onegate.diagnosis.profiles import PROFILES
-from onegate.doctor.evidence import STEP_MARK, as_markdown, from_doctor
+from onegate.doctor.evidence import STEP_MARK, as_markdown
 from onegate.doctor.media_steps import MediaInput, image_step, video_step
+from onegate.doctor.report import from_doctor
 from onegate.doctor.steps import DoctorInput, Step, run_steps
 from onegate.i18n.catalog import normalise_lang, text
 

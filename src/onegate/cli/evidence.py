@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 import typer
 
-from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
-from onegate.doctor.evidence import as_markdown, from_log
+from onegate.cli.backend import backend, run
+from onegate.cli.common import ConfigPath, DataDir, settings_or_exit
 from onegate.i18n.catalog import normalise_lang
-from onegate.store.logs import get_log
 
 
 def evidence(
@@ -20,9 +20,8 @@ def evidence(
     config: ConfigPath = None,
 ) -> None:
     """Print what support needs about one request: who, what, when, status, error text, the diagnosis."""
-    row = get_log(open_store(settings_or_exit(data_dir, config)), request_id.strip())
-    if row is None:
-        typer.secho(f"no request with id {request_id} in this server's log", fg="red", err=True)
-        raise typer.Exit(1)
-    record = from_log(row)
-    typer.echo(record.as_json() if as_json else as_markdown(record, normalise_lang(lang)))
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    found = run(lambda: api.log_detail(request_id.strip(), normalise_lang(lang)))
+    typer.echo(
+        orjson.dumps(found.evidence, option=orjson.OPT_INDENT_2).decode() if as_json else found.evidence_markdown
+    )

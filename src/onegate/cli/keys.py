@@ -1,4 +1,5 @@
-"""`onegate keys`: create, list and disable virtual keys. Works while the server runs."""
+"""`onegate keys`: create, list, change, rotate and delete virtual keys, here or on a remote server
+(`onegate --server URL --token T keys …`). The logic lives in onegate.manage.keys."""
 
 from __future__ import annotations
 
@@ -7,21 +8,12 @@ from typing import Annotated
 
 import typer
 
-from onegate.accounting.money import format_amount, parse_amount
 from onegate.accounting.periods import PERIODS
 from onegate.apikeys import parse_duration
-from onegate.cli.common import (
-    ConfigPath,
-    DataDir,
-    announce,
-    fail,
-    open_store,
-    print_table,
-    served_root,
-    settings_or_exit,
-)
-from onegate.store.keys import KeyNotFound, KeyOptions, create_key, find_key, list_keys, set_key_status
-from onegate.store.teams import TeamError, get_team, list_teams
+from onegate.cli.backend import backend, remote, run
+from onegate.cli.common import ConfigPath, DataDir, fail, open_store, print_table, served_root, settings_or_exit
+from onegate.manage.keys import KeyCreate, KeyUpdate, KeyView
+from onegate.store.keys import KeyNotFound, find_key
 
 app = typer.Typer(help="Virtual keys: one per person or service.", no_args_is_help=True)
 
@@ -41,23 +33,28 @@ def create(
     config: ConfigPath = None,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    settings = settings_or_exit(data_dir, config)
-    engine = open_store(settings)
-    allowed = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    expires_at = time.time() + parse_duration(expires) if expires else None
     if period not in PERIODS:
         fail(f"--budget-period must be one of {', '.join(PERIODS)}")
-    try:
-        team_id = get_team(engine, team).id if team else None
-        budget_micros = parse_amount(budget) if budget else None
-    except (TeamError, ValueError) as exc:
-        fail(str(exc))
-    options = KeyOptions(team_id, budget_micros, period if budget else None, rpm, tpm, concurrent)
-    record, plain = create_key(engine, name, allowed, expires_at, options=options)
-    typer.echo(plain)
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    allowed = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    spec = KeyCreate(
+        name=name,
+        models=allowed,
+        expires_at=time.time() + parse_duration(expires) if expires else None,
+        team_id=run(lambda: api.team_id(team)) if team else None,
+        budget=budget,
+        budget_period=period,
+        rpm=rpm,
+        tpm=tpm,
+        concurrent=concurrent,
+    )
+    created = run(lambda: api.create_key(spec))
+    typer.echo(created.secret)
+    target = remote()
+    where = (target.server if target else served_root(settings_or_exit(data_dir, config))) + "/api/v1"
     typer.secho(
-        f"key {record.id} ({name}) created. This is the only time the key is shown: store it now.\n"
-        f"Base URL for OpenAI-style clients: {served_root(settings)}/api/v1",
+        f"key {created.key.id} ({name}) created. This is the only time the key is shown: store it now.\n"
+        f"Base URL for OpenAI-style clients: {where}",
         err=True,
     )
 
@@ -67,45 +64,52 @@ def _when(epoch: float | None) -> str:
 
 
 @app.command("list")
-def list_(data_dir: DataDir = None, config: ConfigPath = None) -> None:
+def list_(
+    search: Annotated[str | None, typer.Option("--search", help="Name contains, or the last four characters.")] = None,
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
     """List keys, masked."""
-    now = time.time()
-    engine = open_store(settings_or_exit(data_dir, config))
-    teams = {t.id: t.name for t in list_teams(engine)}
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    team_names = {t.id: t.name for t in run(api.list_teams)}
     rows = [("ID", "NAME", "KEY", "STATUS", "TEAM", "BUDGET", "MODELS", "EXPIRES (UTC)")]
-    for k in list_keys(engine):
-        status = "expired" if k.status == "active" and k.expired(now) else k.status
-        team = teams.get(k.team_id, "?") if k.team_id is not None else "-"
-        budget = f"{format_amount(k.budget_micros)}/{k.budget_period}" if k.budget_micros is not None else "-"
-        models = ",".join(k.models) if k.models else "*"
-        rows.append((str(k.id), k.name, k.mask, status, team, budget, models, _when(k.expires_at)))
+    cursor: str | None = None
+    while True:
+        page = run(api.list_keys, search, cursor, 200)
+        for k in page.items:
+            team = team_names.get(k.team_id, "?") if k.team_id is not None else "-"
+            budget = f"{k.budget}/{k.budget_period}" if k.budget is not None else "-"
+            models = ",".join(k.models) if k.models else "*"
+            rows.append((str(k.id), k.name, k.mask, k.status, team, budget, models, _when(k.expires_at)))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
     print_table(rows)
 
 
-def _set_status(id_or_name: str, status: str, data_dir: DataDir, config: ConfigPath) -> None:
-    settings = settings_or_exit(data_dir, config)
-    try:
-        record = set_key_status(open_store(settings), id_or_name, status)
-    except KeyNotFound as exc:
-        fail(str(exc))
-    announce(settings, "keys")
-    typer.echo(f"key {record.id} ({record.name}, {record.mask}) is now {record.status}")
+def _describe(k: KeyView) -> str:
+    return f"key {k.id} ({k.name}, {k.mask}) is now {k.status}"
+
+
+def _update(id_or_name: str, spec: KeyUpdate, data_dir: DataDir, config: ConfigPath) -> None:
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    key_id = run(lambda: api.key_id(id_or_name))
+    typer.echo(_describe(run(lambda: api.update_key(key_id, spec))))
+
+
+ID = Annotated[str, typer.Argument(metavar="ID", help="The key's id (or its unique name).")]
 
 
 @app.command("disable")
-def disable(
-    id_or_name: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
-) -> None:
+def disable(id_or_name: ID, data_dir: DataDir = None, config: ConfigPath = None) -> None:
     """Disable a key; every running instance refuses it within a second."""
-    _set_status(id_or_name, "disabled", data_dir, config)
+    _update(id_or_name, KeyUpdate(status="disabled"), data_dir, config)
 
 
 @app.command("enable")
-def enable(
-    id_or_name: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
-) -> None:
+def enable(id_or_name: ID, data_dir: DataDir = None, config: ConfigPath = None) -> None:
     """Enable a disabled key again."""
-    _set_status(id_or_name, "active", data_dir, config)
+    _update(id_or_name, KeyUpdate(status="active"), data_dir, config)
 
 
 @app.command("webhook-secret")
@@ -134,3 +138,65 @@ def webhook_secret(
         "secret, if any, no longer signs.",
         err=True,
     )
+
+
+@app.command("set")
+def set_(
+    id_or_name: ID,
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated; '*' for every model.")] = None,
+    budget: Annotated[str | None, typer.Option("--budget", help="Per period; 'none' to drop it.")] = None,
+    period: Annotated[str | None, typer.Option("--budget-period")] = None,
+    expires: Annotated[str | None, typer.Option("--expires", help="From now, e.g. 30d; 'never'.")] = None,
+    rpm: Annotated[int | None, typer.Option("--rpm")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm")] = None,
+    concurrent: Annotated[int | None, typer.Option("--concurrent")] = None,
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
+    """Change a key's models, budget, expiry or limits."""
+    clear = []
+    if models == "*":
+        clear.append("models")
+    if budget == "none":
+        clear.append("budget")
+    if expires == "never":
+        clear.append("expires_at")
+    spec = KeyUpdate(
+        models=[m.strip() for m in models.split(",")] if models and models != "*" else None,
+        budget=budget if budget != "none" else None,
+        budget_period=period,
+        expires_at=time.time() + parse_duration(expires) if expires and expires != "never" else None,
+        rpm=rpm,
+        tpm=tpm,
+        concurrent=concurrent,
+        clear=clear,
+    )
+    _update(id_or_name, spec, data_dir, config)
+
+
+@app.command("rotate")
+def rotate(
+    id_or_name: ID,
+    grace: Annotated[str, typer.Option("--grace", help="How long the old key keeps working, e.g. 24h, 0.")] = "24h",
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
+    """A new secret with the same settings; the old key expires after the grace period."""
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    key_id = run(lambda: api.key_id(id_or_name))
+    rotated = run(lambda: api.rotate_key(key_id, parse_duration(grace)))
+    typer.echo(rotated.secret)
+    typer.secho(
+        f"key {rotated.key.id} replaces key {key_id}, which works until {_when(rotated.old_key.expires_at)} UTC. "
+        "This is the only time the new key is shown.",
+        err=True,
+    )
+
+
+@app.command("delete")
+def delete(id_or_name: ID, data_dir: DataDir = None, config: ConfigPath = None) -> None:
+    """Delete a key (its log rows stay, with its mask)."""
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    key_id = run(lambda: api.key_id(id_or_name))
+    gone = run(lambda: api.delete_key(key_id))
+    typer.echo(f"key {gone.id} ({gone.name}, {gone.mask}) deleted")

@@ -6,12 +6,15 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
+import msgspec
 import orjson
 import typer
 
 from onegate.apikeys import parse_duration
+from onegate.cli.backend import backend, run
 from onegate.cli.common import ConfigPath, DataDir, open_store, settings_or_exit
-from onegate.store.logs import get_log, query_logs
+from onegate.manage.logs import LogQuery
+from onegate.store.log_queries import prune
 
 app = typer.Typer(help="The request log: one row per request, never prompts or keys.")
 
@@ -42,10 +45,9 @@ def list_logs(
     """List recent requests (newest first)."""
     if ctx.invoked_subcommand:
         return
-    engine = open_store(settings_or_exit(data_dir, config))
-    rows = query_logs(
-        engine, key_id=key, status=status, model=model, since=parse_since(since) if since else None, limit=limit
-    )
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    q = LogQuery(key_id=key, status=status, model=model, since=parse_since(since) if since else None, limit=limit)
+    rows = [msgspec.to_builtins(item) for item in run(lambda: api.list_logs(q)).items]
     for r in rows:
         tokens = f"{r['input_tokens']}/{r['cached_tokens']}/{r['output_tokens']}"
         error = f"  {r['error_code']}" if r["error_code"] else ""
@@ -77,14 +79,23 @@ def show(
     config: ConfigPath = None,
 ) -> None:
     """Print one request's log row."""
-    row = get_log(open_store(settings_or_exit(data_dir, config)), request_id)
-    if row is None:
-        typer.secho(f"no request with id {request_id}", fg="red", err=True)
-        raise typer.Exit(1)
-    for field in ("attempts", "price"):
-        if row.get(field):
-            row[field] = orjson.loads(row[field])
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    found = run(lambda: api.log_detail(request_id.strip(), "en"))
+    row = {**msgspec.to_builtins(found.item), "user_agent": found.user_agent, "attempts": found.attempts}
+    row.update({"notes": "; ".join(found.notes) or None, "price": found.price})
     if as_json:
         typer.echo(orjson.dumps(row, option=orjson.OPT_INDENT_2).decode())
     else:
         typer.echo(render_row(row))
+
+
+@app.command("prune")
+def prune_logs(
+    older_than: Annotated[str, typer.Option("--older-than", help="e.g. 90d: delete raw rows older than this.")],
+    data_dir: DataDir = None,
+    config: ConfigPath = None,
+) -> None:
+    """Delete old request-log rows in batches (charts and totals keep them: the rollups stay)."""
+    engine = open_store(settings_or_exit(data_dir, config))
+    removed = prune(engine, time.time() - parse_duration(older_than))
+    typer.echo(f"deleted {removed} request-log rows older than {older_than}")

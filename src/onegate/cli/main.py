@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "setup": ("setup", "setup", False),
     "doctor": ("doctor", "doctor", False),
     "evidence": ("evidence", "evidence", False),
+    "admins": ("admins", "app", True),
 }
 
 
@@ -33,8 +34,19 @@ def build_app(names: list[str]) -> typer.Typer:
     )
 
     @app.callback()
-    def _root() -> None:
+    def _root(
+        server: Annotated[
+            str | None,
+            typer.Option("--server", envvar="ONEGATE_SERVER", help="Manage this remote onegate (https://HOST)."),
+        ] = None,
+        token: Annotated[
+            str | None, typer.Option("--token", envvar="ONEGATE_TOKEN", help="Its admin token, with --server.")
+        ] = None,
+    ) -> None:
         """onegate: one OpenAI-compatible gateway for every AI client."""  # keeps subcommand names required
+        from onegate.cli.backend import use_remote
+
+        use_remote(server, token)
 
     for name in names:
         module_name, attribute, is_group = COMMANDS[name]
@@ -53,7 +65,7 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    wanted = next((a for a in sys.argv[1:] if not a.startswith("-")), None) if "--server" not in sys.argv else None
     build_app([wanted] if wanted in COMMANDS else list(COMMANDS))()
 
 

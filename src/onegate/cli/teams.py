@@ -1,4 +1,5 @@
-"""`onegate teams`: teams share a balance, model groups and limits. Money moves with an audit trail."""
+"""`onegate teams`: teams share a balance, model groups and limits. Money moves with an audit trail.
+Here or on a remote server (`onegate --server URL --token T teams …`); the logic is in onegate.manage.teams."""
 
 from __future__ import annotations
 
@@ -8,22 +9,11 @@ from typing import Annotated
 
 import typer
 
-from onegate.accounting.money import format_amount, parse_amount
+from onegate.accounting.money import format_amount
 from onegate.apikeys import parse_duration
-from onegate.cli.common import (
-    Actor,
-    ConfigPath,
-    DataDir,
-    announce,
-    default_actor,
-    fail,
-    open_store,
-    print_table,
-    settings_or_exit,
-)
-from onegate.settings import Settings
-from onegate.store.ledger import spend_report
-from onegate.store.teams import TeamError, TeamRecord, change_balance, create_team, get_team, list_teams, update_team
+from onegate.cli.backend import backend, run
+from onegate.cli.common import Actor, ConfigPath, DataDir, fail, print_table, settings_or_exit
+from onegate.manage.teams import BalanceChangeIn, TeamCreate, TeamUpdate, TeamView
 
 app = typer.Typer(help="Teams: a shared balance, model groups and rate limits for their keys.", no_args_is_help=True)
 
@@ -36,15 +26,8 @@ Concurrent = Annotated[int | None, typer.Option("--concurrent", help="Requests i
 Note = Annotated[str | None, typer.Option("--note", help="Why: kept in the audit trail.")]
 
 
-def _groups(settings: Settings, text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    groups = [g.strip() for g in text.split(",") if g.strip()]
-    unknown = sorted(set(groups) - set(settings.model_groups))
-    if unknown:
-        known = ", ".join(sorted(settings.model_groups)) or "none configured"
-        fail(f"unknown model groups: {', '.join(unknown)} (known: {known})")
-    return groups
+def _groups(text: str | None) -> list[str] | None:
+    return None if text is None else [g.strip() for g in text.split(",") if g.strip()]
 
 
 @app.command("create")
@@ -58,12 +41,9 @@ def create(
     config: ConfigPath = None,
 ) -> None:
     """Create a team with a zero balance."""
-    settings = settings_or_exit(data_dir, config)
-    try:
-        team = create_team(open_store(settings), name, _groups(settings, groups), rpm, tpm, concurrent)
-    except TeamError as exc:
-        fail(str(exc))
-    announce(settings, "teams")
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    spec = TeamCreate(name=name, model_groups=_groups(groups), rpm=rpm, tpm=tpm, concurrent=concurrent)
+    team = run(lambda: api.create_team(spec))
     typer.echo(f"team {team.id} ({team.name}) created; top it up with: onegate teams topup {team.name} AMOUNT")
 
 
@@ -81,39 +61,32 @@ def set_(
     config: ConfigPath = None,
 ) -> None:
     """Change a team's model groups, limits (0 = back to the default) or status."""
-    settings = settings_or_exit(data_dir, config)
-    changes: dict[str, object] = {}
-    if groups is not None or all_models:
-        changes["model_groups"] = None if all_models else _groups(settings, groups)
-    for field, value in (("rpm", rpm), ("tpm", tpm), ("concurrent", concurrent)):
-        if value is not None:
-            changes[field] = value or None
-    if disable or enable:
-        changes["status"] = "disabled" if disable else "active"
-    if not changes:
+    clear = ["model_groups"] if all_models else []
+    clear += [field for field, value in (("rpm", rpm), ("tpm", tpm), ("concurrent", concurrent)) if value == 0]
+    spec = TeamUpdate(
+        status=("disabled" if disable else "active") if disable or enable else None,
+        model_groups=_groups(groups) if not all_models else None,
+        rpm=rpm or None,
+        tpm=tpm or None,
+        concurrent=concurrent or None,
+        clear=clear,
+    )
+    if spec == TeamUpdate():
         fail("nothing to change; see onegate teams set --help")
-    try:
-        team = update_team(open_store(settings), name, **changes)
-    except TeamError as exc:
-        fail(str(exc))
-    announce(settings, "teams")
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    team = run(lambda: api.update_team(run(lambda: api.team_id(name)), spec))
     typer.echo(f"team {team.name}: {_describe(team)}")
 
 
 def _money(
     kind: str, name: str, amount: str, note: str | None, by: str | None, data_dir: Path | None, config: Path | None
 ) -> None:
-    settings = settings_or_exit(data_dir, config)
-    try:
-        micros = parse_amount(amount)
-        change = change_balance(open_store(settings), name, kind, micros, by or default_actor(), note)
-    except (ValueError, TeamError) as exc:
-        fail(str(exc))
-    announce(settings, "teams")
-    currency = settings.accounting.currency
+    api = backend(lambda: settings_or_exit(data_dir, config), by)
+    team_id = run(lambda: api.team_id(name))
+    change = run(lambda: api.change_balance(team_id, BalanceChangeIn(kind=kind, amount=amount, note=note)))
     typer.echo(
-        f"{kind} {format_amount(change.amount_micros, currency)} for team {name}: balance now "
-        f"{format_amount(change.balance_after, currency)} (entry {change.entry_id})"
+        f"{kind} {format_amount(change.amount_micros)} for team {name}: balance now "
+        f"{format_amount(change.balance_micros)} (entry {change.entry_id})"
     )
 
 
@@ -150,7 +123,7 @@ def _limit(value: int | None) -> str:
     return str(value) if value else "default"
 
 
-def _describe(team: TeamRecord) -> str:
+def _describe(team: TeamView) -> str:
     groups = ", ".join(team.model_groups) if team.model_groups is not None else "every model"
     return (
         f"{team.status}; models: {groups}; rpm {_limit(team.rpm)}, tpm {_limit(team.tpm)}, "
@@ -161,9 +134,9 @@ def _describe(team: TeamRecord) -> str:
 @app.command("list")
 def list_(data_dir: DataDir = None, config: ConfigPath = None) -> None:
     """Every team with its balance."""
-    settings = settings_or_exit(data_dir, config)
-    rows = [("ID", "NAME", "STATUS", f"BALANCE ({settings.accounting.currency})", "MODEL GROUPS")]
-    for t in list_teams(open_store(settings)):
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    rows = [("ID", "NAME", "STATUS", "BALANCE", "MODEL GROUPS")]
+    for t in run(api.list_teams):
         groups = ",".join(t.model_groups) if t.model_groups is not None else "*"
         rows.append((str(t.id), t.name, t.status, format_amount(t.balance_micros), groups))
     print_table(rows)
@@ -177,26 +150,22 @@ def show(
     config: ConfigPath = None,
 ) -> None:
     """Balance, spend by model and by key, and the audit trail of balance changes."""
-    settings = settings_or_exit(data_dir, config)
-    engine = open_store(settings)
-    currency = settings.accounting.currency
-    try:
-        team = get_team(engine, name)
-    except TeamError as exc:
-        fail(str(exc))
-    report = spend_report(engine, team.id, time.time() - parse_duration(since))
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    report = run(lambda: api.show_team(run(lambda: api.team_id(name)), time.time() - parse_duration(since)))
+    team = report.team
     typer.echo(f"team {team.name} (id {team.id}): {_describe(team)}")
-    typer.echo(f"balance  {format_amount(team.balance_micros, currency)}")
-    typer.echo(f"spent    {format_amount(report.total_micros, currency)} in {report.requests} requests, last {since}")
+    typer.echo(f"balance  {format_amount(team.balance_micros)}")
+    typer.echo(f"spent    {format_amount(report.spent_micros)} in {report.requests} requests, last {since}")
     for title, lines in (("by model", report.by_model), ("by key", report.by_key)):
         if lines:
             typer.echo(f"\n{title}:")
-            print_table([("", "REQUESTS", currency)] + [(n, str(c), format_amount(m)) for n, c, m in lines])
+            table = [(x.name, str(x.requests), format_amount(x.spent_micros)) for x in lines]
+            print_table([("", "REQUESTS", "SPENT"), *table])
     if report.history:
         typer.echo("\nbalance changes (newest first):")
         rows = [("WHEN (UTC)", "KIND", "AMOUNT", "BALANCE AFTER", "BY", "NOTE")]
         for h in report.history:
-            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(h["created_at"]))
-            after = format_amount(h["balance_after"]) if h["balance_after"] is not None else "-"
-            rows.append((when, h["kind"], format_amount(h["amount_micros"]), after, h["actor"] or "-", h["note"] or ""))
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(h.created_at))
+            after = format_amount(h.balance_after) if h.balance_after is not None else "-"
+            rows.append((when, h.kind, format_amount(h.amount_micros), after, h.actor or "-", h.note or ""))
         print_table(rows)

@@ -1,4 +1,6 @@
-"""The evidence record a user pastes into a ticket: from a doctor run or from one request-log row.
+"""The evidence record a user pastes into a ticket: from a doctor run (doctor/report.py) or from one
+request-log row. Pure, and low in the house (the management API builds it from a log row): it imports no
+doctor step and no HTTP.
 
 Markdown for people, JSON for tools; the same fields either way. Nothing secret goes in: keys are masked to
 their last four characters, URLs lose credentials, prompts are never logged in the first place.
@@ -6,18 +8,12 @@ their last four characters, URLs lose credentials, prompts are never logged in t
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
-from onegate import __version__
-from onegate.diagnosis.keys import mask
-from onegate.diagnosis.profiles import display_name
-from onegate.doctor.steps import DoctorInput, Step
-from onegate.doctor.urlshape import shown_url
 from onegate.i18n.catalog import text
 
 STEP_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
@@ -38,28 +34,8 @@ class Evidence:
         return orjson.dumps(self.as_dict(), option=orjson.OPT_INDENT_2).decode()
 
 
-def _iso(epoch: float) -> str:
+def iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def from_doctor(d: DoctorInput, steps: list[Step], client_version: str, started: float, elapsed_ms: float) -> Evidence:
-    facts = {
-        "tool": f"onegate doctor {__version__}",
-        "client": (display_name(d.client, "en") if d.client != "unknown" else "not given (--client)")
-        + (f" {client_version}" if client_version else ""),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "base_url": shown_url(d.base_url),
-        "requests_to": d.root,
-        "model": d.model,
-        "key": mask(d.key),
-        "started_at": _iso(started),
-        "duration_ms": round(elapsed_ms),
-    }
-    rows = [{k: v for k, v in asdict(s).items() if v not in (None, "")} for s in steps]
-    errors = [(s.name, s.error_text) for s in steps if s.error_text]
-    result = "fail" if any(s.status == "fail" for s in steps) else "pass"
-    return Evidence("onegate doctor", result, facts, rows, errors)
 
 
 _LOG_FACTS = (
@@ -88,7 +64,7 @@ _LOG_FACTS = (
 
 def from_log(row: dict[str, Any]) -> Evidence:
     derived = {
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
         "client": " ".join(p for p in (row.get("client_name"), row.get("client_version")) if p),
         "request": f"{row['method']} {row['path']}",
         "tokens": f"in {row['input_tokens']} (cached {row['cached_tokens']}) / out {row['output_tokens']}",

@@ -19,12 +19,20 @@ from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.observe.timing import phases_ms
-from onegate.redaction import STORED_ERROR_LIMIT, mask_key_shaped, stored_text
+from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, stored_text
 from onegate.store.logs import LogRow
+from onegate.store.schema import request_logs
 from onegate.store.writer import LogWriter
 from onegate.surfaces import SURFACES
 
 MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
+
+# The caller's strings are cut to their column's width as well as to STORED_TEXT_LIMIT: PostgreSQL enforces
+# VARCHAR widths, and one value too long fails the whole batch (and every replay of its spill file).
+_WIDTH: dict[str, int] = {
+    name: min(request_logs.c[name].type.length or STORED_TEXT_LIMIT, STORED_TEXT_LIMIT)  # type: ignore[attr-defined]
+    for name in ("client_version", "user_agent", "path", "model_requested", "model_routed")
+}
 
 
 def log_row(ctx: RequestContext) -> LogRow:
@@ -40,13 +48,13 @@ def log_row(ctx: RequestContext) -> LogRow:
         key.mask if key else None,  # key_mask
         key.team_id if key else None,  # team_id
         ctx.client.name,  # client_name
-        stored_text(ctx.client.version),  # client_version
-        stored_text(ctx.client.user_agent),  # user_agent
+        stored_text(ctx.client.version, _WIDTH["client_version"]),  # client_version
+        stored_text(ctx.client.user_agent, _WIDTH["user_agent"]),  # user_agent
         ctx.method,  # method
-        stored_text(shown_path(path, query)),  # path: a key in the path or the query string is masked
+        stored_text(shown_path(path, query), _WIDTH["path"]),  # path: a key in the path or the query is masked
         ctx.dialect,  # dialect
-        stored_text(ctx.model_requested),  # model_requested
-        stored_text(ctx.model_routed),  # model_routed
+        stored_text(ctx.model_requested, _WIDTH["model_requested"]),  # model_requested
+        stored_text(ctx.model_routed, _WIDTH["model_routed"]),  # model_routed
         ctx.channel,  # channel
         ctx.status,  # status
         ctx.error_code,  # error_code

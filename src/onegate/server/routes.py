@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from onegate import errors
 from onegate.admin import api as admin_api
+from onegate.admin.api_v1.entry import admin_api as admin_api_v1
 from onegate.asgi import Receive, Responder
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
 from onegate.media import images, videos
 from onegate.observe import endpoints as observe_endpoints
-from onegate.server import anthropic_endpoints, endpoints, pages, responses_endpoints
+from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, pages, responses_endpoints
 from onegate.server.pathdoctor import diagnose_misrouted
 from onegate.server.services import Handler, Services
 from onegate.settings import Settings
@@ -63,6 +64,13 @@ API_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "/images/edits"): Endpoint(images.edits, "openai_images"),
     ("POST", "/videos"): Endpoint(videos.create, "openai_videos"),
     ("GET", "/videos"): Endpoint(videos.list_videos, "openai_videos", logged=False),  # free reads: polled often
+    # what a key may still spend, in the shapes clients already read (not request-log rows)
+    ("GET", "/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
+    ("GET", "/auth/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
+    ("GET", "/dashboard/billing/subscription"): Endpoint(
+        balance_endpoints.billing_subscription, "openai_models", logged=False
+    ),
+    ("GET", "/dashboard/billing/usage"): Endpoint(balance_endpoints.billing_usage, "openai_models", logged=False),
 }
 # `/videos/{id}` and below: (method, what follows the id) → endpoint
 VIDEO_ROUTES: dict[tuple[str, str], Endpoint] = {
@@ -83,6 +91,7 @@ OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
 PREFIX_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("GET", "/setup/", Endpoint(pages.setup_guide, "page", logged=False)),
     ("GET", "/admin/api/setup/", Endpoint(admin_api.setup_guide, "admin")),  # logged: an audit trail
+    ("*", "/admin/api/v1/", Endpoint(admin_api_v1, "admin", logged=False)),  # every method: its own table
 )
 MODEL_ROUTE = Endpoint(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")
 SERVED = frozenset(suffix for _, suffix in API_ROUTES)  # for guides that warn when a client's endpoint is missing
@@ -128,7 +137,7 @@ def match(method: str, raw_path: str) -> tuple[Endpoint | None, bool]:
     suffix = api_suffix(path)
     if suffix is None:
         for route_method, prefix, route in PREFIX_ROUTES:
-            if route_method == method and path.startswith(prefix) and len(path) > len(prefix):
+            if route_method in (method, "*") and path.startswith(prefix) and len(path) > len(prefix):
                 return route, True
         return None, any(p == path and r.dialect == "ops" for (_, p), r in OPS_ROUTES.items())
     return route_for_suffix(method, suffix)

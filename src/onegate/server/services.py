@@ -36,6 +36,7 @@ class Services:
     served: frozenset[str]  # the API endpoint suffixes served here, for guides that warn about missing ones
     media: Media  # video tasks: adapters, billing of their ends, callbacks
     reservations: Reservations  # a video task takes over its submit's reservation
+    refresh: Callable[[str | None], Awaitable[None]]  # reload keys, teams, prices after a management change
     observer: Observer  # readiness always; metrics and traces when switched on
 
 

@@ -43,4 +43,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # DB-API obje
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Each log batch touches a page of every log index and rollup: checkpoint the WAL every 128 pages (512 KB)
+    # and cut it back to that size, so the WAL stays small however many small batches arrive.
+    cursor.execute("PRAGMA wal_autocheckpoint=128")
+    cursor.execute("PRAGMA journal_size_limit=524288")
     cursor.close()

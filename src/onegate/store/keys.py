@@ -56,9 +56,15 @@ def create_key(
     options: KeyOptions | None = None,
 ) -> tuple[KeyRecord, str]:
     """Create a key; returns its record and the plain key, which is never stored."""
+    with engine.begin() as conn:
+        return insert_key(conn, name, models, expires_at, options or KeyOptions(team_id=team_id))
+
+
+def insert_key(
+    conn: Connection, name: str, models: list[str] | None, expires_at: float | None, options: KeyOptions
+) -> tuple[KeyRecord, str]:
     plain = generate_key()
     now = time.time()
-    options = options or KeyOptions(team_id=team_id)
     values = {
         "name": name,
         "key_hash": hash_key(plain),
@@ -70,10 +76,52 @@ def create_key(
         "updated_at": now,
         **asdict(options),
     }
-    with engine.begin() as conn:
-        key_id = conn.execute(api_keys.insert().values(**values).returning(api_keys.c.id)).scalar_one()
-        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    key_id = conn.execute(api_keys.insert().values(**values).returning(api_keys.c.id)).scalar_one()
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
     return _record(row), plain
+
+
+def get_key(conn: Connection, key_id: int) -> KeyRecord | None:
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+    return _record(row) if row else None
+
+
+def update_key(conn: Connection, key_id: int, changes: dict[str, object]) -> KeyRecord:
+    """Change the given columns (models as a list or None); returns the record after."""
+    if "models" in changes:
+        models = changes["models"]
+        changes["models"] = orjson.dumps(models).decode() if models else None
+    conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(**changes, updated_at=time.time()))
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    return _record(row)
+
+
+def delete_key(conn: Connection, key_id: int) -> None:
+    conn.execute(api_keys.delete().where(api_keys.c.id == key_id))
+
+
+def search_keys(
+    conn: Connection,
+    *,
+    query: str | None = None,
+    team_id: int | None = None,
+    key_id: int | None = None,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[KeyRecord]:
+    """A page of keys by id: by name (substring) or last four characters, team, status; never all at once."""
+    c = api_keys.c
+    stmt = select(api_keys).order_by(c.id).limit(limit)
+    if query:
+        tail = query.strip()[-4:]  # `sk-…abcd` or `abcd`: the last four characters a person can read out
+        stmt = stmt.where(or_(c.name.contains(query, autoescape=True), c.mask.endswith(tail, autoescape=True)))
+    for column, value in ((c.team_id, team_id), (c.id, key_id), (c.status, status)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if after_id is not None:
+        stmt = stmt.where(c.id > after_id)
+    return [_record(r) for r in conn.execute(stmt)]
 
 
 def list_keys(engine: Engine) -> list[KeyRecord]:

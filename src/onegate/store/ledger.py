@@ -20,6 +20,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from onegate.store.logs import LogRow, insert_rows
+from onegate.store.rollups import add_to_rollups
 from onegate.store.schema import api_keys, ledger
 from onegate.store.teams import apply_balance_delta, team_balance
 
@@ -72,7 +73,7 @@ class Committed:
 
 
 def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committed:
-    insert_rows(conn, [item.log for item in items])
+    add_to_rollups(conn, insert_rows(conn, [item.log for item in items]))  # only rows new to the log count
     charges = [item.charge for item in items if item.charge is not None]
     committed = Committed()
     if not charges:
@@ -158,8 +159,12 @@ class SpendReport:
     history: list[dict[str, Any]]  # top-ups, adjustments, refunds: newest first
 
 
-def spend_report(engine: Engine, team_id: int, since: float, history: int = 20) -> SpendReport:
+def spend_report(
+    engine: Engine, team_id: int, since: float, history: int = 20, until: float | None = None
+) -> SpendReport:
     charged = (ledger.c.team_id == team_id) & (ledger.c.kind == "charge") & (ledger.c.created_at >= since)
+    if until is not None:
+        charged = charged & (ledger.c.created_at < until)
     spent = -func.sum(ledger.c.amount_micros)
     with engine.connect() as conn:
         total, count = conn.execute(select(spent, func.count()).where(charged)).one()

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 
 from onegate.store.schema import request_logs
 
@@ -58,13 +59,21 @@ class LogRow(msgspec.Struct, frozen=True, gc=False):
     timings: str | None = None  # JSON {phase: ms} (observe/timing.py); absent from rows spilled by older versions
 
 
-def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> None:
-    """Insert rows, ignoring ones already written (a replayed spill file may repeat some)."""
+def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> list[LogRow]:
+    """Insert rows, ignoring ones already written (a replayed spill file may repeat some); returns the new ones."""
     if not rows:
-        return
+        return []
+    values = [msgspec.structs.asdict(row) for row in rows]
+    try:  # the normal case, all new: a plain batch insert is the cheapest
+        with conn.begin_nested():
+            conn.execute(request_logs.insert(), values)
+        return list(rows)
+    except IntegrityError:  # a replay: insert what is missing, and learn which rows those were
+        pass
     module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])
-    conn.execute(stmt, [msgspec.structs.asdict(row) for row in rows])
+    new = set(conn.scalars(stmt.returning(request_logs.c.request_id), values))
+    return list(rows) if len(new) == len(rows) else [r for r in rows if r.request_id in new]
 
 
 def query_logs(

@@ -53,6 +53,20 @@ def _add_media_tasks(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_management(conn: Connection) -> None:
+    rollups = (schema.usage_hourly, schema.usage_daily, schema.chart_hourly, schema.chart_daily)
+    for table in (*rollups, schema.admins, schema.admin_sessions, schema.audit_log):
+        table.create(conn, checkfirst=True)
+    present = {i["name"] for i in inspect(conn).get_indexes("request_logs")}
+    for index in schema.request_logs.indexes:
+        if index.name not in present:
+            index.create(conn)
+    # rows written before the rollups existed are added once, here; the writer keeps them from now on
+    from onegate.store.rollups import rebuild_rollups
+
+    rebuild_rollups(conn)
+
+
 def _add_request_log_timings(conn: Connection) -> None:
     _add_columns(conn, "request_logs", {"timings": "TEXT"})
 
@@ -62,7 +76,8 @@ STEPS: list[tuple[int, str, Step | None]] = [
     (2, "request_logs.notes", _add_request_log_notes),
     (3, "teams, ledger, model_prices, spend_alerts; key budgets and limits", _add_teams_and_ledger),
     (4, "media_tasks, webhook_deliveries, key_webhooks", _add_media_tasks),
-    (5, "request_logs.timings", _add_request_log_timings),
+    (5, "usage rollups, admins, sessions, audit log; request_logs filter indexes", _add_management),
+    (6, "request_logs.timings", _add_request_log_timings),
 ]
 
 

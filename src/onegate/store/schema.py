@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -10,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -147,6 +150,103 @@ request_logs = Table(
     Column("timings", Text, nullable=True),  # JSON {phase: ms}: auth, admit, route, upstream, total
     Index("ix_request_logs_created_at", "created_at"),
     Index("ix_request_logs_key_created", "key_id", "created_at"),
+    # the console's filters: equality column first, then time, so each filtered page is an index range scan
+    Index("ix_request_logs_team_created", "team_id", "created_at"),
+    Index("ix_request_logs_model_created", "model_requested", "created_at"),
+    Index("ix_request_logs_channel_created", "channel", "created_at"),
+    Index("ix_request_logs_status_created", "status", "created_at"),
+    Index("ix_request_logs_error_created", "error_code", "created_at"),
+    Index("ix_request_logs_client_created", "client_name", "created_at"),
+)
+
+
+_DIMENSION_TYPES: dict[str, Any] = {
+    "key_id": Integer,
+    "team_id": Integer,
+    "model": String(200),
+    "channel": String(100),
+    "status": Integer,
+    "error_code": String(64),
+    "client_name": String(40),
+}
+FULL_DIMENSIONS = ("key_id", "team_id", "model", "channel", "status", "error_code", "client_name")
+CHART_DIMENSIONS = ("key_id", "team_id", "model", "channel")
+
+
+def _usage_rollup(name: str, dimensions: tuple[str, ...]) -> Table:
+    """Request-log totals per time bucket and dimension, kept by the log writer in the batch that writes the
+    rows (store/rollups.py). Dimensions are never NULL (0 / '' for "none") so they form the primary key,
+    clustered (SQLite: WITHOUT ROWID), so a time range is one sequential read."""
+    return Table(
+        name,
+        metadata,
+        Column("bucket", BigInteger, nullable=False),  # epoch seconds at the start of the hour / UTC day
+        *(Column(d, _DIMENSION_TYPES[d], nullable=False) for d in dimensions),
+        Column("requests", BigInteger, nullable=False),
+        Column("failed", BigInteger, nullable=False),  # status >= 400
+        Column("input_tokens", BigInteger, nullable=False),
+        Column("cached_tokens", BigInteger, nullable=False),
+        Column("output_tokens", BigInteger, nullable=False),
+        Column("cost_micros", BigInteger, nullable=False),
+        Column("latency_ms", Float, nullable=False),  # summed: divide by requests for the mean
+        Column("ttfb_ms", Float, nullable=False),
+        PrimaryKeyConstraint("bucket", *dimensions),
+        sqlite_with_rowid=False,
+    )
+
+
+# every filter of the logs page, for exact totals of any filter
+usage_hourly = _usage_rollup("usage_hourly", FULL_DIMENSIONS)
+usage_daily = _usage_rollup("usage_daily", FULL_DIMENSIONS)
+# the dimensions charts group and filter by: a few times fewer rows, so a 90-day chart reads little
+chart_hourly = _usage_rollup("chart_hourly", CHART_DIMENSIONS)
+chart_daily = _usage_rollup("chart_daily", CHART_DIMENSIONS)
+
+# Console and API accounts (ONEGATE_ADMIN_TOKEN stays a bootstrap owner besides these). Only hashes stored.
+admins = Table(
+    "admins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # owner | operator | viewer | team_admin
+    Column("team_id", Integer, nullable=True),  # team_admin: the one team
+    Column("can_topup", Boolean, nullable=False, default=False),  # team_admin: may move money
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("mask", String(32), nullable=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Browser sessions, shared by every instance: the cookie's hash, who it stands for, until when.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # admin | key | bootstrap
+    Column("subject_id", Integer, nullable=True),  # admins.id or api_keys.id
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("peer", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Index("ix_admin_sessions_expires", "expires_at"),
+)
+
+# Every management action: who, when, what, the object before and after.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("created_at", Float, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),  # keys.create, teams.topup, …
+    Column("target", String(200), nullable=True),  # key:12, team:3, price:gpt-4.1
+    Column("team_id", Integer, nullable=True),  # so a team admin reads their team's trail
+    Column("before", Text, nullable=True),  # JSON
+    Column("after", Text, nullable=True),  # JSON
+    Index("ix_audit_log_created", "created_at"),
+    Index("ix_audit_log_team_created", "team_id", "created_at"),
 )
 
 # Video tasks onegate owns: the public id is onegate's; the upstream's id and channel never leave the server.

@@ -67,25 +67,36 @@ def create_team(
     tpm: int | None = None,
     concurrent: int | None = None,
 ) -> TeamRecord:
-    now = time.time()
     with engine.begin() as conn:
-        if conn.execute(select(teams.c.id).where(teams.c.name == name)).first():
-            raise TeamError(f"a team named {name!r} already exists")
-        conn.execute(
-            teams.insert().values(
-                name=name,
-                status="active",
-                balance_micros=0,
-                balance_version=0,
-                model_groups=orjson.dumps(model_groups).decode() if model_groups is not None else None,
-                rpm=rpm,
-                tpm=tpm,
-                concurrent=concurrent,
-                created_at=now,
-                updated_at=now,
-            )
+        return create_team_in(conn, name, model_groups, rpm, tpm, concurrent)
+
+
+def create_team_in(
+    conn: Connection,
+    name: str,
+    model_groups: list[str] | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    concurrent: int | None = None,
+) -> TeamRecord:
+    now = time.time()
+    if conn.execute(select(teams.c.id).where(teams.c.name == name)).first():
+        raise TeamError(f"a team named {name!r} already exists")
+    conn.execute(
+        teams.insert().values(
+            name=name,
+            status="active",
+            balance_micros=0,
+            balance_version=0,
+            model_groups=orjson.dumps(model_groups).decode() if model_groups is not None else None,
+            rpm=rpm,
+            tpm=tpm,
+            concurrent=concurrent,
+            created_at=now,
+            updated_at=now,
         )
-        return _team(conn, name)
+    )
+    return _team(conn, name)
 
 
 def _team(conn: Connection, name: str) -> TeamRecord:
@@ -93,6 +104,11 @@ def _team(conn: Connection, name: str) -> TeamRecord:
     if row is None:
         raise TeamError(f"no team named {name!r}")
     return _record(row)
+
+
+def team_by_id(conn: Connection, team_id: int) -> TeamRecord | None:
+    row = conn.execute(select(teams).where(teams.c.id == team_id)).first()
+    return _record(row) if row else None
 
 
 def get_team(engine: Engine, name: str) -> TeamRecord:
@@ -107,43 +123,53 @@ def list_teams(engine: Engine) -> list[TeamRecord]:
 
 def update_team(engine: Engine, name: str, **changes: object) -> TeamRecord:
     """Change a team's status, model groups or limits (only the given fields)."""
+    with engine.begin() as conn:
+        return update_team_in(conn, name, **changes)
+
+
+def update_team_in(conn: Connection, name: str, **changes: object) -> TeamRecord:
     allowed = {"status", "model_groups", "rpm", "tpm", "concurrent"}
     unknown = set(changes) - allowed
     if unknown:
         raise TeamError(f"cannot change {', '.join(sorted(unknown))}")
     if "model_groups" in changes and changes["model_groups"] is not None:
         changes["model_groups"] = orjson.dumps(changes["model_groups"]).decode()
-    with engine.begin() as conn:
-        team = _team(conn, name)
-        conn.execute(teams.update().where(teams.c.id == team.id).values(**changes, updated_at=time.time()))
-        return _team(conn, name)
+    team = _team(conn, name)
+    conn.execute(teams.update().where(teams.c.id == team.id).values(**changes, updated_at=time.time()))
+    return _team(conn, name)
 
 
 def change_balance(
     engine: Engine, name: str, kind: str, amount_micros: int, actor: str, note: str | None = None
 ) -> BalanceChange:
     """A top-up, adjustment or refund: one ledger row and the balance, in one transaction."""
+    with engine.begin() as conn:
+        return change_balance_in(conn, name, kind, amount_micros, actor, note)
+
+
+def change_balance_in(
+    conn: Connection, name: str, kind: str, amount_micros: int, actor: str, note: str | None = None
+) -> BalanceChange:
     if kind not in MANUAL_KINDS:
         raise TeamError(f"unknown balance change {kind!r}; expected one of {', '.join(MANUAL_KINDS)}")
     if kind in ("topup", "refund") and amount_micros <= 0:
         raise TeamError(f"a {kind} must be a positive amount")
     entry_id = f"{kind}_{secrets.token_hex(10)}"
     now = time.time()
-    with engine.begin() as conn:
-        team = _team(conn, name)
-        balance, version = apply_balance_delta(conn, team.id, amount_micros, now) or (0, 0)
-        conn.execute(
-            ledger.insert().values(
-                entry_id=entry_id,
-                kind=kind,
-                team_id=team.id,
-                amount_micros=amount_micros,
-                balance_after=balance,
-                actor=actor,
-                note=note,
-                created_at=now,
-            )
+    team = _team(conn, name)
+    balance, version = apply_balance_delta(conn, team.id, amount_micros, now) or (0, 0)
+    conn.execute(
+        ledger.insert().values(
+            entry_id=entry_id,
+            kind=kind,
+            team_id=team.id,
+            amount_micros=amount_micros,
+            balance_after=balance,
+            actor=actor,
+            note=note,
+            created_at=now,
         )
+    )
     return BalanceChange(entry_id, name, kind, amount_micros, balance, version)
 
 

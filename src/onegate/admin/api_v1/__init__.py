@@ -1,0 +1,1 @@
+"""The versioned management API under `/admin/api/v1/` (docs/MANAGEMENT.md)."""
