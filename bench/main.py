@@ -9,6 +9,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_SKIP_LITELLM=1    leave LiteLLM out (no install, no start)
   BENCH_STARTUP_RUNS=3    fresh `onegate serve` spawns for the start-to-first-request time
   BENCH_THREE_CHANNELS=1  also run onegate with the model on three channels (routing cost vs one channel)
+  BENCH_METRICS=1         also run onegate with Prometheus metrics on (their cost vs off)
   BENCH_GATEWAY_CPU=0     core the gateways are pinned to
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
@@ -52,6 +53,7 @@ ONLY = {w.strip() for w in os.environ.get("BENCH_LANES", "").split(",") if w.str
 SKIP_LITELLM = os.environ.get("BENCH_SKIP_LITELLM", "") not in ("", "0", "false", "no")
 STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
 THREE_CHANNELS = os.environ.get("BENCH_THREE_CHANNELS", "") not in ("", "0", "false", "no")
+METRICS = os.environ.get("BENCH_METRICS", "") not in ("", "0", "false", "no")
 GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
 LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
 
@@ -371,7 +373,7 @@ def build_report(
     def base_known(_: str) -> bool:
         return "onegate+redis-off" in targets
 
-    for t in (t for t in targets if t.startswith("onegate+")):
+    for t in (t for t in targets if t.startswith("onegate+") and t != "onegate+metrics"):
         # accounting on PostgreSQL + Redis is judged against the same stack with accounting off
         base = "onegate+redis-off" if t == "onegate+redis" and base_known(t) else "onegate"
         state = (
@@ -412,6 +414,14 @@ def build_report(
                 f"- {w}: three channels vs one: p50 at c={lo} "
                 f"{fmt(diff(p50('onegate-3ch', w, lo), p50('onegate', w, lo)), '+.3f', ' ms')}, "
                 f"rps at c={hi} {fmt(ratio(rps('onegate-3ch', w, hi), rps('onegate', w, hi)), '.1%')} of one channel's"
+            )
+    if "onegate+metrics" in targets:
+        for w in workloads:
+            added = diff(p50("onegate+metrics", w, lo), p50("onegate", w, lo))
+            lines.append(
+                f"- {w}: metrics on vs off: added p50 at c={lo} {fmt(added, '+.3f', ' ms')} "
+                f"({fmt(ratio(added, p50('onegate', w, lo)), '+.1%')}), "
+                f"rps at c={hi} {fmt(ratio(rps('onegate+metrics', w, hi), rps('onegate', w, hi)), '.1%')} of off"
             )
     for name, m in memory.items():
         lines.append(
@@ -502,6 +512,13 @@ def main() -> int:
                 started.append(og3)
                 targets.append(og3_target)
 
+            if METRICS:
+                config_m = work / "onegate-metrics.yaml"
+                config_m.write_text(onegate_config_text(up_target.base_url) + "metrics:\n  enabled: true\n")
+                ogm, ogm_target = start_onegate_target("onegate+metrics", work, config_m)
+                started.append(ogm)
+                targets.append(ogm_target)
+
             if not SKIP_LITELLM:
                 say("starting LiteLLM proxy")
                 ll, ll_target = start_litellm(litellm_config(work / "litellm.yaml", up_target.base_url), work)
@@ -552,11 +569,9 @@ def main() -> int:
             findings += log_findings(p)
 
     workloads = list(dict.fromkeys(w for w, _, _ in results) | dict.fromkeys(w for w, _ in lane_errors))
-    target_names = [
-        t
-        for t in ("upstream", "onegate", "onegate-3ch", *(f"onegate+{m}" for m in accounting.MODES), "litellm")
-        if t in {t for _, t, _ in results} or t in {t for _, t in lane_errors}
-    ]
+    seen = {t for _, t, _ in results} | {t for _, t in lane_errors}
+    order = ("upstream", "onegate", "onegate-3ch", "onegate+metrics", *(f"onegate+{m}" for m in accounting.MODES))
+    target_names = [t for t in (*order, "litellm") if t in seen]
     report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)
     if findings:
         report += "\n## Process log findings\n\n```\n" + "\n".join(findings) + "\n```\n"

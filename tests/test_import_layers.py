@@ -48,11 +48,12 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "onegate.accounting",
             "onegate.providers",
             "onegate.channels",
+            "onegate.observe",
         ),
     ),
     ("pipeline", ("onegate.pipeline",)),
     ("management", ("onegate.manage",)),
-    ("handlers", ("onegate.server", "onegate.admin", "onegate.media")),
+    ("handlers", ("onegate.server", "onegate.admin", "onegate.media", "onegate.observe.endpoints")),
     ("process", ("onegate.app", "onegate.cli", "onegate.doctor", "onegate.__main__")),
 )
 

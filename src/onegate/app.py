@@ -25,6 +25,7 @@ from onegate.errors import GatewayError
 from onegate.keys.cache import KeyCache
 from onegate.media.poller import Poller
 from onegate.media.service import Media
+from onegate.observe.observer import build_observer
 from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.record import record
@@ -95,6 +96,16 @@ class Gateway:
         )
         self.media = Media(self.engine, self.registry, self.writer, self.reservations, settings.media)
         self.poller = Poller(self.media)
+        self.observer = build_observer(
+            settings,
+            engine=self.engine,
+            writer=self.writer,
+            book=self.channels,
+            reservations=self.reservations,
+            registry=self.registry,
+            directory=self.directory,
+            counters=self.counters,
+        )
         self.services = Services(
             settings,
             self.engine,
@@ -107,6 +118,7 @@ class Gateway:
             self.media,
             self.reservations,
             self.directory.refresh,
+            self.observer,
         )
         self._background: list[asyncio.Task[None]] = []
 
@@ -154,6 +166,7 @@ class Gateway:
         await asyncio.sleep(0)  # let the writer's last commit callbacks run
         await self.counters.close()
         await self.alerts.close()
+        await self.observer.close()
         self.engine.dispose()
 
     def _spent(self, key: KeyRecord, now: float) -> None:
@@ -202,8 +215,10 @@ class Gateway:
             responder.without_cors(RESTRICTED_HEADERS["admin"])
 
         def finish() -> None:  # before the last byte leaves, else at the end (record runs once)
-            if route is None or route.logged or ctx.config_hint:
+            if not ctx.recorded and (route is None or route.logged or ctx.config_hint):
                 record(ctx, self.writer, self.reservations)
+                if self.observer.watching:
+                    self.observer.finished(ctx)
 
         responder.before_end = finish
         try:

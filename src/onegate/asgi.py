@@ -13,6 +13,7 @@ from onegate.context import RequestContext
 from onegate.diagnosis.hint import hint_header
 from onegate.dialects.schema import check_depth
 from onegate.errors import GatewayError
+from onegate.observe.timing import server_timing
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -82,7 +83,8 @@ class Responder:
         self._base_headers = [self._base_headers[0], *headers]
 
     def _headers(self, content_type: bytes, extra: dict[str, str] | None) -> list[tuple[bytes, bytes]]:
-        headers = [(b"content-type", content_type), *self._base_headers]
+        # where the time went so far, for browser devtools and `curl -v` (a stream's: up to its first event)
+        headers = [(b"content-type", content_type), *self._base_headers, (b"server-timing", server_timing(self.ctx))]
         if self.ctx.config_hint:
             headers.append((b"x-onegate-hint", hint_header(self.ctx.config_hint, self.ctx.config_fix)))
         if extra:

@@ -41,6 +41,7 @@ class Attempt:
     status: int | None = None
     error: str | None = None
     duration_ms: float = 0.0
+    started_at: float = 0.0  # perf_counter when it was sent (traces place the attempt's span with it)
 
     def as_dict(self) -> dict[str, Any]:
         return {"channel": self.channel, "status": self.status, "error": self.error, "ms": self.duration_ms}
@@ -65,6 +66,11 @@ class RequestContext:
     error_code: str | None = None
     error_message: str | None = None
     first_byte_at: float | None = None
+    # perf_counter marks at the end of each phase, for Server-Timing and the log row (observe/timing.py)
+    authed_at: float | None = None  # the key is known
+    admitted_at: float | None = None  # body read, model resolved, limits checked and reserved
+    routed_at: float | None = None  # the first upstream attempt is about to be sent
+    upstream_at: float | None = None  # the answering attempt's first byte from the upstream
     usage: Usage = field(default_factory=Usage)
     price: Price = FREE
     cost_micros: int = 0

@@ -240,6 +240,19 @@ class ServerConfig(_Strict, frozen=True, kw_only=True):
         _check_networks("trusted_proxies", self.trusted_proxies)
 
 
+class MetricsConfig(_Strict, frozen=True, kw_only=True):
+    """`GET /metrics` (Prometheus text format) on the server's own port: off by default (a 404 then)."""
+
+    enabled: bool = False  # also ONEGATE_METRICS=1; needs `pip install 'onegate[metrics]'`
+    # Scrapers from these addresses need no token; anyone else sends `Authorization: Bearer <ONEGATE_ADMIN_TOKEN>`.
+    allow_networks: list[str] = config_field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # Spend is labelled by team for at most this many teams (the first seen); the rest add up under "other".
+    max_team_labels: Annotated[int, Meta(ge=0)] = 50
+
+    def __post_init__(self) -> None:
+        _check_networks("metrics.allow_networks", self.allow_networks)
+
+
 class FileConfig(_Strict, frozen=True, kw_only=True):
     server: ServerConfig = config_field(default_factory=ServerConfig)
     database_url: str | None = None
@@ -255,6 +268,7 @@ class FileConfig(_Strict, frozen=True, kw_only=True):
     log_retention_days: Annotated[int, Meta(ge=1)] | None = None
     selftest_model: str = "onegate-selftest"
     routing: RoutingConfig = config_field(default_factory=RoutingConfig)
+    metrics: MetricsConfig = config_field(default_factory=MetricsConfig)
     # shared state across instances (channel breakers; counters, reservations, cache pushes); None: in memory
     redis_url: str | None = None
     # seconds any Redis command on the request path may take; past it the request gets a 503
@@ -297,6 +311,7 @@ class Settings:
     admin_token: str | None = None  # ONEGATE_ADMIN_TOKEN; the admin API is disabled without it
     server: ServerConfig = field(default_factory=ServerConfig)  # timeouts, limits, proxies of the listener
     log_retention_days: int | None = None
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def redis_prefix(self) -> str:
@@ -407,9 +422,17 @@ def load_settings(
         accounting=file.accounting,
         media=file.media,
         durable_writes=_env_flag("ONEGATE_DURABLE_WRITES", file.durable_writes),
+        metrics=_metrics(file.metrics),
         # with Redis, changes are pushed over pub/sub and polling is only the safety net
         key_refresh_seconds=10.0 if redis_url else 1.0,
     )
+
+
+def _metrics(config: MetricsConfig) -> MetricsConfig:
+    enabled = _env_flag("ONEGATE_METRICS", config.enabled)
+    if enabled and not _installed("prometheus_client"):
+        raise ConfigError("metrics are enabled, but prometheus-client is not installed: pip install 'onegate[metrics]'")
+    return msgspec.structs.replace(config, enabled=enabled)
 
 
 def _check_extras(database_url: str, redis_url: str | None) -> None:

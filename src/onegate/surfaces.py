@@ -45,18 +45,33 @@ class Surface:
     has_output: bool = True  # the answer has output tokens to reserve for (embeddings have none)
     streams: bool = True  # `"stream": true` is honoured
     output_limit: str = "max_tokens"  # the body field that limits output, set when a balance pays
+    operation: str | None = None  # OpenTelemetry's gen_ai.operation.name (metrics, traces); None: not a model call
 
 
+# fmt: off
 _ROWS = (
     # Surface(id, family, codec, native_to, facts that differ from the defaults)
-    Surface("openai_chat", "openai", "openai_chat", "openai", output_limit="max_completion_tokens"),
-    Surface("openai_chat_responses_body", "openai", "openai_chat_responses_body", output_limit="max_output_tokens"),
-    Surface("openai_completions", "openai", "openai_completions", "openai"),
-    Surface("openai_embeddings", "openai", "openai_embeddings", "openai", has_output=False, streams=False),
-    Surface("openai_responses", "openai", "openai_responses", "openai_responses", output_limit="max_output_tokens"),
+    Surface("openai_chat", "openai", "openai_chat", "openai", output_limit="max_completion_tokens", operation="chat"),
+    Surface(
+        "openai_chat_responses_body", "openai", "openai_chat_responses_body", output_limit="max_output_tokens",
+        operation="chat",
+    ),
+    Surface("openai_completions", "openai", "openai_completions", "openai", operation="text_completion"),
+    Surface(
+        "openai_embeddings", "openai", "openai_embeddings", "openai", has_output=False, streams=False,
+        operation="embeddings",
+    ),
+    Surface(
+        "openai_responses", "openai", "openai_responses", "openai_responses", output_limit="max_output_tokens",
+        operation="chat",
+    ),
     Surface("openai_models", "openai"),
-    Surface("anthropic_messages", "anthropic", "anthropic_messages", "anthropic"),
-    Surface("anthropic_count_tokens", "anthropic", "anthropic_count_tokens", "anthropic", billed=False),
+    Surface("anthropic_messages", "anthropic", "anthropic_messages", "anthropic", operation="chat"),
+    # counting tokens is no OpenTelemetry operation: onegate names it in the same attribute
+    Surface(
+        "anthropic_count_tokens", "anthropic", "anthropic_count_tokens", "anthropic", billed=False,
+        operation="count_tokens",
+    ),
     Surface("anthropic_models", "anthropic"),
     Surface("gemini_generate_content", "gemini"),
     # images and video estimate their own cost at admission (media/), so no output limit is set for them
@@ -66,6 +81,7 @@ _ROWS = (
     Surface("page", "openai"),  # the HTML pages
     Surface("admin", "openai"),  # /admin/api/...
 )
+# fmt: on
 SURFACES: dict[str, Surface] = {s.id: s for s in _ROWS}
 # Where a request is answered when only its family is known (a misdirected path diagnosed as Anthropic's).
 SURFACE_OF_FAMILY: dict[str, SurfaceId] = {

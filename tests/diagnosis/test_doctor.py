@@ -247,6 +247,7 @@ def test_evidence_of_a_served_request_shows_the_fix_from_the_notes(start_gateway
         ).stdout
     )
     assert data["result"] == "pass" and data["facts"]["config_hint"] == "path.missing_api_v1"
+    assert data["facts"]["timings"].startswith("auth ") and ", total " in data["facts"]["timings"]
     assert f"to {gw.root}/api/v1" in data["facts"]["notes"]
 
 

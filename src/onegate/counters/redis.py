@@ -59,6 +59,10 @@ class RedisCounters:
         self._resend: asyncio.TimerHandle | None = None
         self._closing = False
 
+    @property
+    def client(self) -> RespClient:
+        return self._redis
+
     # request path --------------------------------------------------------------------------------
     async def admit(self, request: Admit) -> Refusal | Capped | None:
         names = _Names(self.prefix, request.team_id, request.key_id)

@@ -19,6 +19,7 @@ import logging
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -85,6 +86,7 @@ class RespClient:
         self._out: list[bytes] = []
         self._scripts: dict[str, str] = {}  # sha1 -> source
         self.timeout = timeout
+        self.on_answer: Callable[[float], None] | None = None  # told each awaited command's seconds (metrics)
         self._retry_at = 0.0  # after a failed connect: fail at once until then (no connect per request)
         self.outage = outage_of(redis_name(url), log)
 
@@ -179,7 +181,13 @@ class RespClient:
 
     async def call(self, *args: Any) -> Any:
         await self._ready()
-        return await self._send(args)
+        if self.on_answer is None:
+            return await self._send(args)
+        began = time.perf_counter()
+        try:
+            return await self._send(args)
+        finally:
+            self.on_answer(time.perf_counter() - began)
 
     def send(self, *args: Any) -> asyncio.Future[Any]:
         """Send on the open connection without waiting; the future says how it went."""

@@ -54,6 +54,7 @@ _LOG_FACTS = (
     "stream",
     "latency_ms",
     "ttfb_ms",
+    "timings",
     "tokens",
     "cost_micros",
     "config_hint",
@@ -67,6 +68,10 @@ def from_log(row: dict[str, Any]) -> Evidence:
         "client": " ".join(p for p in (row.get("client_name"), row.get("client_version")) if p),
         "request": f"{row['method']} {row['path']}",
         "tokens": f"in {row['input_tokens']} (cached {row['cached_tokens']}) / out {row['output_tokens']}",
+        # where the time went (the Server-Timing phases): "auth 0.1 ms, admit 0.4 ms, …, total 812 ms"
+        "timings": ", ".join(f"{k} {v:g} ms" for k, v in orjson.loads(row["timings"]).items())
+        if row.get("timings")
+        else None,
     }
     facts = {name: derived.get(name, row.get(name)) for name in _LOG_FACTS}
     facts = {k: v for k, v in facts.items() if v not in (None, "")}

@@ -45,6 +45,7 @@ async def authenticate(ctx: RequestContext, cache: KeyCache) -> KeyRecord:
     if record is None:
         await _refuse(ctx, cache, token, header)
     ctx.key = record
+    ctx.authed_at = time.perf_counter()
     if record.status != "active":
         raise GatewayError(errors.KEY_DISABLED, f"API key {record.mask} ({record.name}) is disabled.")
     if record.expired(time.time()):

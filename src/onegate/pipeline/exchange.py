@@ -69,9 +69,11 @@ class Exchange:
         self.request = request
         self.deadline = deadline  # perf_counter time the whole request must end by
         self.relay = plan.new_relay()
-        self.attempt = Attempt(target.channel)
-        ctx.attempts.append(self.attempt)
         self._t0 = time.perf_counter()
+        self.attempt = Attempt(target.channel, started_at=self._t0)
+        ctx.attempts.append(self.attempt)
+        if ctx.routed_at is None:
+            ctx.routed_at = self._t0
         self.latency_ms = 0.0  # until the upstream's status and first event: the channel's responsiveness
         self.broken: str | None = None  # why the stream failed after the first byte
         self.response: UpstreamResponse | None = None
@@ -95,7 +97,8 @@ class Exchange:
             if self.response is not None:
                 self.response.close()  # a hung or refused attempt must stop upstream before the next one
             raise
-        self.latency_ms = (time.perf_counter() - self._t0) * 1000
+        self.ctx.upstream_at = now = time.perf_counter()
+        self.latency_ms = (now - self._t0) * 1000
         # this attempt answers: its translation notes are the request's, in the row before the last byte
         self.ctx.notes.extend(self.plan.notes)
         response = self.response

@@ -8,6 +8,8 @@ request failed before anything was generated.
 
 from __future__ import annotations
 
+import time
+
 import orjson
 
 from onegate import errors
@@ -16,6 +18,7 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
+from onegate.observe.timing import phases_ms
 from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, stored_text
 from onegate.store.logs import LogRow
 from onegate.store.schema import request_logs
@@ -36,6 +39,7 @@ def log_row(ctx: RequestContext) -> LogRow:
     usage = ctx.usage
     key = ctx.key
     path, _, query = ctx.path.partition("?")
+    now = time.perf_counter()
     # positional, in column order: a fraction of the cost of keywords (store/logs.py says why)
     return LogRow(
         ctx.request_id,  # request_id
@@ -57,7 +61,7 @@ def log_row(ctx: RequestContext) -> LogRow:
         # onegate's own messages may quote what the caller sent (a key pasted as the model name)
         mask_key_shaped(ctx.error_message[:STORED_ERROR_LIMIT]) if ctx.error_message else None,  # error_message
         ctx.stream,  # stream
-        round(ctx.elapsed_ms(), 3),  # latency_ms
+        round((now - ctx.started) * 1000, 3),  # latency_ms
         round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,  # ttfb_ms
         usage.input_tokens,  # input_tokens
         usage.cached_tokens,  # cached_tokens
@@ -70,6 +74,7 @@ def log_row(ctx: RequestContext) -> LogRow:
         ctx.config_hint,  # config_hint
         orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,  # attempts
         mask_key_shaped("; ".join(ctx.notes)[:MAX_ERROR_TEXT]) if ctx.notes else None,  # notes: they quote the body
+        orjson.dumps(phases_ms(ctx, now)).decode(),  # timings: the Server-Timing phases, total to the last byte
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ async def read_admitted(
         await admit(svc.admission, ctx, key, entry, body, len(raw))
     else:
         check_model(key, entry.name)
+    ctx.admitted_at = time.perf_counter()
     return body, entry
 
 

@@ -18,6 +18,7 @@ from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
 from onegate.media import images, videos
+from onegate.observe import endpoints as observe_endpoints
 from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, pages, responses_endpoints
 from onegate.server.pathdoctor import diagnose_misrouted
 from onegate.server.services import Handler, Services
@@ -80,6 +81,8 @@ VIDEO_ROUTES: dict[tuple[str, str], Endpoint] = {
 }
 OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(endpoints.healthz, "ops", logged=False),
+    ("GET", "/readyz"): Endpoint(observe_endpoints.readyz, "ops", logged=False),
+    ("GET", "/metrics"): Endpoint(observe_endpoints.metrics, "ops", logged=False),
     # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
     ("HEAD", "/api"): Endpoint(anthropic_endpoints.warm_up, "ops", logged=False),
     ("GET", "/"): Endpoint(home, "page", logged=False),

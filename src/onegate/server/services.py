@@ -17,6 +17,7 @@ from onegate.channels.book import ChannelBook
 from onegate.context import RequestContext
 from onegate.keys.cache import KeyCache
 from onegate.media.service import Media
+from onegate.observe.observer import Observer
 from onegate.pipeline.admit import Admission
 from onegate.providers.registry import ModelRegistry
 from onegate.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     media: Media  # video tasks: adapters, billing of their ends, callbacks
     reservations: Reservations  # a video task takes over its submit's reservation
     refresh: Callable[[str | None], Awaitable[None]]  # reload keys, teams, prices after a management change
+    observer: Observer  # readiness always; metrics and traces when switched on
 
 
 Handler = Callable[[Services, RequestContext, Responder, Receive], Awaitable[None]]

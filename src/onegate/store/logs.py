@@ -56,6 +56,7 @@ class LogRow(msgspec.Struct, frozen=True, gc=False):
     config_hint: str | None
     attempts: str | None  # JSON list of the attempts, when there were any
     notes: str | None
+    timings: str | None = None  # JSON {phase: ms} (observe/timing.py); absent from rows spilled by older versions
 
 
 def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> list[LogRow]:

@@ -67,12 +67,17 @@ def _add_management(conn: Connection) -> None:
     rebuild_rollups(conn)
 
 
+def _add_request_log_timings(conn: Connection) -> None:
+    _add_columns(conn, "request_logs", {"timings": "TEXT"})
+
+
 STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
     (2, "request_logs.notes", _add_request_log_notes),
     (3, "teams, ledger, model_prices, spend_alerts; key budgets and limits", _add_teams_and_ledger),
     (4, "media_tasks, webhook_deliveries, key_webhooks", _add_media_tasks),
     (5, "usage rollups, admins, sessions, audit log; request_logs filter indexes", _add_management),
+    (6, "request_logs.timings", _add_request_log_timings),
 ]
 
 

@@ -147,6 +147,7 @@ request_logs = Table(
     Column("config_hint", String(200), nullable=True),
     Column("attempts", Text, nullable=True),  # JSON list of upstream attempts
     Column("notes", Text, nullable=True),  # what a translation dropped or changed
+    Column("timings", Text, nullable=True),  # JSON {phase: ms}: auth, admit, route, upstream, total
     Index("ix_request_logs_created_at", "created_at"),
     Index("ix_request_logs_key_created", "key_id", "created_at"),
     # the console's filters: equality column first, then time, so each filtered page is an index range scan

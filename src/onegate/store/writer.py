@@ -38,6 +38,9 @@ class WriterStats:
     spilled: int = 0
     replayed: int = 0
     failures: int = 0
+    batches: int = 0  # committed transactions, and the seconds they took (metrics: mean batch latency)
+    batch_seconds: float = 0.0
+    beat: float = 0.0  # monotonic time of the writer thread's last round (readiness: is it stalled?)
 
 
 class LogWriter:
@@ -77,6 +80,7 @@ class LogWriter:
         if self._journal is not None:
             self._journal.open()
             self._replay_orphans()
+        self.stats.beat = time.monotonic()
         self._thread.start()
 
     def submit(self, row: LogRow, charge: Charge | None = None) -> None:
@@ -100,6 +104,18 @@ class LogWriter:
     def depth(self) -> int:
         return len(self._items)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def backlog_bytes(self) -> tuple[int, int]:
+        """(spill file, journal) bytes on disk not yet known to be in the database."""
+        spill = _size(self._spill_path)
+        journal = 0
+        if self._journal is not None:
+            journal = sum(_size(p) for p in self._journal.directory.glob("*.jsonl"))
+        return spill, journal
+
     def close(self, timeout: float = 30.0) -> None:
         """Write every buffered record, then stop the thread."""
         if not self._thread.is_alive():
@@ -111,6 +127,7 @@ class LogWriter:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
+            self.stats.beat = time.monotonic()
             self._flush()
             if time.monotonic() >= self._next_replay:
                 # while the database stays down, try less often (a replay reads the whole spill file)
@@ -141,8 +158,11 @@ class LogWriter:
         """Batches of `batch_size`, a transaction each; the counters hear of every commit."""
         for start in range(0, len(items), self._batch_size):
             batch = items[start : start + self._batch_size]
+            began = time.perf_counter()
             with self._engine.begin() as conn:
                 committed = write_settlements(conn, batch)
+            self.stats.batch_seconds += time.perf_counter() - began
+            self.stats.batches += 1
             self.stats.written += len(batch)
             if self._on_commit is not None and (committed.charges or committed.balances or committed.already):
                 try:
@@ -201,3 +221,10 @@ class LogWriter:
                 continue
             self.stats.replayed += len(items)
             Journal.release(segment)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone (replayed) between listing and reading it
+        return 0
