@@ -33,9 +33,11 @@ EMBEDDING_DIMENSIONS = 16
 class SelftestResponse:
     __slots__ = ("status", "headers", "_pieces")
 
-    def __init__(self, status: int, pieces: list[bytes], content_type: str) -> None:
+    def __init__(
+        self, status: int, pieces: list[bytes], content_type: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.status = status
-        self.headers: Mapping[str, str] = {"content-type": content_type}
+        self.headers: Mapping[str, str] = {"content-type": content_type, **(headers or {})}
         self._pieces = list(pieces)
 
     async def read(self) -> bytes:

@@ -1,44 +1,53 @@
 """`onegate-selftest-video`: a task that goes queued → in_progress → completed in a few seconds, in process.
 
 Stateless: the upstream id carries the submit time, so any instance (or a restarted one) polls it to the
-same answer. The content is a small valid MP4 (an `ftyp` and a `moov` box with a movie header: a
-well-formed, silent, frameless movie) and a PNG thumbnail, so a client's download path is proved without
-spending money.
+same answer. The content is a real, playable MP4 (4 s of H.264; selftest_assets/README.md says how it was
+made), a WebP thumbnail and a JPEG spritesheet, served with ranges as an upstream would, so a client's
+download and playback path is proved without spending money.
 """
 
 from __future__ import annotations
 
-import struct
+import functools
 import time
 from collections.abc import Mapping
+from importlib.resources import files
 from typing import Any
 
 from onegate import errors
 from onegate.errors import GatewayError
 from onegate.media.adapters.base import Polled, Refused, VideoJob
-from onegate.providers.selftest import SELFTEST_PNG, SelftestResponse
+from onegate.media.byte_range import Unsatisfiable, byte_range
+from onegate.providers.selftest import SelftestResponse
 
 QUEUED_FOR = 0.5  # seconds queued, then in progress until COMPLETED_AFTER
 COMPLETED_AFTER = 2.0
+ASSETS = {  # variant → (file in selftest_assets/, content type)
+    "video": ("video.mp4", "video/mp4"),
+    "thumbnail": ("thumbnail.webp", "image/webp"),
+    "spritesheet": ("spritesheet.jpg", "image/jpeg"),
+}
 
 
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
+@functools.cache
+def asset(variant: str) -> bytes:
+    return (files("onegate.media.adapters") / "selftest_assets" / ASSETS[variant][0]).read_bytes()
 
 
-def mp4(seconds: int) -> bytes:
-    """A well-formed MP4: `ftyp` (isom) and `moov` with an `mvhd` of the given duration."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = _box(
-        b"mvhd",
-        struct.pack(">B3xIIII", 0, 0, 0, 1000, seconds * 1000)  # version/flags, times, timescale, duration
-        + struct.pack(">IH10x", 0x10000, 0x100)  # rate 1.0, volume 1.0, reserved
-        + matrix
-        + bytes(24)  # pre-defined
-        + struct.pack(">I", 2),  # next track id
+def ranged(body: bytes, content_type: str, range_: str | None) -> SelftestResponse:
+    """The body, or the one byte range asked for (206), or 416 for a range past its end."""
+    size = len(body)
+    try:
+        wanted = byte_range(range_, size)
+    except Unsatisfiable:
+        return SelftestResponse(416, [b""], content_type, {"content-range": f"bytes */{size}"})
+    if wanted is None:
+        return SelftestResponse(200, [body], content_type, {"accept-ranges": "bytes", "content-length": str(size)})
+    first, last = wanted
+    headers = {"accept-ranges": "bytes", "content-range": f"bytes {first}-{last}/{size}"}
+    return SelftestResponse(
+        206, [body[first : last + 1]], content_type, headers | {"content-length": str(last - first + 1)}
     )
-    return ftyp + _box(b"moov", mvhd) + _box(b"free", b"onegate-selftest-video")
 
 
 class SelftestVideoAdapter:
@@ -62,13 +71,10 @@ class SelftestVideoAdapter:
         return Polled(upstream_id, "completed", 100, seconds, size, expires_at=float(started) + 86400)
 
     async def content(self, upstream_id: str, data: Mapping[str, Any], variant: str, range_: str | None) -> Any:
-        seconds = int(upstream_id.split("_", 3)[2])
-        if variant == "thumbnail":
-            return SelftestResponse(200, [SELFTEST_PNG], "image/png")
-        if variant != "video":
+        if variant not in ASSETS:
             error = GatewayError(errors.INVALID_REQUEST, f"onegate-selftest-video has no '{variant}' variant.")
             raise Refused(400, error)
-        return SelftestResponse(200, [mp4(seconds)], "video/mp4")
+        return ranged(asset(variant), ASSETS[variant][1], range_)
 
     async def cancel(self, upstream_id: str, data: Mapping[str, Any]) -> None:
         return None
