@@ -74,9 +74,13 @@ _ROWS = (
     ),
     Surface("anthropic_models", "anthropic"),
     Surface("gemini_generate_content", "gemini"),
-    # images and video estimate their own cost at admission (media/), so no output limit is set for them
-    Surface("openai_images", "openai", "openai_images", "openai", output_limit=""),
-    Surface("openai_videos", "openai", None, "openai", streams=False, output_limit=""),
+    # images and video estimate their own cost at admission (media/), so no output limit is set for them.
+    # OpenTelemetry registers no image or video operation: onegate's own names, in the registered verb_object
+    # form (create_agent, generate_content); docs/MEDIA.md says why not generate_content
+    Surface("openai_images", "openai", "openai_images", "openai", output_limit="", operation="generate_image"),
+    Surface(
+        "openai_videos", "openai", None, "openai", streams=False, output_limit="", operation="generate_video",
+    ),
     Surface("ops", "openai"),  # /healthz, Claude Code's HEAD /api warm-up
     Surface("page", "openai"),  # the HTML pages
     Surface("admin", "openai"),  # /admin/api/...

@@ -37,7 +37,7 @@ from prometheus_client.utils import floatToGoString
 
 from onegate.context import RequestContext
 from onegate.observe.health import Check
-from onegate.observe.operations import OPERATIONS  # surfaces without one (model lists) get no GenAI metrics
+from onegate.observe.operations import operation_of  # requests without one (model lists) get no GenAI metrics
 from onegate.settings import MetricsConfig
 from onegate.store.writer import WriterStats
 
@@ -229,7 +229,7 @@ class Metrics:
         status = ctx.status
         labels = (
             surface,
-            OPERATIONS.get(surface, ""),
+            operation_of(surface, ctx.method),
             self._model(ctx.model_requested),
             self._upstream_model(ctx.model_routed),
             ctx.channel or "",

@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from onegate.context import RequestContext
-from onegate.observe.operations import OPERATIONS
+from onegate.observe.operations import operation_of
 
 log = logging.getLogger("onegate.tracing")
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -45,7 +45,7 @@ class Tracing:
         def wall_ns(t: float) -> int:
             return int((ctx.created_at + (t - ctx.started)) * 1e9)
 
-        operation = OPERATIONS.get(ctx.dialect)
+        operation = operation_of(ctx.dialect, ctx.method)
         model = ctx.model_requested
         name = f"{operation} {model}" if operation and model else f"{ctx.method} {ctx.dialect}"
         parent = _PROPAGATOR.extract(ctx.headers) if "traceparent" in ctx.headers else None
