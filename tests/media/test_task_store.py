@@ -62,6 +62,47 @@ def test_thousands_of_open_tasks_cost_one_indexed_statement_a_round(engine):
     assert "ix_media_tasks_due" in plan
 
 
+def test_task_lists_are_keyset_pages_on_an_index_for_every_scope(engine):
+    """What the management API lists (all, a team's, a key's) reads an index in order: no sort of the table."""
+    now = time.time()
+    rows = [
+        row(f"video_{i:05d}", now) | {"created_at": now - i // 2, "team_id": i % 3, "key_id": i % 5} for i in range(600)
+    ]
+    with engine.begin() as conn:
+        conn.execute(media_tasks.insert(), rows)
+        conn.execute(text("ANALYZE"))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for scope, index in (({}, "ix_media_tasks_created"), ({"team_id": 1}, "ix_media_tasks_team_created")):
+        walked: list[str] = []
+        cursor = None
+        while True:
+            statements.clear()
+            page = tasks.list_tasks(engine, limit=50, cursor=cursor, **scope)
+            assert len(statements) == 1  # one statement a page
+            walked += [t.id for t in page]
+            if len(page) < 50:
+                break
+            cursor = (page[-1].created_at, page[-1].id)
+        expected = sorted((r for r in rows if all(r[k] == v for k, v in scope.items())),
+                          key=lambda r: (r["created_at"], r["id"]), reverse=True)  # fmt: skip
+        assert walked == [r["id"] for r in expected], scope
+        with engine.connect() as conn:
+            where = " AND ".join(f"{k} = {v}" for k, v in scope.items()) or "1 = 1"
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    text(
+                        f"EXPLAIN QUERY PLAN SELECT * FROM media_tasks WHERE {where} AND "
+                        "(created_at, id) < (:at, :id) "
+                        "ORDER BY created_at DESC, id DESC LIMIT 50"
+                    ),  # fmt: skip
+                    {"at": now - 100, "id": "video_00200"},
+                )
+            )
+        assert index in plan and "TEMP B-TREE" not in plan, (scope, plan)
+
+
 def test_a_claimed_task_is_leased_until_its_lease_runs_out(engine):
     now = time.time()
     with engine.begin() as conn:

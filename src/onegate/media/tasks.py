@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, and_, or_, select, update
+from sqlalchemy import Engine, Table, or_, select, tuple_, update
 
 from onegate.store.schema import media_tasks
 
@@ -172,13 +172,9 @@ def list_tasks(
         if after and cursor is None:
             at = conn.execute(select(media_tasks.c.created_at).where(media_tasks.c.id == after)).scalar()
             cursor = (at, after) if at is not None else None
-        if cursor is not None:
-            at, last = cursor
-            newer = order == "asc"
-            created = media_tasks.c.created_at
-            ahead = created > at if newer else created < at
-            tie = and_(created == at, media_tasks.c.id > last if newer else media_tasks.c.id < last)
-            query = query.where(or_(ahead, tie))
+        if cursor is not None:  # a row-value comparison: both databases then read the index from the cursor on
+            key, mark = tuple_(media_tasks.c.created_at, media_tasks.c.id), tuple_(*cursor)
+            query = query.where(key > mark if order == "asc" else key < mark)
         keys = (media_tasks.c.created_at, media_tasks.c.id)
         query = query.order_by(*(k.asc() if order == "asc" else k.desc() for k in keys)).limit(limit)
         return [Task.from_row(r) for r in conn.execute(query).mappings()]

@@ -71,6 +71,13 @@ def _add_request_log_timings(conn: Connection) -> None:
     _add_columns(conn, "request_logs", {"timings": "TEXT"})
 
 
+def _add_media_task_list_indexes(conn: Connection) -> None:
+    present = {i["name"] for i in inspect(conn).get_indexes("media_tasks")}
+    for index in schema.media_tasks.indexes:
+        if index.name not in present:
+            index.create(conn)
+
+
 STEPS: list[tuple[int, str, Step | None]] = [
     (1, "initial: api_keys, request_logs", None),
     (2, "request_logs.notes", _add_request_log_notes),
@@ -78,6 +85,7 @@ STEPS: list[tuple[int, str, Step | None]] = [
     (4, "media_tasks, webhook_deliveries, key_webhooks", _add_media_tasks),
     (5, "usage rollups, admins, sessions, audit log; request_logs filter indexes", _add_management),
     (6, "request_logs.timings", _add_request_log_timings),
+    (7, "media_tasks list indexes (all, by team)", _add_media_task_list_indexes),
 ]
 
 

@@ -288,6 +288,9 @@ media_tasks = Table(
     Column("upstream_data", Text, nullable=True),  # JSON: what the adapter keeps (result URL …); never shown
     Index("ix_media_tasks_due", "status", "next_poll_at"),
     Index("ix_media_tasks_key_created", "key_id", "created_at"),
+    # the management lists: every task, or a team's, newest first by keyset (manage/tasks.py)
+    Index("ix_media_tasks_created", "created_at", "id"),
+    Index("ix_media_tasks_team_created", "team_id", "created_at", "id"),
 )
 
 # Signed callbacks (Standard Webhooks): one row per event, its attempts in `attempts` (JSON list).
