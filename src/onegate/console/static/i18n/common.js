@@ -60,6 +60,11 @@ export const common = {
     "common.none": "—",
     "common.yes": "yes",
     "common.no": "no",
+    "range": "Time range",
+    "range.24h": "24 h",
+    "range.7d": "7 days",
+    "range.30d": "30 days",
+    "range.90d": "90 days",
   },
   zh: {
     "app.title": "onegate 控制台",
@@ -120,5 +125,10 @@ export const common = {
     "common.none": "—",
     "common.yes": "是",
     "common.no": "否",
+    "range": "时间范围",
+    "range.24h": "24 小时",
+    "range.7d": "7 天",
+    "range.30d": "30 天",
+    "range.90d": "90 天",
   },
 };
