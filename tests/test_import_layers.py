@@ -37,7 +37,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "onegate.accounting.periods",
         ),
     ),
-    ("storage", ("onegate.store", "onegate.counters")),
+    # the video task store and its callbacks' delivery log sit low so the management service reads them
+    ("storage", ("onegate.store", "onegate.counters", "onegate.media.tasks")),
     ("translation", ("onegate.dialects", "onegate.diagnosis", "onegate.setup", "onegate.doctor.evidence")),
     (
         "request",
@@ -49,6 +50,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "onegate.providers",
             "onegate.channels",
             "onegate.observe",
+            "onegate.media.webhooks",
         ),
     ),
     ("pipeline", ("onegate.pipeline",)),

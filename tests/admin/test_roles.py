@@ -3,6 +3,8 @@ without a rule fails), and a team admin or key holder never sees another team's 
 
 from __future__ import annotations
 
+import warnings
+
 import openai
 import pytest
 
@@ -28,6 +30,12 @@ RULES: dict[tuple[str, str], set[str] | None] = {
     ("PATCH", "/keys/{id}"): TEAM_WRITERS,
     ("POST", "/keys/{id}/rotate"): TEAM_WRITERS,
     ("DELETE", "/keys/{id}"): TEAM_WRITERS,
+    ("GET", "/keys/{id}/webhook"): ALL,
+    ("PUT", "/keys/{id}/webhook"): TEAM_WRITERS,
+    ("POST", "/keys/{id}/webhook-secret"): TEAM_WRITERS,
+    ("GET", "/tasks"): ALL,
+    ("GET", "/tasks/{task}"): ALL,
+    ("POST", "/tasks/{task}/redeliver"): {"owner", "operator", "team_admin", "key"},
     ("GET", "/teams"): STAFF,
     ("POST", "/teams"): WRITERS,
     ("GET", "/teams/{id}"): STAFF,
@@ -66,11 +74,12 @@ def test_every_route_has_a_rule_here_and_the_server_enforces_the_same():
         assert served[route] == roles, route
 
 
-def _foreign_path(c: Console, path: str, request_b: str) -> str:
+def _foreign_path(c: Console, path: str, traffic: dict[str, str]) -> str:
     """The path filled in with team B's objects (team admin and key holder belong to team A)."""
     return (
         path.replace("{id}", str(c.ids["team_b"] if "/teams/" in path else c.ids["key_b"]))
-        .replace("{request_id}", request_b)
+        .replace("{request_id}", traffic["b"])
+        .replace("{task}", traffic["video_b"])
         .replace("{name}", "fake")
         .replace("{model}", "gpt-4.1-mini")
         .replace("{client}", "cursor")
@@ -94,12 +103,21 @@ def traffic(console: Console) -> dict[str, str]:
     return request_ids
 
 
+def video_task(console: Console, key: str) -> str:
+    """A video task (the free selftest model) submitted with `key`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the SDK's videos methods are deprecated upstream
+        client = console.gw.client(api_key=console.tokens[key])
+        return client.videos.create(model="onegate-selftest-video", prompt="a fox").id
+
+
 def test_each_role_gets_its_answer_on_every_route_and_never_sees_team_b(console: Console, traffic: dict[str, str]):
     c = console
+    traffic = {**traffic, "video_a": video_task(c, "key_a"), "video_b": video_task(c, "key_b")}
     seen_ok = set()
     for endpoint in ENDPOINTS:
         rule = RULES[(endpoint.method, endpoint.path)]
-        path = _foreign_path(c, endpoint.path, traffic["b"])
+        path = _foreign_path(c, endpoint.path, traffic)
         for role, query_template in ((r, q) for r in (*ROLES, None) for q in QUERIES):
             if endpoint.method != "GET" and role in ("owner", "operator"):
                 continue  # their writes are tested with real bodies elsewhere; a walk must not delete team B
@@ -122,10 +140,11 @@ def test_each_role_gets_its_answer_on_every_route_and_never_sees_team_b(console:
             if role in ("team_admin", "key") and response.status_code < 300:  # errors echo the ids they were given
                 text = response.text
                 assert "team-b" not in text and "key-b" not in text and traffic["b"] not in text, where
+                assert traffic["video_b"] not in text, where
                 assert c.tokens["key_b"][-4:] not in text, where
                 seen_ok.add((role, endpoint.path))
     # the leak checks ran on real answers: each of these lists answered the narrow roles
-    for path in ("/logs", "/logs/totals", "/logs/export.csv", "/stats", "/setup"):
+    for path in ("/logs", "/logs/totals", "/logs/export.csv", "/stats", "/setup", "/tasks"):
         assert {("team_admin", path), ("key", path)} <= seen_ok, path
     assert ("team_admin", "/keys") in seen_ok and ("team_admin", "/teams") in seen_ok
 

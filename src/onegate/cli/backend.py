@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 import typer
 
-from onegate.manage import admins, audit, channels, keys, logs, prices, teams
+from onegate.manage import admins, audit, callbacks, channels, keys, logs, prices, tasks, teams
 from onegate.manage.actor import Actor, ManageError, cli_actor
 from onegate.settings import PriceConfig, Settings
 
@@ -205,6 +205,18 @@ class Local:
                     await registry.sessions.close()
 
         return asyncio.run(go())
+    # video tasks, key callbacks
+    def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
+        return tasks.list_tasks(self.engine, self.actor, q)
+
+    def show_task(self, task_id: str) -> tasks.TaskDetail:
+        return tasks.show_task(self.engine, self.actor, task_id)
+
+    def redeliver_task(self, task_id: str) -> tasks.Redelivered:
+        return tasks.redeliver(self.engine, self.actor, task_id)
+
+    def webhook_secret(self, key_id: int, spec: callbacks.WebhookSecretIn) -> callbacks.WebhookSecret:
+        return callbacks.rotate_secret(self.engine, self.actor, key_id, spec)
 
     # admins, audit
     def create_admin(self, spec: admins.AdminCreate) -> admins.AdminCreated:
@@ -342,6 +354,17 @@ class RemoteApi:
 
     def _test_one(self, name: str) -> channels.ChannelTest:
         return self._call("POST", f"/channels/{urllib.parse.quote(name, safe='')}/test", channels.ChannelTest)
+    def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
+        return self._call("GET", "/tasks", tasks.TaskPage, query=msgspec.to_builtins(q))
+
+    def show_task(self, task_id: str) -> tasks.TaskDetail:
+        return self._call("GET", f"/tasks/{urllib.parse.quote(task_id, safe='')}", tasks.TaskDetail)
+
+    def redeliver_task(self, task_id: str) -> tasks.Redelivered:
+        return self._call("POST", f"/tasks/{urllib.parse.quote(task_id, safe='')}/redeliver", tasks.Redelivered)
+
+    def webhook_secret(self, key_id: int, spec: callbacks.WebhookSecretIn) -> callbacks.WebhookSecret:
+        return self._call("POST", f"/keys/{key_id}/webhook-secret", callbacks.WebhookSecret, spec)
 
     def create_admin(self, spec: admins.AdminCreate) -> admins.AdminCreated:
         return self._call("POST", "/admins", admins.AdminCreated, spec)

@@ -11,9 +11,9 @@ import typer
 from onegate.accounting.periods import PERIODS
 from onegate.apikeys import parse_duration
 from onegate.cli.backend import backend, remote, run
-from onegate.cli.common import ConfigPath, DataDir, fail, open_store, print_table, served_root, settings_or_exit
+from onegate.cli.common import ConfigPath, DataDir, fail, print_table, served_root, settings_or_exit
+from onegate.manage.callbacks import WebhookSecretIn
 from onegate.manage.keys import KeyCreate, KeyUpdate, KeyView
-from onegate.store.keys import KeyNotFound, find_key
 
 app = typer.Typer(help="Virtual keys: one per person or service.", no_args_is_help=True)
 
@@ -121,21 +121,14 @@ def webhook_secret(
     config: ConfigPath = None,
 ) -> None:
     """Create or rotate the key's callback signing secret (Standard Webhooks `whsec_…`) and print it once."""
-    from onegate.media.webhooks import check_url, rotate_secret
-
-    engine = open_store(settings_or_exit(data_dir, config))
-    try:
-        record = find_key(engine, id_or_name)
-        if url is not None:
-            check_url(url)
-    except (KeyNotFound, ValueError) as exc:
-        fail(str(exc))
-    secret = rotate_secret(engine, record.id, None if clear_url else url, keep_url=not clear_url)
-    typer.echo(secret)
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    key_id = run(lambda: api.key_id(id_or_name))
+    made = run(lambda: api.webhook_secret(key_id, WebhookSecretIn(callback_url=url, clear_url=clear_url)))
+    typer.echo(made.secret)
     typer.secho(
-        f"callback signing secret of key {record.id} ({record.name}) set. It is shown only now: give it to the "
-        "receiver, which verifies webhook-signature with it (any Standard Webhooks library). The previous "
-        "secret, if any, no longer signs.",
+        f"callback signing secret of key {key_id} set (default callback URL: {made.callback_url or 'none'}). It is "
+        "shown only now: give it to the receiver, which verifies webhook-signature with it (any Standard Webhooks "
+        "library). The previous secret, if any, no longer signs.",
         err=True,
     )
 

@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 from onegate.accounting.money import format_amount
+from onegate.cli.backend import backend, remote, run
 from onegate.cli.common import ConfigPath, DataDir, fail, open_store, print_table, settings_or_exit
-from onegate.media import tasks, webhooks
+from onegate.manage.tasks import TaskQuery
+from onegate.media import tasks
 from onegate.settings import Settings
 
 app = typer.Typer(help="Video tasks: status, history, callbacks.", no_args_is_help=True)
@@ -24,29 +26,37 @@ def _when(epoch: float | None) -> str:
 @app.command("list")
 def list_(
     key: Annotated[str | None, typer.Option("--key", help="Only this key's tasks (id or name).")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's tasks (id or name).")] = None,
     status: Annotated[str | None, typer.Option("--status", help="queued, in_progress, completed or failed.")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    model: Annotated[str | None, typer.Option("--model", help="Only tasks of this model.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first (at most 200).")] = 50,
     data_dir: DataDir = None,
     config: ConfigPath = None,
 ) -> None:
-    """The newest tasks first."""
-    from onegate.store.keys import KeyNotFound, find_key
-
-    settings = settings_or_exit(data_dir, config)
-    engine = open_store(settings)
-    try:
-        key_id = find_key(engine, key).id if key else None
-    except KeyNotFound as exc:
-        fail(str(exc))
-    found = tasks.list_tasks(engine, key_id, limit=limit, statuses=(status,) if status else None)
-    if not found:
+    """The newest tasks first (here, or on a server: `onegate --server URL --token T tasks list`)."""
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    if status is not None and status not in (*tasks.OPEN, *tasks.TERMINAL):
+        fail("--status must be queued, in_progress, completed or failed")
+    if not 1 <= limit <= 200:
+        fail("--limit must be from 1 to 200")
+    query = TaskQuery(
+        status=status,  # type: ignore[arg-type]  # checked above
+        model=model,
+        key_id=run(lambda: api.key_id(key)) if key else None,
+        team_id=run(lambda: api.team_id(team)) if team else None,
+        limit=limit,
+    )
+    page = run(api.list_tasks, query)
+    if not page.items:
         typer.echo("no tasks")
         return
-    rows = [("ID", "CREATED", "KEY", "MODEL", "STATUS", "PROGRESS", "COST")]
-    for t in found:
-        cost = format_amount(t.cost_micros, settings.accounting.currency)
+    rows = [("ID", "CREATED (UTC)", "KEY", "MODEL", "STATUS", "PROGRESS", "COST")]
+    for t in page.items:
+        cost = format_amount(t.cost_micros)
         rows.append((t.id, _when(t.created_at), t.key_mask or str(t.key_id), t.model, t.status, f"{t.progress}%", cost))
     print_table(rows)
+    if page.next_cursor:
+        typer.secho(f"(the newest {limit}; --limit for more)", err=True)
 
 
 def _task(engine: object, task_id: str) -> tasks.Task:
@@ -61,25 +71,32 @@ def _task(engine: object, task_id: str) -> tasks.Task:
 def show(
     task_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
 ) -> None:
-    """One task: where it ran, its status history, its cost and each callback attempt."""
-    settings = settings_or_exit(data_dir, config)
-    engine = open_store(settings)
-    task = _task(engine, task_id)
+    """One task: where it ran, its status history, its money and each callback attempt."""
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    detail = run(api.show_task, task_id)
+    task = detail.task
     typer.echo(f"{task.id}  {task.status} {task.progress}%  model {task.model}")
-    typer.echo(f"  key {task.key_mask or task.key_id}  channel {task.channel}  upstream id {task.upstream_id}")
-    typer.echo(f"  submitted {_when(task.created_at)} by request {task.request_id}; ended {_when(task.completed_at)}")
-    cost = format_amount(task.cost_micros, settings.accounting.currency)
-    typer.echo(f"  seconds {task.seconds}  size {task.size}  cost {cost}")
+    where = f"channel {detail.channel or '-'}  upstream id {detail.upstream_id or '-'}"
+    typer.echo(f"  key {task.key_mask or task.key_id}  {where}")
+    typer.echo(
+        f"  submitted {_when(task.created_at)} by request {detail.submit_request_id}; ended {_when(task.completed_at)}"
+    )
+    money = detail.billing
+    settled = f", settled by {money.settlement_request_id}" if money.settlement_request_id else ""
+    typer.echo(
+        f"  seconds {task.seconds}  size {task.size}  reserved {format_amount(money.reserved_micros)}  "
+        f"cost {format_amount(money.cost_micros)}  ({money.state}{settled})"
+    )
     if task.error_code:
-        typer.echo(f"  error {task.error_code}: {task.error_message}")
+        typer.echo(f"  error {task.error_code}: {detail.error_message}")
     typer.echo("  history:")
-    for at, status, progress in task.history:
-        typer.echo(f"    {_when(at)}  {status} {progress}%")
-    for delivery in webhooks.deliveries_of(engine, task.id):
+    for change in detail.history:
+        typer.echo(f"    {_when(change.at)}  {change.status} {change.progress}%")
+    for delivery in detail.deliveries:
         typer.echo(f"  callback {delivery.id} {delivery.event_type} → {delivery.url}: {delivery.state}")
         for n, attempt in enumerate(delivery.attempts, 1):
-            got = attempt["status"] if attempt["status"] is not None else attempt["error"]
-            typer.echo(f"    attempt {n} at {_when(attempt['at'])}: {got} in {attempt['ms']:.0f} ms")
+            got = attempt.status if attempt.status is not None else attempt.error
+            typer.echo(f"    attempt {n} at {_when(attempt.at)}: {got} in {attempt.latency_ms:.0f} ms")
 
 
 @app.command("cancel")
@@ -87,6 +104,8 @@ def cancel(
     task_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
 ) -> None:
     """Cancel an open task upstream; it ends `failed` with code `cancelled` and costs nothing."""
+    if remote() is not None:  # it speaks to the upstream with the channel's credentials, which live there
+        fail("`tasks cancel` runs on the server's machine; remotely, DELETE /api/v1/videos/ID with the task's key")
     settings = settings_or_exit(data_dir, config)
     engine = open_store(settings)
     task = _task(engine, task_id)
@@ -134,9 +153,6 @@ def redeliver(
     task_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None, config: ConfigPath = None
 ) -> None:
     """Send the task's callbacks again (a running server's poller sends them within a second)."""
-    engine = open_store(settings_or_exit(data_dir, config))
-    task = _task(engine, task_id)
-    count = webhooks.redeliver(engine, task.id)
-    if not count:
-        fail(f"task {task.id} has no callbacks to send (no callback_url, or it has not ended)")
-    typer.echo(f"{count} callback(s) of task {task.id} queued for delivery")
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    done = run(api.redeliver_task, task_id)
+    typer.echo(f"{done.queued} callback(s) of task {done.task_id} queued for delivery")

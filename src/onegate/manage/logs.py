@@ -3,7 +3,6 @@ with its attempt timeline and evidence record. Every query is narrowed to what t
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from msgspec import Meta
 
 from onegate.doctor.evidence import as_markdown, from_log
 from onegate.manage.actor import Actor, forced_scope, invalid, key_visible, not_found
+from onegate.manage.cursors import decode_cursor, encode_cursor
 from onegate.manage.types import Epoch, Id, Status, Text
 from onegate.store import log_queries
 from onegate.store.log_queries import LogFilter
@@ -110,18 +110,6 @@ def _filter(actor: Actor, q: LogQuery) -> LogFilter:
         client=q.client,
         request_id=q.request_id,
     )
-
-
-def encode_cursor(created_at: float, request_id: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([created_at, request_id])).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        at, rid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(at), str(rid)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise invalid("cursor is not one this API gave out") from None
 
 
 def list_logs(engine: Any, actor: Actor, q: LogQuery) -> LogPage:

@@ -24,7 +24,7 @@ from onegate.diagnosis.clients import identify_client
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import VideoAdapter
 from onegate.media.adapters.selftest_video import SelftestVideoAdapter
-from onegate.media.tasks import Task
+from onegate.media.tasks import Task, settlement_id
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry, Target
 from onegate.providers.selftest import SelftestProvider
@@ -181,11 +181,6 @@ class Media:
             for t in tasks.list_tasks(self.engine, limit=100_000, statuses=tasks.OPEN)
             if t.reservation
         ]
-
-
-def settlement_id(task_id: str) -> str:
-    """The request id of a task's end: its log row, its charge, and the name of the reservation it settles."""
-    return f"req_{task_id}"
 
 
 def price_from(stored: dict[str, Any] | None) -> Price:

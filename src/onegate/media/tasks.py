@@ -27,6 +27,11 @@ def new_task_id() -> str:
     return "video_" + secrets.token_hex(12)  # short enough that `req_` + it names the settlement's log row
 
 
+def settlement_id(task_id: str) -> str:
+    """The request id of a task's end: its log row, its charge, and the name of the reservation it settles."""
+    return f"req_{task_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     id: str
@@ -148,22 +153,32 @@ def list_tasks(
     limit: int = 20,
     order: str = "desc",
     statuses: tuple[str, ...] | None = None,
+    *,
+    team_id: int | None = None,
+    model: str | None = None,
+    cursor: tuple[float, str] | None = None,
 ) -> list[Task]:
-    """A page of tasks, newest first by default; `after`: the last id of the previous page (a cursor)."""
+    """A page of tasks, newest first by default. The page starts after `cursor` (the last row's
+    (created_at, id)) or after the task `after` (the OpenAI API's cursor: an id)."""
     query = select(media_tasks)
-    if key_id is not None:
-        query = query.where(media_tasks.c.key_id == key_id)
+    for column, value in ((media_tasks.c.key_id, key_id), (media_tasks.c.team_id, team_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if model is not None:
+        query = query.where(media_tasks.c.model == model)
     if statuses is not None:
         query = query.where(media_tasks.c.status.in_(statuses))
     with engine.connect() as conn:
-        if after:
+        if after and cursor is None:
             at = conn.execute(select(media_tasks.c.created_at).where(media_tasks.c.id == after)).scalar()
-            if at is not None:
-                newer = order == "asc"
-                created = media_tasks.c.created_at
-                ahead = created > at if newer else created < at
-                tie = and_(created == at, media_tasks.c.id > after if newer else media_tasks.c.id < after)
-                query = query.where(or_(ahead, tie))
+            cursor = (at, after) if at is not None else None
+        if cursor is not None:
+            at, last = cursor
+            newer = order == "asc"
+            created = media_tasks.c.created_at
+            ahead = created > at if newer else created < at
+            tie = and_(created == at, media_tasks.c.id > last if newer else media_tasks.c.id < last)
+            query = query.where(or_(ahead, tie))
         keys = (media_tasks.c.created_at, media_tasks.c.id)
         query = query.order_by(*(k.asc() if order == "asc" else k.desc() for k in keys)).limit(limit)
         return [Task.from_row(r) for r in conn.execute(query).mappings()]

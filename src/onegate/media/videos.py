@@ -24,8 +24,8 @@ from onegate.errors import GatewayError
 from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import Polled, Refused, VideoAdapter, VideoJob
 from onegate.media.multipart import boundary_of, parse_form
-from onegate.media.service import adapter_for, settlement_id
-from onegate.media.tasks import Task
+from onegate.media.service import adapter_for
+from onegate.media.tasks import Task, settlement_id
 from onegate.pipeline.admit import admit
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.route import plan_route, resolve_model

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from onegate.channels.faults import retry_after_seconds
 from onegate.media.tasks import claim
@@ -66,29 +66,34 @@ def key_settings(engine: Engine, key_id: int) -> tuple[str | None, str | None]:
 
 def rotate_secret(engine: Engine, key_id: int, callback_url: str | None = None, keep_url: bool = True) -> str:
     """Create or replace the key's signing secret (shown once, to be stored by the receiver)."""
-    secret = new_secret()
     with engine.begin() as conn:
-        found = conn.execute(select(key_webhooks.c.callback_url).where(key_webhooks.c.key_id == key_id)).first()
-        url = callback_url if callback_url is not None or not keep_url else (found[0] if found else None)
-        values = {"secret": secret, "callback_url": url, "updated_at": time.time()}
-        if found:
-            conn.execute(update(key_webhooks).where(key_webhooks.c.key_id == key_id).values(**values))
-        else:
-            conn.execute(key_webhooks.insert().values(key_id=key_id, **values))
+        return store_secret(conn, key_id, callback_url, keep_url)
+
+
+def store_secret(conn: Connection, key_id: int, callback_url: str | None = None, keep_url: bool = True) -> str:
+    """`rotate_secret` inside the caller's transaction (the management service audits in the same one)."""
+    secret = new_secret()
+    found = conn.execute(select(key_webhooks.c.callback_url).where(key_webhooks.c.key_id == key_id)).first()
+    url = callback_url if callback_url is not None or not keep_url else (found[0] if found else None)
+    values = {"secret": secret, "callback_url": url, "updated_at": time.time()}
+    if found:
+        conn.execute(update(key_webhooks).where(key_webhooks.c.key_id == key_id).values(**values))
+    else:
+        conn.execute(key_webhooks.insert().values(key_id=key_id, **values))
     return secret
 
 
-def set_callback_url(engine: Engine, key_id: int, url: str | None) -> None:
-    with engine.begin() as conn:
-        done = conn.execute(
-            update(key_webhooks).where(key_webhooks.c.key_id == key_id).values(callback_url=url, updated_at=time.time())
-        ).rowcount
-        if not done:
-            conn.execute(
-                key_webhooks.insert().values(
-                    key_id=key_id, secret=new_secret(), callback_url=url, updated_at=time.time()
-                )
-            )
+def key_webhook(conn: Connection, key_id: int) -> tuple[bool, str | None, float | None]:
+    """(has a secret, default callback URL, last changed) of a key: what may be shown (never the secret)."""
+    row = conn.execute(select(key_webhooks).where(key_webhooks.c.key_id == key_id)).mappings().first()
+    return (True, row["callback_url"], row["updated_at"]) if row else (False, None, None)
+
+
+def set_default_url(conn: Connection, key_id: int, url: str | None) -> bool:
+    """Change a key's default callback URL, keeping its secret; False when it has no secret yet (one is
+    made only where it can be shown once)."""
+    changed = update(key_webhooks).where(key_webhooks.c.key_id == key_id)
+    return conn.execute(changed.values(callback_url=url, updated_at=time.time())).rowcount == 1
 
 
 # deliveries -------------------------------------------------------------------------------------------
@@ -169,11 +174,16 @@ def deliveries_of(engine: Engine, task_id: str) -> list[Delivery]:
 def redeliver(engine: Engine, task_id: str) -> int:
     """Send the task's events again now (manual replay): failed, disabled and delivered ones alike."""
     with engine.begin() as conn:
-        return conn.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.task_id == task_id)
-            .values(state="pending", next_attempt_at=time.time(), lease_until=None)
-        ).rowcount
+        return requeue(conn, task_id)
+
+
+def requeue(conn: Connection, task_id: str) -> int:
+    """`redeliver` inside the caller's transaction; the number of events queued again."""
+    return conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.task_id == task_id)
+        .values(state="pending", next_attempt_at=time.time(), lease_until=None)
+    ).rowcount
 
 
 @dataclass(frozen=True, slots=True)

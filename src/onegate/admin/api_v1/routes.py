@@ -24,7 +24,7 @@ from onegate.admin.api_v1.types import (
     SignedOut,
     SignIn,
 )
-from onegate.manage import admins, alerts, audit, balance, channels, keys, logs, prices, stats, teams
+from onegate.manage import admins, alerts, audit, balance, callbacks, channels, keys, logs, prices, stats, tasks, teams
 from onegate.manage.actor import ROLES, Actor, Role, forced_scope, not_found
 from onegate.manage.setup import guides_for
 from onegate.settings import PriceConfig
@@ -39,6 +39,7 @@ READERS: frozenset[Role] = frozenset({"owner", "operator", "viewer"})
 WRITERS: frozenset[Role] = frozenset({"owner", "operator"})
 TEAM_WRITERS: frozenset[Role] = frozenset({"owner", "operator", "team_admin"})
 OWNER: frozenset[Role] = frozenset({"owner"})
+TASK_WRITERS: frozenset[Role] = frozenset({"owner", "operator", "team_admin", "key"})  # not a viewer
 
 
 @dataclass(slots=True)
@@ -184,6 +185,31 @@ async def delete_key(call: Call) -> keys.KeyView:
     view = await run(keys.delete, call.deps.engine, call.actor, call.params["id"])
     await call.deps.announce("keys")
     return view
+
+
+async def key_webhook(call: Call) -> callbacks.KeyWebhook:
+    return await run(callbacks.show, call.deps.engine, call.actor, call.params["id"])
+
+
+async def set_key_webhook(call: Call) -> callbacks.KeyWebhook:
+    return await run(callbacks.set_url, call.deps.engine, call.actor, call.params["id"], call.body)
+
+
+async def rotate_webhook_secret(call: Call) -> callbacks.WebhookSecret:
+    return await run(callbacks.rotate_secret, call.deps.engine, call.actor, call.params["id"], call.body)
+
+
+# video tasks ------------------------------------------------------------------------------------------------
+async def list_tasks(call: Call) -> tasks.TaskPage:
+    return await run(tasks.list_tasks, call.deps.engine, call.actor, call.query)
+
+
+async def show_task(call: Call) -> tasks.TaskDetail:
+    return await run(tasks.show_task, call.deps.engine, call.actor, call.params["task"])
+
+
+async def redeliver_task(call: Call) -> tasks.Redelivered:
+    return await run(tasks.redeliver, call.deps.engine, call.actor, call.params["task"])
 
 
 # teams ------------------------------------------------------------------------------------------------------
@@ -445,6 +471,63 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tags=("keys",),
     ),
     E("DELETE", "/keys/{id}", delete_key, TEAM_WRITERS, "Delete a key", keys.KeyView, tags=("keys",)),
+    E(
+        "GET",
+        "/keys/{id}/webhook",
+        key_webhook,
+        ALL,
+        "A key's callback settings: whether it has a signing secret, its default callback URL",
+        callbacks.KeyWebhook,
+        tags=("keys", "tasks"),
+    ),
+    E(
+        "PUT",
+        "/keys/{id}/webhook",
+        set_key_webhook,
+        TEAM_WRITERS,
+        "Set or clear a key's default callback URL (the key needs a signing secret first)",
+        callbacks.KeyWebhook,
+        body=callbacks.WebhookUrlIn,
+        tags=("keys", "tasks"),
+    ),
+    E(
+        "POST",
+        "/keys/{id}/webhook-secret",
+        rotate_webhook_secret,
+        TEAM_WRITERS,
+        "Create or rotate a key's callback signing secret (whsec_…, in this answer only)",
+        callbacks.WebhookSecret,
+        body=callbacks.WebhookSecretIn,
+        tags=("keys", "tasks"),
+    ),
+    E(
+        "GET",
+        "/tasks",
+        list_tasks,
+        ALL,
+        "Video tasks, newest first, filtered, by cursor",
+        tasks.TaskPage,
+        query=tasks.TaskQuery,
+        tags=("tasks",),
+    ),
+    E(
+        "GET",
+        "/tasks/{task}",
+        show_task,
+        ALL,
+        "One video task: status history, billing, each callback delivery attempt",
+        tasks.TaskDetail,
+        tags=("tasks",),
+    ),
+    E(
+        "POST",
+        "/tasks/{task}/redeliver",
+        redeliver_task,
+        TASK_WRITERS,
+        "Send a task's callbacks again",
+        tasks.Redelivered,
+        tags=("tasks",),
+    ),
     E("GET", "/teams", list_teams, STAFF, "Teams with their balances", list[teams.TeamView], tags=("teams",)),
     E(
         "POST",
