@@ -205,6 +205,7 @@ class Local:
                     await registry.sessions.close()
 
         return asyncio.run(go())
+
     # video tasks, key callbacks
     def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
         return tasks.list_tasks(self.engine, self.actor, q)
@@ -354,6 +355,7 @@ class RemoteApi:
 
     def _test_one(self, name: str) -> channels.ChannelTest:
         return self._call("POST", f"/channels/{urllib.parse.quote(name, safe='')}/test", channels.ChannelTest)
+
     def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
         return self._call("GET", "/tasks", tasks.TaskPage, query=msgspec.to_builtins(q))
 
