@@ -116,10 +116,15 @@ def _response_problem(tab: Tab, status: int, url: str) -> None:
 @pytest.fixture
 def new_tab(browser: Any, console: Console) -> Iterator[Any]:  # noqa: F811
     """More tabs (another user, another language): `new_tab(locale="zh-CN")`, each checked like `tab`."""
+    yield from tabs(browser, console.gw.root)
+
+
+def tabs(browser: Any, root: str) -> Iterator[Any]:
+    """A tab factory on any running gateway (for fixtures with their own cast); each tab checked at the end."""
     made: list[Iterator[Tab]] = []
 
     def factory(locale: str = "en-US") -> Tab:
-        gen = _tab(browser, console.gw.root, locale)
+        gen = _tab(browser, root, locale)
         made.append(gen)
         return next(gen)
 

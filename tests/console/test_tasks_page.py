@@ -11,22 +11,13 @@ import pytest
 
 from tests.admin.conftest import Console
 from tests.admin.test_tasks_api import media, receiver, submit, wait_ended  # noqa: F401  (fixtures)
-from tests.console.conftest import LAPTOP, PHONE, Tab, _tab
+from tests.console.conftest import LAPTOP, PHONE, tabs
 from tests.fakes.callback_receiver import CallbackReceiver
 
 
 @pytest.fixture
 def media_tab(browser: Any, media: Console) -> Iterator[Any]:  # noqa: F811
-    made: list[Iterator[Tab]] = []
-
-    def factory(locale: str = "en-US") -> Tab:
-        gen = _tab(browser, media.gw.root, locale)
-        made.append(gen)
-        return next(gen)
-
-    yield factory
-    for gen in made:
-        next(gen, None)
+    yield from tabs(browser, media.gw.root)
 
 
 def test_a_team_admin_reads_their_teams_tasks_and_redelivers_a_callback(
