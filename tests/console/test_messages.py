@@ -12,7 +12,7 @@ from onegate.console.assets import STATIC
 
 PAGES = sorted((STATIC / "pages").glob("*.js"))
 _KEY = re.compile(r'^\s*"?([\w.]+)"?\s*:', re.M)
-_CALL = re.compile(r'\bt\(\s*"([\w.]+)"')
+_CALL = re.compile(r'\bt\(\s*"([\w.]+)"\s*[,)]')
 
 
 def language_blocks(source: str) -> dict[str, set[str]]:

@@ -60,6 +60,9 @@ export const common = {
     "common.none": "—",
     "common.yes": "yes",
     "common.no": "no",
+    "setup.title": "Set up a client",
+    "setup.fields": "Settings",
+    "setup.test": "Test it",
   },
   zh: {
     "app.title": "onegate 控制台",
@@ -120,5 +123,8 @@ export const common = {
     "common.none": "—",
     "common.yes": "是",
     "common.no": "否",
+    "setup.title": "配置客户端",
+    "setup.fields": "设置项",
+    "setup.test": "测试",
   },
 };
