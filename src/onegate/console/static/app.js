@@ -9,12 +9,13 @@ export const BASE = "/console";
 const STAFF = ["owner", "operator", "viewer", "team_admin"];
 const READERS = ["owner", "operator", "viewer"];
 
-// name → path, nav label key, who sees it (the API enforces the same rules; the nav only hides what would 404)
+// name → path, nav label key, who sees it (the API enforces the same rules; the nav only hides what would 404).
+// The first page a role sees is its home.
 export const PAGES = [
   { name: "dashboard", path: "/dashboard", icon: "◧", roles: STAFF },
   { name: "keys", path: "/keys", icon: "⚿", roles: STAFF },
+  { name: "mykey", path: "/mykey", icon: "⚿", roles: ["key"] }, // a key holder's home
   { name: "logs", path: "/logs", icon: "☰", roles: [...STAFF, "key"] },
-  { name: "mykey", path: "/mykey", icon: "⚿", roles: ["key"] },
   { name: "teams", path: "/teams", icon: "◎", roles: STAFF },
   { name: "channels", path: "/channels", icon: "⇄", roles: READERS },
   { name: "prices", path: "/prices", icon: "¤", roles: [...STAFF, "key"] },

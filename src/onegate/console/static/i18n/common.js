@@ -65,6 +65,9 @@ export const common = {
     "range.7d": "7 days",
     "range.30d": "30 days",
     "range.90d": "90 days",
+    "setup.title": "Set up a client",
+    "setup.fields": "Settings",
+    "setup.test": "Test it",
   },
   zh: {
     "app.title": "onegate 控制台",
@@ -130,5 +133,8 @@ export const common = {
     "range.7d": "7 天",
     "range.30d": "30 天",
     "range.90d": "90 天",
+    "setup.title": "配置客户端",
+    "setup.fields": "设置项",
+    "setup.test": "测试",
   },
 };
