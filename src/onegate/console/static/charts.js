@@ -86,7 +86,7 @@ export function formatShort(v) {
   if (abs >= 1e6) return (v / 1e6).toFixed(1) + "M";
   if (abs >= 1e4) return (v / 1e3).toFixed(1) + "k";
   if (abs >= 100 || Number.isInteger(v)) return String(Math.round(v));
-  return String(Math.round(v * 1000) / 1000);
+  return String(Number(v.toPrecision(3))); // 0.0015 stays 0.0015: axis ticks never print the same label twice
 }
 
 // <Chart option=${...} /> — `testid` lets a browser test find it; `label` is read by screen readers

@@ -41,7 +41,7 @@ export function Page({ t }) {
   const [open, setOpen] = useState(null);
   return html`<section class="page" data-testid="page-audit">
     <header class="page-head"><h1>${t("title")}</h1></header>
-    <${FilterBar} fields=${[{ name: "team_id", label: t("team"), placeholder: "12" }]} />
+    <${FilterBar} fields=${[{ name: "team_id", label: t("team") }]} />
     <${Status} state=${page} />
     ${page.data ? html`<${Table} testid="audit-table" rows=${page.data.items} rowKey=${(a) => a.id} onRow=${setOpen} columns=${[
       { key: "id", label: t("id"), className: "num" },

@@ -99,7 +99,7 @@ export function Page({ t, session, query }) {
       <${RangePicker} t=${t} value=${range} onChange=${(name) => setQuery({ range: name }, { replace: true })} />
     </header>
     <${Status} state=${main} />
-    ${totals ? html`<div class="cards" data-testid="totals">
+    ${totals ? html`<div class="cards cards-compact" data-testid="totals">
       <div class="card stat"><span class="label">${t("spend")}</span><strong class="value" data-testid="total-spend">${money(totals.cost_micros)}</strong></div>
       <div class="card stat"><span class="label">${t("requests")}</span><strong class="value" data-testid="total-requests">${formatNumber(totals.requests)}</strong>
         <small class="muted">${t("failed_detail", { failed: formatNumber(totals.failed) })}</small></div>
@@ -130,7 +130,7 @@ export function Page({ t, session, query }) {
 
     <h2>${t("balances")}</h2>
     <${Status} state=${teams} />
-    <div class="cards" data-testid="balances">
+    <div class="cards cards-compact" data-testid="balances">
       ${(teams.data || []).map((team) => html`<${Link} href=${"/console/teams/" + team.id}
           class=${"card stat balance" + (team.balance_micros <= 0 ? " warn" : "")} data-team=${team.name}
           title=${team.balance_micros <= 0 ? t("balance_low") : ""}>

@@ -185,7 +185,7 @@ function TeamDetail({ t, session, query, id }) {
     ${d ? html`
       <header class="page-head"><h1>${d.team.name} <span class=${statusBadge(d.team.status)} data-status=${d.team.status}>${t("status." + d.team.status)}</span></h1>
         <${RangePicker} t=${t} value=${range} onChange=${(name) => setQuery({ range: name }, { replace: true })} /></header>
-      <div class="cards">
+      <div class="cards cards-compact">
         <div class="card stat"><span class="label">${t("balance")}</span><strong class="value" data-testid="team-balance">${money(d.team.balance_micros)}</strong></div>
         <div class="card stat"><span class="label">${t("spent")} · ${t("range." + range)}</span><strong class="value">${money(d.spent_micros)}</strong></div>
         <div class="card stat"><span class="label">${t("requests")}</span><strong class="value">${formatNumber(d.requests)}</strong></div>
