@@ -18,6 +18,7 @@ export const messages = {
     model_groups: "Model groups",
     model_groups_hint: "Comma-separated groups from the config; empty: every model.",
     limits: "Limits",
+    limits_short: "Limits (rpm / tpm / in flight)",
     rpm: "Requests / minute",
     tpm: "Tokens / minute",
     concurrent: "In flight",
@@ -62,6 +63,7 @@ export const messages = {
     model_groups: "模型分组",
     model_groups_hint: "配置中的分组，用逗号分隔；留空表示全部模型。",
     limits: "限额",
+    limits_short: "限额（RPM / TPM / 并发）",
     rpm: "每分钟请求数",
     tpm: "每分钟 Token 数",
     concurrent: "并发数",
@@ -135,7 +137,7 @@ function TeamList({ t, session }) {
         { key: "status", label: t("status"), render: (x) => html`<span class=${statusBadge(x.status)}>${t("status." + x.status)}</span>` },
         { key: "balance", label: t("balance"), className: "num", render: (x) => money(x.balance_micros) },
         { key: "model_groups", label: t("model_groups"), render: (x) => (x.model_groups ? x.model_groups.join(", ") : t("common.all_models")) },
-        { key: "limits", label: t("limits"), render: (x) => `${limitText(t, x.rpm)} / ${limitText(t, x.tpm)} / ${limitText(t, x.concurrent)}` },
+        { key: "limits", label: t("limits_short"), render: (x) => `${limitText(t, x.rpm)} / ${limitText(t, x.tpm)} / ${limitText(t, x.concurrent)}` },
       ]} />` : null}
     ${WRITERS.includes(session.role) ? html`<${CreateTeam} t=${t} onDone=${list.reload} />` : null}
   </section>`;
