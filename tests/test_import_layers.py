@@ -55,7 +55,10 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("pipeline", ("onegate.pipeline",)),
     ("management", ("onegate.manage",)),
-    ("handlers", ("onegate.server", "onegate.admin", "onegate.media", "onegate.observe.endpoints")),
+    (
+        "handlers",
+        ("onegate.server", "onegate.admin", "onegate.media", "onegate.observe.endpoints", "onegate.console"),
+    ),
     ("process", ("onegate.app", "onegate.cli", "onegate.doctor", "onegate.__main__")),
 )
 

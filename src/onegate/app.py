@@ -65,6 +65,8 @@ RESTRICTED_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
         (b"referrer-policy", b"no-referrer"),
     ],
     "admin": [_NOSNIFF, (b"cache-control", b"no-store"), (b"x-frame-options", b"DENY")],
+    # the console sets its own CSP and cache-control per file (console/assets.py)
+    "console": [_NOSNIFF, (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")],
 }
 
 

@@ -27,6 +27,7 @@ SurfaceId = Literal[
     "ops",
     "page",
     "admin",
+    "console",  # the web console's shell and files
 ]
 # The error shape a caller understands (dialects/render.py has one renderer per family).
 Family = Literal["openai", "anthropic", "gemini"]
@@ -84,6 +85,7 @@ _ROWS = (
     Surface("ops", "openai"),  # /healthz, Claude Code's HEAD /api warm-up
     Surface("page", "openai"),  # the HTML pages
     Surface("admin", "openai"),  # /admin/api/...
+    Surface("console", "openai"),  # /console: the web console (its own CSP, per response)
 )
 # fmt: on
 SURFACES: dict[str, Surface] = {s.id: s for s in _ROWS}

@@ -60,9 +60,8 @@ class ChannelHealth:
             elif action == "enable":
                 await self.book.enable(channel, "enabled by hand")
             elif action == "disable":
-                await self.book.disable(
-                    channel, "by hand" + (f": {command['reason']}" if command.get("reason") else "")
-                )
+                reason = f": {command['reason']}" if command.get("reason") else ""
+                await self.book.disable(channel, str(command.get("why") or f"by hand{reason}"))
 
     def start_due_probes(self, now: float) -> None:
         wall = time.time()

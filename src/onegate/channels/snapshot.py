@@ -11,11 +11,13 @@ import contextlib
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from onegate.channels.state import Marks, Window
 from onegate.store.private import private_dir, write_private
 
 
@@ -43,12 +45,13 @@ def read_snapshot(data_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def queue_command(data_dir: Path, action: str, channel: str, reason: str = "") -> Path:
+def queue_command(data_dir: Path, action: str, channel: str, reason: str = "", why: str | None = None) -> Path:
+    """`why`, when given, is the whole text the channel's marks keep (else `by hand: REASON`)."""
     folder = commands_dir(data_dir)
     private_dir(folder)
     path = folder / f"{time.time_ns()}-{secrets.token_hex(3)}.json"
     tmp = path.with_suffix(".tmp")
-    write_private(tmp, orjson.dumps({"action": action, "channel": channel, "reason": reason}))
+    write_private(tmp, orjson.dumps({"action": action, "channel": channel, "reason": reason, "why": why}))
     tmp.replace(path)
     return path
 
@@ -64,3 +67,47 @@ def take_commands(data_dir: Path) -> list[dict[str, Any]]:
             commands.append(orjson.loads(path.read_bytes()))
         path.unlink(missing_ok=True)
     return commands
+
+
+class SnapshotChannelStore:
+    """A running single instance's channel state, seen from another process (the CLI) through the files:
+    reads come from the last snapshot, an enable or disable is queued as a command the server applies.
+    Only what a `ChannelBook` needs for reports, enable and disable; outcomes are the server's to count."""
+
+    shared = True  # the book adopts the snapshot's marks on refresh
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.snapshot = read_snapshot(data_dir)
+        rows = self.snapshot.get("channels", []) if self.snapshot else []
+        self._rows: dict[str, dict[str, Any]] = {str(r.get("name")): r for r in rows if isinstance(r, dict)}
+
+    async def windows(self, channels: Iterable[str], now: float) -> dict[str, Window]:
+        del now  # as of the snapshot
+        rows = {name: self._rows.get(name, {}) for name in channels}
+        return {
+            name: Window(int(r.get("successes", 0)), int(r.get("failures", 0)), float(r.get("latency_ms", 0)))
+            for name, r in rows.items()
+        }
+
+    async def load_marks(self) -> dict[str, Marks]:
+        return {name: Marks.from_dict(row) for name, row in self._rows.items()}
+
+    async def save_marks(self, channel: str, marks: Marks) -> None:
+        action = "enable" if marks.disabled is None else "disable"
+        queue_command(self.data_dir, action, channel, why=marks.disabled)
+
+    async def clear_window(self, channel: str) -> None:
+        del channel  # the server clears its own window when it applies the command
+
+    async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
+        raise RuntimeError("the snapshot is read-only: outcomes are counted by the server")
+
+    async def add_failure(self, channel: str, now: float) -> Window:
+        raise RuntimeError("the snapshot is read-only: outcomes are counted by the server")
+
+    async def claim(self, token: str, seconds: float) -> bool:
+        return False  # probes are the server's
+
+    async def close(self) -> None:
+        return None

@@ -4,20 +4,26 @@ service layer's own types, so every command prints the same either way and holds
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import typer
 
-from onegate.manage import admins, audit, callbacks, keys, logs, prices, tasks, teams
+from onegate.manage import admins, audit, callbacks, channels, keys, logs, prices, tasks, teams
 from onegate.manage.actor import Actor, ManageError, cli_actor
 from onegate.settings import PriceConfig, Settings
+
+if TYPE_CHECKING:
+    from onegate.channels.book import ChannelBook
 
 T = TypeVar("T")
 
@@ -140,6 +146,65 @@ class Local:
 
     def log_detail(self, request_id: str, lang: str) -> logs.LogDetail:
         return logs.detail(self.engine, self.actor, request_id, lang)
+
+    # channels: the running server's state, from Redis when configured, else from its snapshot file
+    def _book(self) -> tuple[ChannelBook, str]:
+        from onegate.channels.book import ChannelBook
+        from onegate.channels.snapshot import SnapshotChannelStore
+
+        s = self.settings
+        if s.redis_url:
+            return ChannelBook.from_settings(s), f"shared state in Redis ({s.routing.redis_prefix})"
+        store = SnapshotChannelStore(s.data_dir)
+        book = ChannelBook(store, s.routing, {c.name: c.max_concurrency for c in s.channels})
+        if store.snapshot is None:
+            return book, "no snapshot yet: has onegate served here?"
+        age = time.time() - float(store.snapshot.get("written_at", 0))
+        stale = age > max(10.0, 5 * s.routing.sync_seconds)
+        return book, f"snapshot {age:.0f} s old" + (" (is onegate running?)" if stale else "")
+
+    def _on_book(self, action: Callable[[ChannelBook], Awaitable[T]]) -> tuple[T, str]:
+        book, source = self._book()
+
+        async def go() -> T:
+            try:
+                await book.refresh()
+                return await action(book)
+            finally:
+                await book.store.close()
+
+        return asyncio.run(go()), source
+
+    def _configured(self) -> dict[str, Any]:
+        return {c.name: c for c in self.settings.channels}
+
+    def list_channels(self) -> tuple[list[channels.ChannelView], str]:
+        return self._on_book(lambda book: channels.list_channels(book, self._configured(), self.actor))
+
+    def set_channel(self, name: str, enable: bool, reason: str) -> tuple[channels.ChannelView, str]:
+        view, source = self._on_book(
+            lambda book: channels.set_enabled(self.engine, book, self._configured(), self.actor, name, enable, reason)
+        )
+        done = "for every instance" if self.settings.redis_url else "queued; the running onegate applies it"
+        return view, f"{done} within {self.settings.routing.sync_seconds:g} s ({source})"
+
+    def test_channels(self, name: str | None) -> list[channels.ChannelTest]:
+        from onegate.providers.registry import ModelRegistry
+
+        if name is not None and name not in self._configured():
+            raise ManageError("not_found", f"no channel named {name!r}")
+        registry = ModelRegistry.from_settings(self.settings)
+
+        async def go() -> list[channels.ChannelTest]:
+            try:
+                if name is None:
+                    return await channels.test_channels(registry.channels, self.actor)
+                return [await channels.test_channel(registry.channels, self.actor, name)]
+            finally:
+                if registry.sessions is not None:
+                    await registry.sessions.close()
+
+        return asyncio.run(go())
 
     # video tasks, key callbacks
     def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
@@ -274,6 +339,22 @@ class RemoteApi:
         return self._call(
             "GET", f"/logs/{urllib.parse.quote(request_id, safe='')}", logs.LogDetail, query={"lang": lang}
         )
+
+    def list_channels(self) -> tuple[list[channels.ChannelView], str]:
+        return self._call("GET", "/channels", list[channels.ChannelView]), self.target.server
+
+    def set_channel(self, name: str, enable: bool, reason: str) -> tuple[channels.ChannelView, str]:
+        path = f"/channels/{urllib.parse.quote(name, safe='')}/{'enable' if enable else 'disable'}"
+        body = None if enable else channels.ChannelAction(reason=reason)
+        return self._call("POST", path, channels.ChannelView, body), f"on {self.target.server}"
+
+    def test_channels(self, name: str | None) -> list[channels.ChannelTest]:
+        names = [name] if name is not None else [c.name for c in self.list_channels()[0] if c.models]
+        with ThreadPoolExecutor(max_workers=8) as pool:  # one probe each, side by side like the server does
+            return list(pool.map(self._test_one, names))
+
+    def _test_one(self, name: str) -> channels.ChannelTest:
+        return self._call("POST", f"/channels/{urllib.parse.quote(name, safe='')}/test", channels.ChannelTest)
 
     def list_tasks(self, q: tasks.TaskQuery) -> tasks.TaskPage:
         return self._call("GET", "/tasks", tasks.TaskPage, query=msgspec.to_builtins(q))

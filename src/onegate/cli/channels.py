@@ -1,85 +1,53 @@
 """`onegate channels`: each channel's state, a live test through each, and enabling or disabling by hand.
+Here or on a remote server (`onegate --server URL --token T channels …`); the logic is in onegate.manage.channels.
 
-The running server's view comes from Redis when `redis_url` is configured (every instance shares it),
+Here, the running server's view comes from Redis when `redis_url` is configured (every instance shares it),
 otherwise from the snapshot the server writes into the data dir every `routing.sync_seconds`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 import orjson
 import typer
 
-from onegate.channels import breaker
-from onegate.channels.probe import ProbeResult, probe
-from onegate.channels.snapshot import queue_command, read_snapshot
-from onegate.channels.state import Marks, Window
+from onegate.cli.backend import backend, run
 from onegate.cli.common import ConfigPath, DataDir, settings_or_exit
-from onegate.settings import Settings
-
-if TYPE_CHECKING:
-    from onegate.channels.redis import RedisChannelStore
+from onegate.manage.actor import ManageError
+from onegate.manage.channels import ChannelView
 
 app = typer.Typer(help="Channels: state, live tests, enable and disable.", no_args_is_help=True)
+T = TypeVar("T")
 
 
-async def _from_redis(settings: Settings, names: list[str]) -> list[dict[str, Any]]:
-    store = _redis_store(settings)
+def _named(action: Callable[[], T]) -> T:
+    """Run a call about one channel: an unknown name exits 2 (a usage error), other refusals 1."""
     try:
-        now = time.time()
-        marks, windows = await store.load_marks(), await store.windows(names, now)
-    finally:
-        await store.close()
-    rows = []
-    for name in names:
-        m, w = marks.get(name, Marks()), windows[name]
-        rows.append({"name": name, "state": m.state(now), **_window_fields(w), **m.as_dict()})
-    return rows
+        return action()
+    except ManageError as exc:
+        typer.secho(exc.message, fg="red", err=True)
+        raise typer.Exit(2 if exc.kind == "not_found" else 1) from None
 
 
-def _redis_store(settings: Settings) -> RedisChannelStore:
-    from onegate.channels.redis import RedisChannelStore
-
-    routing = settings.routing
-    return RedisChannelStore(settings.redis_url or "", routing.redis_prefix, routing.breaker.window_seconds)
-
-
-def _window_fields(w: Window) -> dict[str, Any]:
-    return {"successes": w.successes, "failures": w.failures, "latency_ms": w.latency_ms}
-
-
-def _state_rows(settings: Settings) -> tuple[list[dict[str, Any]], str]:
-    names = [c.name for c in settings.channels]
-    if settings.redis_url:
-        return asyncio.run(_from_redis(settings, names)), f"shared state in Redis ({settings.routing.redis_prefix})"
-    snapshot = read_snapshot(settings.data_dir)
-    if snapshot is None:
-        return [{"name": n, "state": "unknown"} for n in names], "no snapshot yet: has onegate served here?"
-    age = time.time() - float(snapshot.get("written_at", 0))
-    by_name = {row["name"]: row for row in snapshot.get("channels", [])}
-    rows = [by_name.get(n, {"name": n, "state": "unknown"}) for n in names]
-    stale = age > max(10.0, 5 * settings.routing.sync_seconds)
-    note = f"snapshot {age:.0f} s old" + (" (is onegate running?)" if stale else "")
-    return rows, note
-
-
-def _detail(row: dict[str, Any], now: float) -> str:
-    state = row.get("state")
+def _detail(view: ChannelView, now: float) -> str:
+    marks: dict[str, Any] = view.marks
+    state = view.state
     if state == "open":
-        detail = f"open {row['open_until'] - now:.0f} s more"
+        detail = f"open {float(marks['open_until']) - now:.0f} s more"
     elif state == "cooling":
-        detail = f"cooling {row['cool_until'] - now:.0f} s more"
+        detail = f"cooling {float(marks['cool_until']) - now:.0f} s more"
     elif state == "disabled":
-        detail = f"disabled {row.get('disabled')}"
+        detail = f"disabled {marks.get('disabled')}"
     elif state == "half_open":
         detail = "open, probing"
     else:
         detail = ""
-    if row.get("last_error") and state != "healthy":
-        detail += f"; last error: {str(row['last_error'])[:100]}"
+    if marks.get("last_error") and state != "healthy":
+        detail += f"; last error: {str(marks['last_error'])[:100]}"
     return detail.strip("; ")
 
 
@@ -90,40 +58,26 @@ def list_channels(
     config: ConfigPath = None,
 ) -> None:
     """Each channel: tier, weight, state (healthy / cooling / open / disabled), recent success and latency."""
-    settings = settings_or_exit(data_dir, config)
-    rows, source = _state_rows(settings)
-    configured = {c.name: c for c in settings.channels}
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    views, source = run(api.list_channels)
     if as_json:
-        typer.echo(orjson.dumps({"source": source, "channels": rows}, option=orjson.OPT_INDENT_2).decode())
+        rows = {"source": source, "channels": msgspec.to_builtins(views)}
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
-    if not rows:
+    if not views:
         typer.echo("no channels configured", err=True)
         return
     now = time.time()
     typer.echo(f"{'CHANNEL':<20} {'TIER':>4} {'WEIGHT':>6}  {'STATE':<9} {'SUCCESS':>14} {'LATENCY':>9}  DETAIL")
-    for row in rows:
-        channel = configured[row["name"]]
-        ok, failed = int(row.get("successes", 0)), int(row.get("failures", 0))
-        success = f"{100 * ok / (ok + failed):.0f}% of {ok + failed}" if ok + failed else "-"
-        latency = f"{row['latency_ms'] / ok:.0f} ms" if ok else "-"
-        state = "open" if row["state"] == "half_open" else row["state"]
+    for v in views:
+        total = v.successes + v.failures
+        success = f"{100 * v.successes / total:.0f}% of {total}" if total else "-"
+        latency = f"{v.mean_latency_ms:.0f} ms" if v.mean_latency_ms is not None else "-"
+        state = "open" if v.state == "half_open" else v.state
         typer.echo(
-            f"{channel.name:<20} {channel.priority:>4} {channel.weight:>6g}  {state:<9} {success:>14} {latency:>9}"
-            f"  {_detail(row, now)}"
+            f"{v.name:<20} {v.priority:>4} {v.weight:>6g}  {state:<9} {success:>14} {latency:>9}  {_detail(v, now)}"
         )
     typer.echo(f"({source})", err=True)
-
-
-async def _probe_all(settings: Settings, name: str | None) -> list[ProbeResult]:
-    from onegate.providers.registry import ModelRegistry
-
-    registry = ModelRegistry.from_settings(settings)
-    targets = [t for n, t in registry.channels.items() if name is None or n == name]
-    try:
-        return list(await asyncio.gather(*(probe(t) for t in targets)))
-    finally:
-        if registry.sessions is not None:
-            await registry.sessions.close()
 
 
 @app.command("test")
@@ -133,9 +87,8 @@ def test_channels(
     config: ConfigPath = None,
 ) -> None:
     """Send a minimal request (one token) through each channel; report status and latency."""
-    settings = settings_or_exit(data_dir, config)
-    _known_or_exit(settings, name)
-    results = asyncio.run(_probe_all(settings, name))
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    results = _named(lambda: api.test_channels(name))
     if not results:
         typer.echo("no channel serves a model to test with", err=True)
         raise typer.Exit(1)
@@ -148,37 +101,16 @@ def test_channels(
         raise typer.Exit(1)
 
 
-def _known_or_exit(settings: Settings, name: str | None) -> None:
-    if name is not None and name not in {c.name for c in settings.channels}:
-        known = ", ".join(c.name for c in settings.channels) or "none"
-        typer.secho(f"no channel named {name!r} (configured: {known})", fg="red", err=True)
-        raise typer.Exit(2)
-
-
-async def _save_marks(settings: Settings, name: str, marks: Marks) -> None:
-    store = _redis_store(settings)
-    try:
-        await store.save_marks(name, marks)
-        await store.clear_window(name)
-    finally:
-        await store.close()
-
-
-def _command(settings: Settings, action: str, name: str, marks: Marks, reason: str = "") -> None:
-    if settings.redis_url:
-        asyncio.run(_save_marks(settings, name, marks))
-        typer.echo(f"{name}: {action}d for every instance (Redis)")
-        return
-    queue_command(settings.data_dir, action, name, reason)
-    typer.echo(f"{name}: {action} queued; the running onegate applies it within {settings.routing.sync_seconds:g} s")
+def _set(name: str, enable: bool, reason: str, data_dir: Any, config: Any) -> None:
+    api = backend(lambda: settings_or_exit(data_dir, config))
+    view, note = _named(lambda: api.set_channel(name, enable, reason))
+    typer.echo(f"{view.name}: {'enabled' if enable else 'disabled'} {note}")
 
 
 @app.command("enable")
 def enable(name: str, data_dir: DataDir = None, config: ConfigPath = None) -> None:
     """Give a disabled or open channel traffic again, now."""
-    settings = settings_or_exit(data_dir, config)
-    _known_or_exit(settings, name)
-    _command(settings, "enable", name, breaker.enabled(time.time()))
+    _set(name, True, "", data_dir, config)
 
 
 @app.command("disable")
@@ -189,7 +121,4 @@ def disable(
     config: ConfigPath = None,
 ) -> None:
     """Take a channel out of every route until `onegate channels enable NAME`."""
-    settings = settings_or_exit(data_dir, config)
-    _known_or_exit(settings, name)
-    why = "by hand" + (f": {reason}" if reason else "")
-    _command(settings, "disable", name, breaker.disabled(why, time.time()), reason)
+    _set(name, False, reason, data_dir, config)

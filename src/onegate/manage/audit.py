@@ -10,7 +10,7 @@ import msgspec
 import orjson
 from sqlalchemy import Connection, Engine, select
 
-from onegate.manage.actor import Actor, require
+from onegate.manage.actor import Actor, forced_scope, require
 from onegate.store.schema import audit_log
 
 
@@ -63,13 +63,16 @@ def record(
     )
 
 
-def list_audit(engine: Engine, actor: Actor, cursor: int | None = None, limit: int = 50) -> AuditPage:
-    """Newest first; a team admin reads their team's entries only; key holders none."""
+def list_audit(
+    engine: Engine, actor: Actor, cursor: int | None = None, limit: int = 50, team_id: int | None = None
+) -> AuditPage:
+    """Newest first, optionally one team's; a team admin reads their team's entries only; key holders none."""
     require(actor, "owner", "operator", "viewer", "team_admin")
+    team_id, _ = forced_scope(actor, team_id, None)
     c = audit_log.c
     stmt = select(audit_log).order_by(c.id.desc()).limit(limit)
-    if actor.role == "team_admin":
-        stmt = stmt.where(c.team_id == actor.team_id)
+    if team_id is not None:
+        stmt = stmt.where(c.team_id == team_id)
     if cursor is not None:
         stmt = stmt.where(c.id < cursor)
     with engine.connect() as conn:

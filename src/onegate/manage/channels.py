@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import Engine
 
 from onegate.channels.book import ChannelBook
-from onegate.channels.probe import probe
+from onegate.channels.probe import ProbeResult, probe
 from onegate.manage import audit
 from onegate.manage.actor import Actor, not_found, require, require_write
 from onegate.manage.stats import Stats, StatsQuery, stats
@@ -86,7 +86,16 @@ async def test_channel(targets: Mapping[str, Any], actor: Actor, name: str) -> C
     require_write(actor)
     if name not in targets:
         raise not_found(f"no channel named {name!r} serves a model to test with")
-    r = await probe(targets[name])
+    return _result(await probe(targets[name]))
+
+
+async def test_channels(targets: Mapping[str, Any], actor: Actor) -> list[ChannelTest]:
+    """Every channel that serves a model, tested at once."""
+    require_write(actor)
+    return [_result(r) for r in await asyncio.gather(*(probe(t) for t in targets.values()))]
+
+
+def _result(r: ProbeResult) -> ChannelTest:
     return ChannelTest(channel=r.channel, verdict=r.verdict, status=r.status, latency_ms=r.latency_ms, detail=r.detail)
 
 
@@ -105,7 +114,8 @@ async def set_enabled(
     if enable:
         await book.enable(name, f"enabled by {actor.name}")
     else:
-        await book.disable(name, f"by {actor.name}" + (f": {reason}" if reason else ""))
+        # "by hand" keeps the recovery probes off it (see `Marks.disabled_by_hand`); who is in the audit row
+        await book.disable(name, "by hand" + (f": {reason}" if reason else ""))
     after = book.marks(name).as_dict()
 
     def write() -> None:

@@ -14,6 +14,7 @@ from onegate import errors
 from onegate.admin import api as admin_api
 from onegate.admin.api_v1.entry import admin_api as admin_api_v1
 from onegate.asgi import Receive, Responder
+from onegate.console import endpoints as console
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
@@ -86,10 +87,13 @@ OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
     # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
     ("HEAD", "/api"): Endpoint(anthropic_endpoints.warm_up, "ops", logged=False),
     ("GET", "/"): Endpoint(home, "page", logged=False),
+    ("GET", "/console"): Endpoint(console.shell, "console", logged=False),
 }
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
 PREFIX_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("GET", "/setup/", Endpoint(pages.setup_guide, "page", logged=False)),
+    # the console's deep links (its router reads the path) and its files under /console/static/
+    ("GET", "/console/", Endpoint(console.shell, "console", logged=False)),
     ("GET", "/admin/api/setup/", Endpoint(admin_api.setup_guide, "admin")),  # logged: an audit trail
     ("*", "/admin/api/v1/", Endpoint(admin_api_v1, "admin", logged=False)),  # every method: its own table
 )

@@ -11,12 +11,12 @@ from typing import Any
 
 from onegate.admin.api_v1.deps import AdminDeps
 from onegate.admin.api_v1.types import (
+    AuditQuery,
     Deleted,
     KeysQuery,
     LimitQuery,
     MyKey,
     NewKey,
-    PageQuery,
     RangeQuery,
     RotateIn,
     SessionInfo,
@@ -330,9 +330,9 @@ async def list_alerts(call: Call) -> list[alerts.AlertView]:
 
 
 async def list_audit(call: Call) -> audit.AuditPage:
-    q: PageQuery = call.query
+    q: AuditQuery = call.query
     cursor = int(q.cursor) if q.cursor and q.cursor.isdigit() else None
-    return await run(audit.list_audit, call.deps.engine, call.actor, cursor, q.limit)
+    return await run(audit.list_audit, call.deps.engine, call.actor, cursor, q.limit, q.team_id)
 
 
 # admins -----------------------------------------------------------------------------------------------------
@@ -713,7 +713,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         STAFF,
         "The audit trail of management actions",
         audit.AuditPage,
-        query=PageQuery,
+        query=AuditQuery,
         tags=("audit",),
     ),
     E("GET", "/admins", list_admins, OWNER, "Admin accounts", list[admins.AdminView], tags=("admins",)),

@@ -78,6 +78,10 @@ class PageQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     limit: Annotated[int, Meta(ge=1, le=200)] = 50
 
 
+class AuditQuery(PageQuery, kw_only=True, forbid_unknown_fields=True):
+    team_id: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None  # one team's entries
+
+
 class KeysQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     q: Annotated[str, Meta(max_length=200)] | None = None  # name substring or last four characters
     team_id: Id | None = None

@@ -1,0 +1,64 @@
+"""Which file under `static/` a console path names, its content type and how long a browser may keep it.
+
+Pure lookups, no I/O beyond reading the file: the handlers in `console/endpoints.py` send what this returns.
+Only files that exist inside `static/` are served, so `..`, encoded dots, absolute paths and symlinks
+pointing out of the directory all come back as None (a 404).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+STATIC = Path(__file__).resolve().parent / "static"
+PREFIX = "/console/static/"
+MAX_PATH = 200  # characters after the prefix; no asset is named longer
+
+CONTENT_TYPES: dict[str, bytes] = {
+    ".js": b"text/javascript; charset=utf-8",
+    ".css": b"text/css; charset=utf-8",
+    ".html": b"text/html; charset=utf-8",
+    ".svg": b"image/svg+xml",
+    ".png": b"image/png",
+    ".ico": b"image/x-icon",
+    ".woff2": b"font/woff2",
+    ".txt": b"text/plain; charset=utf-8",
+}
+# vendor/<package>-<version>/…: the version is in the path, so the bytes behind a URL never change
+_VERSIONED = re.compile(r"^vendor/[a-z0-9.@_-]+-\d+\.\d+\.\d+[^/]*/")
+_SAFE = re.compile(r"^[A-Za-z0-9._/-]+$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"  # our own files: cached, but checked on every load (they change with onegate)
+
+# The console loads only its own files: no inline script or style, no other origin, no framing.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    path: Path
+    content_type: bytes
+    cache_control: str
+
+
+def find_asset(request_path: str, static: Path = STATIC) -> Asset | None:
+    """The asset a `/console/static/…` path names, or None: not found, not a served type, or outside `static/`."""
+    name = unquote(request_path.partition("?")[0].removeprefix(PREFIX))
+    if not name or len(name) > MAX_PATH or not _SAFE.match(name) or ".." in name.split("/"):
+        return None
+    content_type = CONTENT_TYPES.get(Path(name).suffix)
+    if content_type is None:
+        return None
+    path = (static / name).resolve()
+    if not path.is_relative_to(static.resolve()) or not path.is_file():
+        return None
+    return Asset(path, content_type, IMMUTABLE if _VERSIONED.match(name) else REVALIDATE)
+
+
+def shell_path(static: Path = STATIC) -> Path:
+    return static / "index.html"
