@@ -228,6 +228,21 @@ function Panel({ kind, title, onClose, children, testid }) {
 export const Drawer = (props) => Panel({ ...props, kind: "drawer" });
 export const Dialog = (props) => Panel({ ...props, kind: "dialog" });
 
+// a form's submit: {busy, error, submit}; `work` runs once at a time, a thrown error's message is shown
+// (`describe(err)` may say it differently)
+export function useSubmit(work, describe = (err) => err.message) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const submit = async (event) => {
+    event?.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError("");
+    try { await work(); } catch (err) { setError(describe(err)); } finally { setBusy(false); }
+  };
+  return { busy, error, submit };
+}
+
 // a labelled form field; `hint` under it
 export function Field({ label, hint, children }) {
   return html`<label class="field"><span class="field-label">${label}</span>${children}
