@@ -155,7 +155,7 @@ export function Table({ columns, rows, rowKey, onRow, empty, testid }) {
   if (!rows || rows.length === 0) return html`<p class="muted empty">${empty || t("state.empty")}</p>`;
   return html`<div class="table-wrap"><table class="table" data-testid=${testid}>
     <thead><tr>${columns.map((c) => html`<th class=${c.className || ""} scope="col">${c.label}</th>`)}</tr></thead>
-    <tbody>${rows.map((row) => html`<tr key=${rowKey(row)} class=${onRow ? "clickable" : ""}
+    <tbody>${rows.map((row) => html`<tr key=${rowKey(row)} data-id=${rowKey(row)} class=${onRow ? "clickable" : ""}
         onClick=${onRow ? () => onRow(row) : undefined}>
       ${columns.map((c) => html`<td class=${c.className || ""} data-label=${c.label}>${c.render ? c.render(row) : row[c.key]}</td>`)}
     </tr>`)}</tbody>
