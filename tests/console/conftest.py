@@ -63,14 +63,15 @@ class Tab:
     def set_lang(self, code: str) -> None:
         self.page.get_by_test_id("lang-switch").first.select_option(code)
 
-    def shot(self, name: str, width: dict[str, int] = LAPTOP) -> Path:
-        """A full-page screenshot in tests/console/artifacts/ (git-ignored), named for the page, language, width."""
+    def shot(self, name: str, width: dict[str, int] = LAPTOP, full_page: bool = True) -> Path:
+        """A screenshot in tests/console/artifacts/ (git-ignored), named for the page, language and width;
+        `full_page=False` for an open drawer or dialog (it is fixed to the viewport and scrolls inside)."""
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.set_viewport_size(width)
         self.page.wait_for_timeout(150)  # a layout change (the phone's stacked tables) settles
         lang = self.page.evaluate("document.documentElement.lang")
         path = ARTIFACTS / f"{name}-{lang}-{width['width']}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         print(f"screenshot: {path}")
         return path
 

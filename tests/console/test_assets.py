@@ -70,6 +70,16 @@ def test_files_have_their_type_and_caching(console: Console, path: str, content_
     assert response.content == (STATIC / path.removeprefix("/console/static/")).read_bytes()
 
 
+@pytest.mark.parametrize("path", ["/console/keys", "/console/static/app.js"])
+def test_an_unchanged_file_revalidates_with_a_304(console: Console, path: str) -> None:  # noqa: F811
+    first = _get(console.gw, path)
+    etag = first.headers["etag"]
+    again = requests.get(console.gw.root + path, headers={"if-none-match": etag}, timeout=10)
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    stale = requests.get(console.gw.root + path, headers={"if-none-match": '"0-0"'}, timeout=10)
+    assert stale.status_code == 200 and stale.content == first.content
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -70,3 +70,12 @@ def test_the_language_follows_the_browser_then_the_switch_and_is_remembered(new_
     assert en.page.get_by_test_id("sign-out").inner_text() == "Sign out"
     en.set_lang("zh")
     en.page.get_by_test_id("sign-out").filter(has_text="退出登录").wait_for()
+
+
+def test_a_session_ended_on_the_server_sends_the_page_back_to_sign_in(tab: Tab, console: Console) -> None:
+    tab.sign_in(console.tokens["operator"])
+    tab.open("/console/keys")
+    tab.page.get_by_test_id("keys-table").wait_for()
+    console.ok("PATCH", f"/admins/{console.ids['admin_operator']}", json={"status": "disabled"})
+    tab.page.locator("nav [data-page=logs]").click()  # the next API call answers 401
+    tab.page.get_by_test_id("signin").wait_for()

@@ -44,6 +44,12 @@ class Asset:
     path: Path
     content_type: bytes
     cache_control: str
+    etag: str  # from size and mtime: a revalidation (`no-cache`) of an unchanged file is a 304
+
+
+def etag_of(path: Path) -> str:
+    stat = path.stat()
+    return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
 
 
 def find_asset(request_path: str, static: Path = STATIC) -> Asset | None:
@@ -57,7 +63,7 @@ def find_asset(request_path: str, static: Path = STATIC) -> Asset | None:
     path = (static / name).resolve()
     if not path.is_relative_to(static.resolve()) or not path.is_file():
         return None
-    return Asset(path, content_type, IMMUTABLE if _VERSIONED.match(name) else REVALIDATE)
+    return Asset(path, content_type, IMMUTABLE if _VERSIONED.match(name) else REVALIDATE, etag_of(path))
 
 
 def shell_path(static: Path = STATIC) -> Path:

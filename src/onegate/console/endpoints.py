@@ -5,9 +5,10 @@ management API, which checks the session on every call."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from onegate.console.assets import CSP, PREFIX, REVALIDATE, find_asset, shell_path
+from onegate.console.assets import CSP, PREFIX, REVALIDATE, etag_of, find_asset, shell_path
 
 if TYPE_CHECKING:
     from onegate.asgi import Receive, Responder
@@ -22,8 +23,8 @@ async def shell(svc: Services, ctx: RequestContext, responder: Responder, receiv
     if ctx.path.partition("?")[0].startswith(PREFIX):
         await static_file(svc, ctx, responder, receive)
         return
-    body = await asyncio.to_thread(shell_path().read_bytes)
-    await responder.send_body(200, body, HTML, {**HEADERS, "cache-control": REVALIDATE})
+    path = shell_path()
+    await _send(ctx, responder, path, HTML, REVALIDATE, etag_of(path))
 
 
 async def static_file(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
@@ -31,5 +32,15 @@ async def static_file(svc: Services, ctx: RequestContext, responder: Responder, 
     if asset is None:
         await responder.send_body(404, b"not found\n", b"text/plain; charset=utf-8", {"cache-control": "no-store"})
         return
-    body = await asyncio.to_thread(asset.path.read_bytes)
-    await responder.send_body(200, body, asset.content_type, {**HEADERS, "cache-control": asset.cache_control})
+    await _send(ctx, responder, asset.path, asset.content_type, asset.cache_control, asset.etag)
+
+
+async def _send(
+    ctx: RequestContext, responder: Responder, path: Path, content_type: bytes, cache: str, etag: str
+) -> None:
+    headers = {**HEADERS, "cache-control": cache, "etag": etag}
+    if ctx.headers.get("if-none-match") == etag:  # the browser's copy is current
+        await responder.send_body(304, b"", content_type, headers)
+        return
+    body = await asyncio.to_thread(path.read_bytes)
+    await responder.send_body(200, body, content_type, headers)

@@ -13,8 +13,8 @@ const READERS = ["owner", "operator", "viewer"];
 // The first page a role sees is its home.
 export const PAGES = [
   { name: "dashboard", path: "/dashboard", icon: "◧", roles: STAFF },
-  { name: "keys", path: "/keys", icon: "⚿", roles: STAFF },
-  { name: "mykey", path: "/mykey", icon: "⚿", roles: ["key"] }, // a key holder's home
+  { name: "keys", path: "/keys", icon: "◆", roles: STAFF },
+  { name: "mykey", path: "/mykey", icon: "◆", roles: ["key"] }, // a key holder's home
   { name: "logs", path: "/logs", icon: "☰", roles: [...STAFF, "key"] },
   { name: "teams", path: "/teams", icon: "◎", roles: STAFF },
   { name: "channels", path: "/channels", icon: "⇄", roles: READERS },

@@ -155,7 +155,7 @@ export function Table({ columns, rows, rowKey, onRow, empty, testid }) {
   if (!rows || rows.length === 0) return html`<p class="muted empty">${empty || t("state.empty")}</p>`;
   return html`<div class="table-wrap"><table class="table" data-testid=${testid}>
     <thead><tr>${columns.map((c) => html`<th class=${c.className || ""} scope="col">${c.label}</th>`)}</tr></thead>
-    <tbody>${rows.map((row) => html`<tr key=${rowKey(row)} class=${onRow ? "clickable" : ""}
+    <tbody>${rows.map((row) => html`<tr key=${rowKey(row)} data-id=${rowKey(row)} class=${onRow ? "clickable" : ""}
         onClick=${onRow ? () => onRow(row) : undefined}>
       ${columns.map((c) => html`<td class=${c.className || ""} data-label=${c.label}>${c.render ? c.render(row) : row[c.key]}</td>`)}
     </tr>`)}</tbody>
@@ -227,6 +227,21 @@ function Panel({ kind, title, onClose, children, testid }) {
 }
 export const Drawer = (props) => Panel({ ...props, kind: "drawer" });
 export const Dialog = (props) => Panel({ ...props, kind: "dialog" });
+
+// a form's submit: {busy, error, submit}; `work` runs once at a time, a thrown error's message is shown
+// (`describe(err)` may say it differently)
+export function useSubmit(work, describe = (err) => err.message) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const submit = async (event) => {
+    event?.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError("");
+    try { await work(); } catch (err) { setError(describe(err)); } finally { setBusy(false); }
+  };
+  return { busy, error, submit };
+}
 
 // a labelled form field; `hint` under it
 export function Field({ label, hint, children }) {

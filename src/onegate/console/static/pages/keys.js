@@ -5,7 +5,7 @@ import { del, get, patch, post } from "../api.js";
 import { SetupGuides } from "../guides.js";
 import {
   CopyButton, Dialog, Drawer, Field, FilterBar, Pager, Status, Table, formatMoney, formatTime, fromLocalInput,
-  setQuery, toLocalInput, toast, useLoad,
+  setQuery, toLocalInput, toast, useLoad, useSubmit,
 } from "../ui.js";
 
 export const messages = {
@@ -146,14 +146,7 @@ export function Page({ t, session, query }) {
 function KeyForm({ t, session, teams, initial, onSubmit, submitLabel, withTeam }) {
   const [v, setV] = useState(initial);
   const set = (name) => (event) => setV({ ...v, [name]: event.currentTarget.value });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const submit = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError("");
-    try { await onSubmit(v); } catch (err) { setError(err.message); } finally { setBusy(false); }
-  };
+  const { busy, error, submit } = useSubmit(() => onSubmit(v));
   return html`<form onSubmit=${submit} data-testid="key-form">
     <${Field} label=${t("name")}><input name="name" required maxlength="100" value=${v.name} onInput=${set("name")} /></${Field}>
     ${withTeam ? html`<${Field} label=${t("team")}><select name="team_id" value=${v.team_id} onChange=${set("team_id")}>

@@ -4,7 +4,7 @@
 import { html } from "../preact.js";
 import { get } from "../api.js";
 import { SetupGuides } from "../guides.js";
-import { Link, Status, formatMoney, formatTime, useLoad } from "../ui.js";
+import { Link, Status, formatMoney, formatNumber, formatTime, useLoad } from "../ui.js";
 
 export const messages = {
   en: {
@@ -23,8 +23,8 @@ export const messages = {
     today: "Today",
     this_week: "This week",
     this_month: "This month",
-    limits: "Rate limits",
-    per_minute: "{rpm} requests / {tpm} tokens per minute",
+    rpm: "Requests per minute",
+    tpm: "Tokens per minute",
     expires: "Expires",
     base_url: "Base URL",
     my_logs: "See my requests",
@@ -46,8 +46,8 @@ export const messages = {
     today: "今天",
     this_week: "本周",
     this_month: "本月",
-    limits: "速率限制",
-    per_minute: "每分钟 {rpm} 次请求 / {tpm} 个 token",
+    rpm: "每分钟请求数",
+    tpm: "每分钟 token 数",
     expires: "过期时间",
     base_url: "Base URL",
     my_logs: "查看我的请求",
@@ -76,7 +76,8 @@ export function Page({ t, session }) {
         <dt>${t("today")}</dt><dd>${money(b.spent_daily_micros)}</dd>
         <dt>${t("this_week")}</dt><dd>${money(b.spent_weekly_micros)}</dd>
         <dt>${t("this_month")}</dt><dd>${money(b.spent_monthly_micros)}</dd>
-        <dt>${t("limits")}</dt><dd>${t("per_minute", { rpm: b.rpm ?? t("common.unlimited"), tpm: b.tpm ?? t("common.unlimited") })}</dd>
+        <dt>${t("rpm")}</dt><dd>${b.rpm == null ? t("common.unlimited") : formatNumber(b.rpm)}</dd>
+        <dt>${t("tpm")}</dt><dd>${b.tpm == null ? t("common.unlimited") : formatNumber(b.tpm)}</dd>
         <dt>${t("expires")}</dt><dd>${formatTime(b.expires_at)}</dd>
         <dt>${t("base_url")}</dt><dd><code>${mine.data.base_url}</code></dd>
       </dl>` : null}

@@ -2,6 +2,7 @@
 // HttpOnly session cookie and a CSRF token; the token itself is not kept by the page.
 import { html, useState } from "../preact.js";
 import { api } from "../api.js";
+import { useSubmit } from "../ui.js";
 
 export const messages = {
   en: {
@@ -26,22 +27,11 @@ export const messages = {
 
 export function Page({ t, onSession }) {
   const [token, setToken] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const submit = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError("");
-    try {
-      const info = await api("POST", "/session", { token: token.trim() });
-      setToken("");
-      onSession(info);
-    } catch (err) {
-      setError(err.status === 401 || err.status === 403 ? t("failed") : err.message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const info = await api("POST", "/session", { token: token.trim() });
+    setToken("");
+    onSession(info);
+  }, (err) => (err.status === 401 || err.status === 403 ? t("failed") : err.message));
   return html`<form class="signin card" onSubmit=${submit} data-testid="signin">
     <h1>${t("title")}</h1>
     <p class="muted">${t("intro")}</p>
