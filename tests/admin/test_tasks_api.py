@@ -49,13 +49,15 @@ def submit(c: Console, key: str, callback_url: str | None = None, seconds: str =
     return video.id
 
 
-def wait_ended(c: Console, task_id: str, timeout: float = 15.0) -> dict[str, Any]:
+def wait_ended(c: Console, task_id: str, deliveries: int = 0, timeout: float = 15.0) -> dict[str, Any]:
+    """The task once it has ended and its `deliveries` callbacks were sent (its cost is recorded just after
+    its status changes, and its callback queued after that)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         detail = c.ok("GET", f"/tasks/{task_id}")
-        if detail["task"]["status"] in ("completed", "failed") and all(
-            d["state"] != "pending" for d in detail["deliveries"]
-        ):
+        sent = detail["deliveries"]
+        ended = detail["task"]["status"] in ("completed", "failed")
+        if ended and len(sent) >= deliveries and all(d["state"] != "pending" for d in sent):
             return detail
         time.sleep(0.1)
     raise AssertionError(f"task {task_id} did not end: {c.ok('GET', f'/tasks/{task_id}')}")
@@ -144,7 +146,7 @@ def test_a_task_shows_its_history_money_and_deliveries_and_redelivers_audited(
     held = c.ok("GET", f"/tasks/{task_id}")
     assert held["billing"]["state"] == "held" and held["billing"]["reserved_micros"] == 40_000  # 4 s × 0.01
     assert held["billing"]["settlement_request_id"] is None
-    detail = wait_ended(c, task_id)
+    detail = wait_ended(c, task_id, deliveries=1)
     task = detail["task"]
     assert task["status"] == "completed" and task["progress"] == 100 and task["cost_micros"] == 40_000
     assert [h["status"] for h in detail["history"]][0] == "queued" and detail["history"][-1]["status"] == "completed"
@@ -180,7 +182,7 @@ def test_a_task_shows_its_history_money_and_deliveries_and_redelivers_audited(
     assert c.ok("POST", f"/tasks/{task_id}/redeliver", "key") == {"task_id": task_id, "queued": 1}
     _, second = receiver.wait(2)
     assert second.verified and second.headers["webhook-id"] == first.headers["webhook-id"]
-    assert len(wait_ended(c, task_id)["deliveries"][0]["attempts"]) == 2
+    assert len(wait_ended(c, task_id, deliveries=1)["deliveries"][0]["attempts"]) == 2
 
     # rotation: the old secret no longer verifies what is sent next
     rotated = c.ok("POST", f"/keys/{key_a}/webhook-secret", "operator", json={})
@@ -238,7 +240,7 @@ def test_the_cli_lists_shows_and_redelivers_here_and_remotely(
     assert receiver.secret.startswith("whsec_") and "shown only now" in secret.stderr
     mine = submit(c, "key_a", callback_url=receiver.url)
     theirs = submit(c, "key_b")
-    wait_ended(c, mine)
+    wait_ended(c, mine, deliveries=1)
     assert receiver.wait(1)[0].verified
 
     listed = _cli(c, c.tokens["team_admin"], "tasks", "list", data_dir=elsewhere)

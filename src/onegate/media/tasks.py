@@ -139,11 +139,9 @@ def get(engine: Engine, task_id: str) -> Task | None:
     return Task.from_row(row) if row else None
 
 
-def visible(task: Task | None, key_id: int, team_admin_of: int | None = None) -> bool:
-    """A key sees its own tasks; a team admin (by the management API) its team's."""
-    if task is None:
-        return False
-    return task.key_id == key_id or (team_admin_of is not None and task.team_id == team_admin_of)
+def visible(task: Task | None, key_id: int) -> bool:
+    """A key sees its own tasks on the API (a team admin sees their team's through manage/tasks.py)."""
+    return task is not None and task.key_id == key_id
 
 
 def list_tasks(
