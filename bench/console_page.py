@@ -90,8 +90,13 @@ def main() -> None:
                         context.add_cookies([{"name": "onegate_session", "value": cookie, "url": root}])
                         page = context.new_page()
                         sizes: list[int] = []
-                        page.on("response", lambda r, sizes=sizes: sizes.append(body_size(r)))
+
+                        def count(response: Any, sizes: list[int] = sizes) -> None:
+                            sizes.append(body_size(response))
+
+                        page.on("response", count)
                         cold.append(open_page(page, root, name))
+                        page.remove_listener("response", count)
                         loads.append((len(sizes), sum(sizes)))
                         warm.append(open_page(page, root, name))  # again: vendor cached, our files a 304
                         context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.admin.conftest import BOOTSTRAP, Console
-from tests.console.conftest import Tab
+from tests.console.conftest import PHONE, Tab
 
 STAFF_ONLY = {"dashboard", "keys", "teams", "alerts", "audit", "tasks"}
 
@@ -79,3 +79,16 @@ def test_a_session_ended_on_the_server_sends_the_page_back_to_sign_in(tab: Tab, 
     console.ok("PATCH", f"/admins/{console.ids['admin_operator']}", json={"status": "disabled"})
     tab.page.locator("nav [data-page=logs]").click()  # the next API call answers 401
     tab.page.get_by_test_id("signin").wait_for()
+
+
+def test_on_a_phone_the_navigation_is_behind_the_menu_button(tab: Tab, console: Console) -> None:
+    tab.sign_in(BOOTSTRAP)
+    tab.page.set_viewport_size(PHONE)
+    nav = tab.page.get_by_test_id("nav")
+    assert not nav.is_visible()
+    tab.page.locator(".menu-toggle").click()
+    nav.locator("[data-page=logs]").click()
+    tab.page.get_by_test_id("page-logs").locator("table, .empty").first.wait_for()
+    assert not nav.is_visible()  # closed again once a page is chosen
+    width = tab.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width  # nothing wider than the phone
