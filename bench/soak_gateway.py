@@ -1,7 +1,8 @@
 """`onegate serve`, plus a way for the soak to count what the process holds from outside.
 
-On SIGUSR1 it appends one JSON line to the file named by ``SOAK_STATS``: open file descriptors, asyncio
-tasks of the running loop, objects the garbage collector tracks, and RSS. Everything else is the real
+On SIGUSR1 it appends one JSON line to the file named by ``SOAK_STATS``: open file descriptors (in total and
+by kind: sockets, pipes, each file by name), asyncio tasks of the running loop, objects the garbage
+collector tracks, and RSS. Everything else is the real
 command (``onegate.cli.main.main``), so the soak measures the server users run.
 """
 
@@ -13,8 +14,21 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from types import FrameType
+
+
+def _fd_kinds() -> dict[str, int]:
+    kinds: Counter[str] = Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own fd, closed already
+            continue
+        kind = target.split(":")[0] if target.startswith(("socket:", "pipe:")) else target
+        kinds[Path(kind).name if kind.startswith("/") and not kind.startswith("/dev/") else kind] += 1
+    return dict(kinds)
 
 
 def _report(signum: int, frame: FrameType | None) -> None:
@@ -27,6 +41,7 @@ def _report(signum: int, frame: FrameType | None) -> None:
     )
     stats = {
         "fds": len(os.listdir("/proc/self/fd")),
+        "fd_kinds": _fd_kinds(),
         "tasks": tasks,
         "gc_objects": len(gc.get_objects()),
         "rss_kib": rss_kib,
