@@ -14,6 +14,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
+  BENCH_FIRST_CHUNK=300   requests per stream lane for the time to first chunk at concurrency 1 (0: off)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 import accounting
+import firstchunk
 import install
 import loadgen
 import procs
@@ -56,6 +58,7 @@ THREE_CHANNELS = os.environ.get("BENCH_THREE_CHANNELS", "") not in ("", "0", "fa
 METRICS = os.environ.get("BENCH_METRICS", "") not in ("", "0", "false", "no")
 GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
 LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
+FIRST_CHUNK = int(os.environ.get("BENCH_FIRST_CHUNK", "300"))
 
 UPSTREAM_KEY_ENV = "BENCH_UPSTREAM_KEY"
 UPSTREAM_KEY = "sk-fake-upstream-bench"
@@ -117,23 +120,32 @@ def create_onegate_key(data_dir: Path, config: Path) -> str:
     return key
 
 
-def start_onegate(name: str, data_dir: Path, config: Path, env: dict[str, str] | None = None) -> tuple[procs.Proc, str]:
+def start_onegate(
+    name: str,
+    data_dir: Path,
+    config: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),  # more `onegate serve` options, e.g. ("--workers", "2")
+    cpu: int | None = GATEWAY_CPU,  # None: not pinned (several workers)
+) -> tuple[procs.Proc, str]:
     port = procs.free_port()
     p = procs.start(
         name,
-        [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)],
-        cpu=GATEWAY_CPU,
+        [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port), *args],
+        cpu=cpu,
         log_dir=LOGS,
         env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     return p, f"http://127.0.0.1:{port}"
 
 
-def start_onegate_target(name: str, work: Path, config: Path) -> tuple[procs.Proc, Target]:
+def start_onegate_target(
+    name: str, work: Path, config: Path, args: tuple[str, ...] = (), cpu: int | None = GATEWAY_CPU
+) -> tuple[procs.Proc, Target]:
     """A keyed `onegate serve` with its own data dir, checked to serve the lane's model."""
     data_dir = work / f"{name}-data"
     key = create_onegate_key(data_dir, config)
-    p, base = start_onegate(name, data_dir, config)
+    p, base = start_onegate(name, data_dir, config, args=args, cpu=cpu)
     target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
     procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
     wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=30)
@@ -328,6 +340,7 @@ def build_report(
     meta: dict[str, str],
     workloads: list[str],
     targets: list[str],
+    first_chunks: dict[tuple[str, str], firstchunk.FirstChunk] | None = None,
 ) -> str:
     lines = ["# onegate benchmark", ""]
     lines += [f"- {k}: {v}" for k, v in meta.items()]
@@ -391,6 +404,30 @@ def build_report(
             f"- {w}: onegate added p50 at c={lo} vs direct upstream: "
             f"{fmt(diff(p50('onegate', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}; "
             f"LiteLLM added p50: {fmt(diff(p50('litellm', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}"
+        )
+    def p99(t: str, w: str, c: int) -> float | None:
+        r = results.get((w, t, c))
+        return r.p99_ms if r else None
+
+    for w in workloads:
+        lines.append(
+            f"- {w}: added p99 at c={lo} vs direct upstream: onegate "
+            f"{fmt(diff(p99('onegate', w, lo), p99('upstream', w, lo)), '+.2f', ' ms')}, LiteLLM "
+            f"{fmt(diff(p99('litellm', w, lo), p99('upstream', w, lo)), '+.2f', ' ms')}"
+        )
+    chunks = first_chunks or {}
+    for w in workloads:
+        up = chunks.get((w, "upstream"))
+        if not up:
+            continue
+        parts = [
+            f"{t} {fc.first_p50_ms:.2f} / {fc.first_p99_ms:.2f} ms (added p50 {fc.first_p50_ms - up.first_p50_ms:+.2f})"
+            for t in targets
+            if t != "upstream" and (fc := chunks.get((w, t)))
+        ]
+        lines.append(
+            f"- {w}: first chunk at c=1, p50 / p99 (http.client, {up.requests} requests): upstream "
+            f"{up.first_p50_ms:.2f} / {up.first_p99_ms:.2f} ms; " + "; ".join(parts)
         )
     baselines = {w.name: w.baseline for w in WORKLOADS if w.baseline}
     for w in workloads:
@@ -487,6 +524,7 @@ def main() -> int:
     lane_errors: dict[tuple[str, str], str] = {}
     memory: dict[str, dict[str, int]] = {}
     findings: list[str] = []
+    first_chunks: dict[tuple[str, str], firstchunk.FirstChunk] = {}
     with tempfile.TemporaryDirectory(prefix="onegate-bench-") as tmp:
         work = Path(tmp)
         try:
@@ -553,6 +591,14 @@ def main() -> int:
                     if r.errors:
                         problem = check_lane(lane)
                         say(f"  errors seen; a single request now gives: {problem or 'OK'}")
+                    if c == min(CONCURRENCY) and FIRST_CHUNK and lane.workload.endswith("-stream"):
+                        settle(pids, lane)
+                        fc = firstchunk.measure(lane, FIRST_CHUNK, LOAD_CPU)
+                        first_chunks[(lane.workload, lane.target)] = fc
+                        say(
+                            f"{lane.workload:<12} {lane.target:<9} first chunk p50 {fc.first_p50_ms:.2f} ms  "
+                            f"p99 {fc.first_p99_ms:.2f} ms (http.client, c=1)"
+                        )
 
             for t in targets:
                 if t.name in memory and t.pid:
@@ -572,7 +618,7 @@ def main() -> int:
     seen = {t for _, t, _ in results} | {t for _, t in lane_errors}
     order = ("upstream", "onegate", "onegate-3ch", "onegate+metrics", *(f"onegate+{m}" for m in accounting.MODES))
     target_names = [t for t in (*order, "litellm") if t in seen]
-    report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names)
+    report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names, first_chunks)
     if findings:
         report += "\n## Process log findings\n\n```\n" + "\n".join(findings) + "\n```\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ must not pay for the imports of `doctor`, `setup` or `teams`, since start-up tim
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated, Any
 
@@ -44,9 +45,12 @@ def build_app(names: list[str]) -> typer.Typer:
         ] = None,
     ) -> None:
         """onegate: one OpenAI-compatible gateway for every AI client."""  # keeps subcommand names required
-        from onegate.cli.backend import use_remote
+        # `serve` must not pay for the management layer's imports: the backend only matters once it is loaded
+        # (a command that manages imports it) or a remote server is asked for
+        if server or os.environ.get("ONEGATE_SERVER") or "onegate.cli.backend" in sys.modules:
+            from onegate.cli.backend import use_remote
 
-        use_remote(server, token)
+            use_remote(server, token)
 
     for name in names:
         module_name, attribute, is_group = COMMANDS[name]
