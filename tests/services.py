@@ -168,6 +168,86 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class PgBouncer:
+    """A `pgbouncer` of the test's own in transaction mode on a free port, in front of the shared PostgreSQL:
+    each transaction may get another server connection, so nothing may rely on session state (SET,
+    session advisory locks, server-side prepared statements). The schema comes from a role of the test's
+    own whose search_path is set on the server (a pooler passes no `options` startup parameter on)."""
+
+    def __init__(self, directory: Path, role: str, user: str | None) -> None:
+        self.directory = directory
+        self.role = role
+        self.user = user
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.role}@127.0.0.1:{self.port}/test"
+
+    def start(self) -> PgBouncer:
+        config = self.directory / "pgbouncer.ini"
+        config.write_text(
+            "[databases]\n"
+            f"test = host={POSTGRES_HOST} port={POSTGRES_PORT} dbname=test user={self.role}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            "auth_type = any\npool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 200\n"
+            "server_reset_query =\nserver_round_robin = 1\nignore_startup_parameters = extra_float_digits,options\n"
+            + (f"user = {self.user}\n" if self.user else "")
+        )
+        self.process = subprocess.Popen(["pgbouncer", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _wait_for_port(self.port, self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@contextmanager
+def pgbouncer_schema() -> Iterator[str]:
+    """A database URL through a private transaction-mode PgBouncer, whose tables live in a new schema of
+    database `test` (owned by a new role), both dropped at the end."""
+    import os
+    import pwd
+    import tempfile
+
+    import psycopg
+
+    if shutil.which("pgbouncer") is None:
+        _absent("pgbouncer is not installed (apt-get install -y pgbouncer)")
+    user = None
+    if os.geteuid() == 0:  # PgBouncer will not run as root: it switches to `postgres`
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            _absent("running as root and there is no 'postgres' user for pgbouncer to run as")
+        user = "postgres"
+    name = f"og_pgb_{secrets.token_hex(6)}"
+    with psycopg.connect(POSTGRES_ROOT, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN")
+        conn.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+        conn.execute(f"ALTER ROLE {name} SET search_path = {name}")
+    directory = Path(tempfile.mkdtemp(prefix="onegate-pgbouncer-"))
+    bouncer = PgBouncer(directory, name, user)
+    try:
+        yield bouncer.start().url
+    finally:
+        bouncer.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+        with psycopg.connect(POSTGRES_ROOT, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {name} CASCADE")
+            conn.execute(f"DROP ROLE {name}")
+
+
 def _absent(reason: str) -> None:
     import os
 
