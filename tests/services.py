@@ -106,6 +106,101 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
         server.stop()
 
 
+class PrivateRedisCluster:
+    """A Redis Cluster of the test's own: three `redis-server` masters (cluster-enabled, no replicas) on
+    free ports, their cluster bus on free ports too, joined by `redis-cli --cluster create`."""
+
+    def __init__(self, directory: Path, nodes: int = 3) -> None:
+        self.directory = directory
+        self.ports = [_free_port() for _ in range(nodes)]
+        self.processes: list[subprocess.Popen] = []
+
+    def url_away_from(self, key: str) -> str:
+        """The URL of a node that does not own `key`: the client must learn the cluster to reach it."""
+        owner = self.node_of(key)
+        return f"redis://127.0.0.1:{next(p for p in self.ports if p != owner)}/0"
+
+    def cli(self, port: int, *args: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()  # fmt: skip
+
+    def start(self) -> PrivateRedisCluster:
+        for port in self.ports:
+            node_dir = self.directory / str(port)
+            node_dir.mkdir()
+            self.processes.append(subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--cluster-enabled", "yes", "--cluster-port", str(_free_port()), "--cluster-config-file",
+                 str(node_dir / "nodes.conf"), "--dir", str(node_dir)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))  # fmt: skip
+        for port, process in zip(self.ports, self.processes, strict=True):
+            _wait_for_port(port, process)
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
+             "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not all(self._ok(port) for port in self.ports):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster did not come up")
+            time.sleep(0.05)
+        return self
+
+    def _ok(self, port: int) -> bool:
+        return "cluster_state:ok" in self.cli(port, "cluster", "info")
+
+    def slot_of(self, key: str) -> int:
+        return int(self.cli(self.ports[0], "cluster", "keyslot", key))
+
+    def node_id(self, port: int) -> str:
+        return self.cli(port, "cluster", "myid")
+
+    def node_of(self, key: str) -> int:
+        """The port of the node that owns `key`'s slot."""
+        slot = self.slot_of(key)
+        words = self.cli(self.ports[0], "cluster", "slots").split()
+        # redis-cli prints each range as: start, end, host, port, id, ...
+        for i in range(len(words) - 3):
+            ranged = words[i].isdigit() and words[i + 1].isdigit() and words[i + 2] == "127.0.0.1"
+            if ranged and int(words[i]) <= slot <= int(words[i + 1]):
+                return int(words[i + 3])
+        raise RuntimeError(f"no node owns slot {slot}")
+
+    def start_moving(self, slot: int, source: int, target: int) -> None:
+        """Begin moving a slot and move all its keys, but leave the slot migrating: the source now answers
+        ASK for them, until `finish_moving`."""
+        self.cli(target, "cluster", "setslot", str(slot), "importing", self.node_id(source))
+        self.cli(source, "cluster", "setslot", str(slot), "migrating", self.node_id(target))
+        keys = self.cli(source, "cluster", "getkeysinslot", str(slot), "1000").split()
+        if keys:
+            self.cli(source, "migrate", "127.0.0.1", str(target), "", "0", "5000", "keys", *keys)
+
+    def finish_moving(self, slot: int, target: int) -> None:
+        """The slot belongs to the target: every node answers MOVED for it (told the target first, as
+        `redis-cli --cluster reshard` does, so no node sends a client back to the source)."""
+        for port in sorted(self.ports, key=lambda p: p != target):
+            self.cli(port, "cluster", "setslot", str(slot), "node", self.node_id(target))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
+@contextmanager
+def private_redis_cluster(directory: Path) -> Iterator[PrivateRedisCluster]:
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        _absent("redis-server and redis-cli are not installed")
+    cluster = PrivateRedisCluster(directory)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own (`initdb` under a temp dir, its own port, trust auth): one the
     test may stop and start, never the machine's shared one. PostgreSQL refuses to run as root: as root,
