@@ -19,7 +19,6 @@ import cProfile
 import os
 import pstats
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -169,7 +168,7 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
 
 def _report(title: str, commands: Counter[str], statements: _Statements, cpu: float, n: int) -> None:
     print(f"{title}, {n} requests one at a time")
-    print(f"  CPU per request (this process: gateway, its writer, the fake upstream, the client): {cpu / n * 1e6:.0f} µs")
+    print(f"  CPU per request (this process: gateway, writer, fake upstream, client): {cpu / n * 1e6:.0f} µs")
     print(f"  Redis commands per request (scripts' inner commands included): {sum(commands.values()) / n:.2f}")
     for name, calls in commands.most_common():
         print(f"    {name:<12} {calls / n:.3f}")
