@@ -14,6 +14,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_LOAD_CPU=1        core the fake upstream and wrk are pinned to
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
+  BENCH_WORKERS=2         also onegate+redis-w2: `serve --workers 2` on cores BENCH_WORKERS_CPUS (0,1) vs onegate+redis
 """
 
 from __future__ import annotations
@@ -117,12 +118,15 @@ def create_onegate_key(data_dir: Path, config: Path) -> str:
     return key
 
 
-def start_onegate(name: str, data_dir: Path, config: Path, env: dict[str, str] | None = None) -> tuple[procs.Proc, str]:
+def start_onegate(
+    name: str, data_dir: Path, config: Path, env: dict[str, str] | None = None, workers: int = 1
+) -> tuple[procs.Proc, str]:
     port = procs.free_port()
     p = procs.start(
         name,
-        [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)],
-        cpu=GATEWAY_CPU,
+        [str(ONEGATE), "serve", "--config", str(config), "--data-dir", str(data_dir), "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
+        cpu=GATEWAY_CPU if workers == 1 else accounting.WORKERS_CPUS,
         log_dir=LOGS,
         env={UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
@@ -167,7 +171,7 @@ def start_accounting_targets(work: Path, upstream_base: str, started: list[procs
         data_dir = work / f"onegate-{mode}-data"
         key = accounting.provision_key(ONEGATE, data_dir, setup, {UPSTREAM_KEY_ENV: UPSTREAM_KEY})
         name = f"onegate+{mode}"
-        p, base = start_onegate(name, data_dir, setup.config, setup.env)
+        p, base = start_onegate(name, data_dir, setup.config, setup.env, accounting.workers_of(mode))
         started.append(p)
         target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
         procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
@@ -376,6 +380,8 @@ def build_report(
     for t in (t for t in targets if t.startswith("onegate+") and t != "onegate+metrics"):
         # accounting on PostgreSQL + Redis is judged against the same stack with accounting off
         base = "onegate+redis-off" if t == "onegate+redis" and base_known(t) else "onegate"
+        if accounting.workers_of(t.removeprefix("onegate+")) > 1:  # N processes against one, same stack
+            base = "onegate+redis"
         state = (
             "accounting off" if t.endswith("-off") else "accounting on" + (", durable" if accounting.DURABLE else "")
         )
