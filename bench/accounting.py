@@ -9,6 +9,9 @@ gateway's core), unless ``BENCH_REDIS_URL`` names one.
 prices, limits or team), the baseline that tells accounting's cost apart from what Redis-shared channel
 state costs anyway. ``BENCH_DURABLE=1`` also journals every request before the database queue (``durable_writes``).
 
+``BENCH_WORKERS=N`` adds ``onegate+redis-wN``: the ``redis`` target served by ``onegate serve --workers N``
+on the cores ``BENCH_WORKERS_CPUS`` (default ``0,1``), against one process of ``onegate+redis``.
+
 Every request of these targets is admitted against key and team rate limits (set far above the load,
 so all are checked and none refused), a key budget and the team balance (a reservation), and settled
 into the ledger: the full accounting path.
@@ -26,6 +29,12 @@ from pathlib import Path
 from typing import Any
 
 MODES = [m.strip() for m in os.environ.get("BENCH_ACCOUNTING", "").split(",") if m.strip()]
+# BENCH_WORKERS=N (N > 1): also `onegate+redis-wN`, the PostgreSQL + Redis target served by `serve --workers N`
+# pinned to the cores BENCH_WORKERS_CPUS (default "0,1"); judged against one-process `onegate+redis`.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "") or 1)
+WORKERS_CPUS = os.environ.get("BENCH_WORKERS_CPUS", "0,1")
+if WORKERS > 1:
+    MODES = [*dict.fromkeys([*MODES, "redis"]), f"redis-w{WORKERS}"]
 DURABLE = os.environ.get("BENCH_DURABLE", "") not in ("", "0", "false", "no")
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
@@ -67,9 +76,14 @@ def start_redis(start: Callable[..., Any], free_port: Callable[[], int]) -> tupl
     return f"redis://127.0.0.1:{port}/0", proc
 
 
+def workers_of(mode: str) -> int:
+    """How many `serve` processes a mode's target runs (`redis-wN`: N)."""
+    return int(mode.removeprefix("redis-w")) if mode.startswith("redis-w") else 1
+
+
 def prepare(mode: str, work: Path, base_config: str, model: str, python: Path, redis_url: str = "") -> Setup:
     """A config and environment for `mode`; for redis, a PostgreSQL schema and a Redis prefix of its own."""
-    if mode not in ("memory", "redis", "redis-off"):
+    if mode not in ("memory", "redis", "redis-off") and workers_of(mode) == 1:
         raise SystemExit(f"bench: BENCH_ACCOUNTING takes memory, redis, redis-off, not {mode!r}")
     tag = secrets.token_hex(4)
     prefix = f"onegate-bench-{tag}:"

@@ -15,6 +15,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
   BENCH_FIRST_CHUNK=300   requests per stream lane for the time to first chunk at concurrency 1 (0: off)
+  BENCH_WORKERS=2         also onegate+redis-w2: `serve --workers 2` on cores BENCH_WORKERS_CPUS (0,1) vs onegate+redis
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def start_onegate(
     config: Path,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),  # more `onegate serve` options, e.g. ("--workers", "2")
-    cpu: int | None = GATEWAY_CPU,  # None: not pinned (several workers)
+    cpu: int | str | None = GATEWAY_CPU,  # None: not pinned; "0,1": a taskset list (several workers)
 ) -> tuple[procs.Proc, str]:
     port = procs.free_port()
     p = procs.start(
@@ -179,7 +180,16 @@ def start_accounting_targets(work: Path, upstream_base: str, started: list[procs
         data_dir = work / f"onegate-{mode}-data"
         key = accounting.provision_key(ONEGATE, data_dir, setup, {UPSTREAM_KEY_ENV: UPSTREAM_KEY})
         name = f"onegate+{mode}"
-        p, base = start_onegate(name, data_dir, setup.config, setup.env)
+        workers = accounting.workers_of(mode)
+        many = workers > 1
+        p, base = start_onegate(
+            name,
+            data_dir,
+            setup.config,
+            setup.env,
+            args=("--workers", str(workers)) if many else (),
+            cpu=accounting.WORKERS_CPUS if many else GATEWAY_CPU,
+        )
         started.append(p)
         target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
         procs.wait_http_ok(p, "GET", base + "/healthz", timeout=60)
@@ -389,6 +399,8 @@ def build_report(
     for t in (t for t in targets if t.startswith("onegate+") and t != "onegate+metrics"):
         # accounting on PostgreSQL + Redis is judged against the same stack with accounting off
         base = "onegate+redis-off" if t == "onegate+redis" and base_known(t) else "onegate"
+        if accounting.workers_of(t.removeprefix("onegate+")) > 1:  # N processes against one, same stack
+            base = "onegate+redis"
         state = (
             "accounting off" if t.endswith("-off") else "accounting on" + (", durable" if accounting.DURABLE else "")
         )
@@ -405,6 +417,7 @@ def build_report(
             f"{fmt(diff(p50('onegate', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}; "
             f"LiteLLM added p50: {fmt(diff(p50('litellm', w, lo), p50('upstream', w, lo)), '+.2f', ' ms')}"
         )
+
     def p99(t: str, w: str, c: int) -> float | None:
         r = results.get((w, t, c))
         return r.p99_ms if r else None

@@ -64,7 +64,7 @@ def start(
     name: str,
     argv: list[str],
     *,
-    cpu: int | None,
+    cpu: int | str | None,  # a core, or a taskset list ("0,1")
     log_dir: Path,
     env: dict[str, str | None] | None = None,  # None removes a variable
     cwd: Path | None = None,

@@ -1,5 +1,6 @@
-"""The counters protocol, one suite for both backends: in-memory, and Redis (skipped without a server,
-failed under ONEGATE_REQUIRE_SERVICES=1). Time is passed in, so windows and leases are deterministic."""
+"""The counters protocol, one suite for every backend: in-memory, Redis, and a Redis Cluster of three
+nodes (the Redis ones skipped without a server, failed under ONEGATE_REQUIRE_SERVICES=1). Time is passed
+in, so windows and leases are deterministic."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import pytest
 from onegate.counters.memory import MemoryCounters
 from onegate.counters.protocol import Admit, Capped, Counters, Lease, Limits, Settle
 from tests.conftest import require_service
-from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, drop_redis_prefix, private_redis, redis_prefix
+from tests.services import (
+    REDIS_HOST,
+    REDIS_PORT,
+    REDIS_URL,
+    drop_redis_prefix,
+    private_redis,
+    redis_prefix,
+)
 
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 TTL = 30.0
@@ -30,8 +38,17 @@ async def _open(kind: str) -> tuple[Counters, str | None]:
     return RedisCounters(REDIS_URL, prefix), prefix
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
+    """The suite on each backend; `cluster`: a private three-node Redis Cluster, the client told one node."""
+    if request.param == "cluster":
+        from onegate.counters.redis import RedisCounters
+
+        cluster = request.getfixturevalue("redis_cluster")  # told a node that does not hold team 7's keys
+        backend: Counters = RedisCounters(cluster.url_away_from("{t7}"), redis_prefix())
+        yield backend
+        await backend.close()
+        return
     backend, prefix = await _open(request.param)
     yield backend
     await backend.close()

@@ -85,8 +85,10 @@ class Instance:
 
 
 @contextmanager
-def open_stack(tmp: Path) -> Iterator[Stack]:
-    """A Stack on a fresh PostgreSQL schema and Redis prefix (skipped without them), cleaned up after."""
+def open_stack(tmp: Path, redis_url: str | None = None, pooled: bool = False) -> Iterator[Stack]:
+    """A Stack on a fresh PostgreSQL schema and Redis prefix (skipped without them), cleaned up after.
+    `redis_url`: another Redis (a private cluster) instead of the shared one; `pooled`: the database
+    through a private transaction-mode PgBouncer."""
     from onegate.store.db import open_engine
     from onegate.store.migrations import migrate
     from tests.conftest import require_service
@@ -96,23 +98,26 @@ def open_stack(tmp: Path) -> Iterator[Stack]:
         REDIS_HOST,
         REDIS_PORT,
         drop_redis_prefix,
+        pgbouncer_schema,
         postgres_schema,
         redis_prefix,
     )
 
     require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    if redis_url is None:
+        require_service("Redis", REDIS_HOST, REDIS_PORT)
     prefix = redis_prefix()
-    with postgres_schema() as url:
+    with pgbouncer_schema() if pooled else postgres_schema() as url:
         engine = open_engine(url)
         migrate(engine)
-        stack = Stack(tmp, url, prefix, engine)
+        stack = Stack(tmp, url, prefix, engine, redis_url or REDIS_URL)
         try:
             yield stack
         finally:
             stack.stop_all()
             engine.dispose()
-            drop_redis_prefix(prefix)
+            if redis_url is None:
+                drop_redis_prefix(prefix)
 
 
 @dataclass
@@ -123,6 +128,7 @@ class Stack:
     database_url: str
     prefix: str
     engine: Engine
+    redis_url: str = REDIS_URL
     upstream_url: str = ""
     instances: list[Instance] = field(default_factory=list)
     upstream: subprocess.Popen | None = None
@@ -147,7 +153,7 @@ class Stack:
         config = {
             "channels": [channel("fake", self.upstream_url, [MODEL], type="openai", api_key_env=UPSTREAM_KEY_ENV)],
             "prices": {MODEL: {"input": 1000, "output": 1000}},  # 1000 micro-units a token
-            "redis_url": REDIS_URL,
+            "redis_url": self.redis_url,
             "routing": {"redis_prefix": self.prefix},
         }  # fmt: skip
         for name, value in overrides.items():
@@ -214,7 +220,7 @@ class Stack:
         """Request ids with a team reservation whose lease has not run out (and runs `beyond` seconds more)."""
         import redis
 
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(self.redis_url)
         try:
             members = client.zrangebyscore(f"{self.prefix}{{t{team_id}}}:res", f"({time.time() + beyond!r}", "+inf")
         finally:
@@ -223,7 +229,7 @@ class Stack:
 
     def team_state(self, team_id: int) -> TeamState:
         async def read() -> TeamState:
-            counters = RedisCounters(REDIS_URL, self.prefix)
+            counters = RedisCounters(self.redis_url, self.prefix)
             try:
                 return await counters.team_state(team_id, time.time())
             finally:

@@ -1,4 +1,5 @@
-"""The store's tests run on SQLite and on PostgreSQL (a fresh schema of database `test`, dropped afterwards)."""
+"""The store's tests run on SQLite, on PostgreSQL (a fresh schema of database `test`, dropped afterwards), and
+on PostgreSQL through a transaction-mode PgBouncer (no session state may be relied on)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from sqlalchemy import Engine
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from tests.conftest import require_service
-from tests.services import POSTGRES_HOST, POSTGRES_PORT, postgres_schema
+from tests.services import POSTGRES_HOST, POSTGRES_PORT, pgbouncer_schema, postgres_schema
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "pgbouncer"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'onegate.db'}"
         return
     require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    with postgres_schema() as url:
+    with (postgres_schema() if request.param == "postgresql" else pgbouncer_schema()) as url:
         yield url
 
 

@@ -3,7 +3,8 @@ atomic however many instances call it at once.
 
 Admission is one round trip on the request path. Settlements and commits never wait: they leave on the
 same connection right away (counters/resp.py keeps them in order) and are checked in the background.
-All keys of a team (and its keys) carry the team's hash tag, so a script only touches one cluster slot.
+All keys of a team (and its keys) carry the team's hash tag, so a script only touches one cluster slot:
+a Redis Cluster works as well as a single Redis (counters/cluster.py routes by slot).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
+from onegate.counters.cluster import ClusterClient
 from onegate.counters.protocol import Admit, Capped, Lease, Reason, Refusal, Settle, TeamState
-from onegate.counters.resp import RespClient
 from onegate.counters.windows import minute_of, second_of
 
 log = logging.getLogger("onegate.counters")
@@ -49,7 +50,7 @@ class RedisCounters:
     ) -> None:
         self.url = url
         self.prefix = prefix
-        self._redis = RespClient(url, timeout)
+        self._redis = ClusterClient(url, timeout)
         self._spend_ttl = spend_minutes_kept * 60
         self._admit = self._redis.script(_script("admit"))
         self._settle = self._redis.script(_script("settle"))
@@ -60,7 +61,7 @@ class RedisCounters:
         self._closing = False
 
     @property
-    def client(self) -> RespClient:
+    def client(self) -> ClusterClient:
         return self._redis
 
     # request path --------------------------------------------------------------------------------
@@ -123,10 +124,8 @@ class RedisCounters:
             self.commit(team_id, balance, version, rids)
 
     def _send_later(self, sha: str, keys: list[str], args: list[Any], retry: Callable[[], None] | None = None) -> None:
-        if self._redis.connected:  # in order, behind everything sent before
-            future: asyncio.Future[Any] = self._redis.send("EVALSHA", sha, len(keys), *keys, *args)
-        else:
-            future = asyncio.ensure_future(self._redis.evalsha(sha, keys, args))
+        # in order, behind everything sent to the same node before (connecting first, if need be)
+        future: asyncio.Future[Any] = self._redis.send("EVALSHA", sha, len(keys), *keys, *args)
         self._in_flight.add(future)
         future.add_done_callback(functools.partial(self._sent, retry))
 

@@ -201,14 +201,6 @@ class RespClient:
         self._scripts[sha] = source
         return sha
 
-    async def evalsha(self, sha: str, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
-        except RedisError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-        return await self.call("EVAL", self._scripts[sha], len(keys), *keys, *args)
-
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()

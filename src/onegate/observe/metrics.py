@@ -42,7 +42,7 @@ from onegate.settings import MetricsConfig
 from onegate.store.writer import WriterStats
 
 if TYPE_CHECKING:
-    from onegate.counters.resp import RespClient  # hiredis: only with the redis extra
+    from onegate.counters.cluster import ClusterClient  # hiredis: only with the redis extra
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
@@ -292,7 +292,7 @@ class Metrics:
             self._teams[team_id] = label
         return label
 
-    def watch_redis(self, client: RespClient) -> None:
+    def watch_redis(self, client: ClusterClient) -> None:
         """Time every command of the counters' Redis connection (on the event loop, like these series)."""
         series = self.redis_seconds.of(())
 

@@ -21,7 +21,12 @@ def open_engine(database_url: str) -> Engine:
         return engine
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No server-side prepared statements (psycopg prepares a query on its 5th run on a connection): behind
+    # a transaction-mode pooler (PgBouncer) the next transaction may run on another server connection,
+    # where the statement does not exist. Nothing else here keeps session state (advisory locks are per
+    # transaction), so the store works through such a pooler.
+    connect_args = {"prepare_threshold": None} if url.get_driver_name() == "psycopg" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args)
 
 
 def _private_sqlite(database: Path) -> None:
