@@ -81,3 +81,32 @@ def test_a_replayed_charge_already_in_the_database_still_ends_its_hold(tmp_path)
     assert again.current == {team.id: (balance, version)}
     assert ledger_total(engine) == -7000
     engine.dispose()
+
+
+def test_a_batch_lands_whole_or_not_at_all_on_sqlite(tmp_path):
+    """A batch's log rows, charges and balance update are one transaction. pysqlite opens its transaction only
+    at the first INSERT, so the savepoint the batch insert sits in began SQLite's transaction and its
+    RELEASE committed it: log rows were visible (and durable) before their charges were written."""
+    from onegate.store.db import write_transaction
+    from onegate.store.ledger import Settlement, write_settlements
+    from onegate.store.teams import create_team
+
+    path = tmp_path / "db.sqlite"
+    engine = open_engine(f"sqlite:///{path}")
+    migrate(engine)
+    team = create_team(engine, "acme")
+    reader = open_engine(f"sqlite:///{path}")
+    with write_transaction(engine) as conn:
+        write_settlements(conn, [Settlement(log_row("req_a", 700, 1, team.id), charge("req_a", 700, 1, team.id))])
+        assert count_logs(reader) == 0 and ledger_total(reader) == 0  # nothing seen before the commit
+    assert count_logs(reader) == 1 and ledger_total(reader) == -700
+
+    try:  # a failure mid-batch takes its log rows with it (the writer then spills the whole batch)
+        with write_transaction(engine) as conn:
+            write_settlements(conn, [Settlement(log_row("req_b", 5, 1, team.id), charge("req_b", 5, 1, team.id))])
+            raise RuntimeError("the database went away")
+    except RuntimeError:
+        pass
+    assert count_logs(reader) == 1 and ledger_total(reader) == -700
+    engine.dispose()
+    reader.dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from onegate.store.private import private_dir, private_file
@@ -27,6 +29,19 @@ def open_engine(database_url: str) -> Engine:
     # transaction), so the store works through such a pooler.
     connect_args = {"prepare_threshold": None} if url.get_driver_name() == "psycopg" else {}
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a batch of writes, savepoints included. pysqlite opens its own transaction only at
+    the first INSERT or UPDATE, so a SAVEPOINT issued before that starts SQLite's transaction itself and its
+    RELEASE commits it: the rest of the batch would land in a second transaction. `BEGIN IMMEDIATE` up front
+    makes the batch one transaction, and takes the write lock at once (waiting up to busy_timeout) rather
+    than failing to upgrade a read lock when another process wrote meanwhile."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def _private_sqlite(database: Path) -> None:

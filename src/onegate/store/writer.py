@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from onegate.outages import Outage
+from onegate.store.db import write_transaction
 from onegate.store.journal import Journal, locked_file, read_lines
 from onegate.store.ledger import Charge, Committed, Settlement, write_settlements
 from onegate.store.logs import LogRow
@@ -159,7 +160,7 @@ class LogWriter:
         for start in range(0, len(items), self._batch_size):
             batch = items[start : start + self._batch_size]
             began = time.perf_counter()
-            with self._engine.begin() as conn:
+            with write_transaction(self._engine) as conn:  # log rows, charges, balances: all or none
                 committed = write_settlements(conn, batch)
             self.stats.batch_seconds += time.perf_counter() - began
             self.stats.batches += 1
