@@ -51,8 +51,9 @@ def test_every_surface_counts_with_the_genai_histograms(gw):
     client.embeddings.create(model="text-embedding-3-small", input="hello")
     list(client.responses.create(model="gpt-4.1-mini", input="hello", stream=True))
     claude = gw.anthropic_client()
-    claude.messages.create(model="gpt-4.1-mini", max_tokens=50, messages=MESSAGES)
+    last = claude.messages.with_raw_response.create(model="gpt-4.1-mini", max_tokens=50, messages=MESSAGES)
     claude.messages.count_tokens(model="gpt-4.1-mini", messages=MESSAGES)
+    gw.log(last.headers["x-request-id"])  # the writer has stored a batch (it writes in order) before the scrape
     after = scrape(gw)
 
     for surface, count, operation in (
