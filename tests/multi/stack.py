@@ -140,14 +140,15 @@ class Stack:
             [sys.executable, "-m", "tests.multi.upstream_process", "--port", str(port), *args], env=os.environ.copy()
         )
         self.upstream_url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        # 60 s: its imports alone took 10 s on a machine loaded with other test runs; a crash ends the wait
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.upstream.poll() is None:
             try:
                 if raw_request("GET", self.upstream_url + "/models").status in (200, 401):
                     return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("the fake upstream did not start")
+        raise RuntimeError(f"the fake upstream did not start (exit code {self.upstream.poll()})")
 
     def config(self, **overrides: Any) -> Path:
         config = {
