@@ -1,11 +1,12 @@
 """How heavy and how quick the console is to open: a real `onegate serve` on a free port, Debian's Chromium
-through Playwright with the owner's session; N times, the keys and logs pages opened with an empty browser
-cache (cold) and then again (warm) until their table is shown.
+through Playwright with the owner's session; N times, the dashboard, keys and logs pages opened with an empty
+browser cache (cold) and then again (warm) until their chart or table is shown.
 
     .venv/bin/python bench/console_page.py [--runs 5]
 
-Prints the requests and bytes of one cold load (what a phone on a slow link pays; vendored files are
-cached for a year after it) and the median and worst time to a shown table.
+Prints the requests and bytes of one cold load, as sent over the wire (gzip) and unpacked (what a phone on a
+slow link pays; vendored files are cached for a year after it), and the median and worst time to a shown
+chart or table.
 """
 
 from __future__ import annotations
@@ -55,15 +56,25 @@ def sign_in(root: str) -> str:
     return cookie.split(";", 1)[0].split("=", 1)[1]
 
 
-def body_size(response: Any) -> int:
-    return len(response.body()) if response.status == 200 else 0  # a 304 sends no body
+def body_sizes(response: Any) -> tuple[int, int]:
+    """(bytes on the wire, bytes unpacked) of a response body; a 304 sends none."""
+    if response.status != 200:
+        return 0, 0
+    return response.request.sizes()["responseBodySize"], len(response.body())
+
+
+SHOWN = {  # what on each page means "open": the dashboard's chart needs ECharts, the lists their table
+    "dashboard": "[data-testid=dashboard-chart] canvas",
+    "keys": "table, .empty",
+    "logs": "table, .empty",
+}
 
 
 def open_page(page: Any, root: str, name: str) -> float:
-    """Milliseconds from navigation to the page's table (or its empty notice) on screen."""
+    """Milliseconds from navigation to the page's chart or table (or its empty notice) on screen."""
     started = time.perf_counter()
     page.goto(root + f"/console/{name}")
-    page.get_by_test_id(f"page-{name}").locator("table, .empty").first.wait_for()
+    page.get_by_test_id(f"page-{name}").locator(SHOWN[name]).first.wait_for()
     return (time.perf_counter() - started) * 1000
 
 
@@ -83,27 +94,29 @@ def main() -> None:
             cookie = sign_in(root)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-                for name in ("keys", "logs"):
+                for name in SHOWN:
                     cold, warm, loads = [], [], []
                     for _ in range(args.runs):
                         context = browser.new_context()  # an empty cache every run
                         context.add_cookies([{"name": "onegate_session", "value": cookie, "url": root}])
                         page = context.new_page()
-                        sizes: list[int] = []
+                        responses: list[Any] = []
 
-                        def count(response: Any, sizes: list[int] = sizes) -> None:
-                            sizes.append(body_size(response))
+                        def keep(response: Any, responses: list[Any] = responses) -> None:
+                            responses.append(response)
 
-                        page.on("response", count)
+                        page.on("response", keep)
                         cold.append(open_page(page, root, name))
-                        page.remove_listener("response", count)
-                        loads.append((len(sizes), sum(sizes)))
+                        page.remove_listener("response", keep)
+                        sizes = [body_sizes(r) for r in responses]  # before the next navigation drops the bodies
+                        loads.append((len(sizes), sum(s[0] for s in sizes), sum(s[1] for s in sizes)))
                         warm.append(open_page(page, root, name))  # again: vendor cached, our files a 304
                         context.close()
-                    requests, size = loads[0]
+                    requests, wire, size = loads[0]
                     print(
-                        f"/console/{name}: cold {requests} requests, {size / 1024:.0f} KiB uncompressed; "
-                        f"to a shown table cold: median {statistics.median(cold):.0f} ms (worst {max(cold):.0f}), "
+                        f"/console/{name}: cold {requests} requests, {wire / 1024:.0f} KiB sent "
+                        f"({size / 1024:.0f} KiB unpacked); to a shown chart or table "
+                        f"cold: median {statistics.median(cold):.0f} ms (worst {max(cold):.0f}), "
                         f"warm: median {statistics.median(warm):.0f} ms ({args.runs} runs)"
                     )
                 browser.close()

@@ -39,6 +39,18 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_returns_the_csrf_token(conso
     assert "Secure" not in forwarded.headers["set-cookie"]
 
 
+def test_a_key_holder_session_names_the_key_masked_and_never_holds_the_key(console: Console):
+    key = console.tokens["key"]
+    browser, response = _sign_in(console, key)
+    shown = f"key-a (sk-…{key[-4:]})"
+    assert response.json()["shown_name"] == shown and response.json()["name"] == f"key:{console.ids['key_a']}"
+    again = browser.get(console.gw.root + "/admin/api/v1/session", timeout=30)
+    assert again.json()["shown_name"] == shown
+    assert key[-8:] not in response.text + again.text  # the key is never sent back, not even most of it
+    _, admin = _sign_in(console, console.tokens["viewer"])
+    assert admin.json()["shown_name"] == admin.json()["name"] == "viewer"
+
+
 def test_the_cookie_is_secure_when_the_server_is_reached_over_https(start_gateway, monkeypatch):
     monkeypatch.setenv("ONEGATE_ADMIN_TOKEN", BOOTSTRAP)
     gw = start_gateway({"server": {"public_url": "https://gw.example.com"}})

@@ -125,3 +125,78 @@ def test_the_vendored_files_match_their_recorded_hashes() -> None:
     for package, version, member, digest in rows:
         path = STATIC / "vendor" / f"{package}-{version}" / member.rsplit("/", 1)[-1]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
+
+
+def _get_encoded(gw: RunningGateway, path: str, accept: str, etag: str | None = None) -> requests.Response:
+    """A GET whose body is left as sent (requests would otherwise unzip it)."""
+    headers = {"accept-encoding": accept, **({"if-none-match": etag} if etag else {})}
+    return requests.get(gw.root + path, headers=headers, timeout=10, stream=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/keys",
+        "/console/static/app.js",
+        "/console/static/style.css",
+        "/console/static/favicon.svg",
+        "/console/static/vendor/echarts-6.1.0/echarts.esm.min.js",
+    ],
+)
+def test_text_is_sent_gzipped_to_a_browser_that_accepts_it(console: Console, path: str) -> None:  # noqa: F811
+    import gzip
+
+    name = "index.html" if not path.startswith("/console/static/") else path.removeprefix("/console/static/")
+    original = (STATIC / name).read_bytes()
+    zipped = _get_encoded(console.gw, path, "gzip, deflate, br, zstd")
+    body = zipped.raw.read()
+    assert zipped.status_code == 200 and zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "accept-encoding"
+    assert gzip.decompress(body) == original and len(body) < len(original)
+    plain = _get_encoded(console.gw, path, "identity")
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "accept-encoding"  # a shared cache must key on the header either way
+    assert plain.raw.read() == original
+    # each encoding has its own ETag: a 304 only for the copy the browser really has
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    again = _get_encoded(console.gw, path, "gzip", zipped.headers["etag"])
+    assert again.status_code == 304 and again.headers["content-encoding"] == "gzip"
+    other = _get_encoded(console.gw, path, "gzip", plain.headers["etag"])
+    assert other.status_code == 200 and gzip.decompress(other.raw.read()) == original
+
+
+@pytest.mark.parametrize("accept", ["", "identity", "gzip;q=0", "br, gzip; q=0", "*;q=0", "deflate"])
+def test_no_gzip_unless_the_client_accepts_it(console: Console, accept: str) -> None:  # noqa: F811
+    response = _get_encoded(console.gw, "/console/static/app.js", accept)
+    assert response.status_code == 200 and "content-encoding" not in response.headers
+    assert response.raw.read() == (STATIC / "app.js").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("deflate, gzip;q=0.5", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("*, gzip;q=0", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("gzip;q=nonsense", False),
+        ("br", False),
+        ("", False),
+        ("br, " * 1000 + "gzip", False),  # only the first 512 characters are read
+    ],
+)
+def test_accepts_gzip_reads_the_header(header: str, accepted: bool) -> None:
+    from onegate.console.assets import accepts_gzip
+
+    assert accepts_gzip(header) is accepted
+
+
+def test_images_and_fonts_are_not_compressed_again(tmp_path: Path) -> None:
+    from onegate.console.assets import compressible
+
+    assert not any(compressible(tmp_path / f"x{suffix}") for suffix in (".png", ".ico", ".woff2"))
+    assert all(compressible(tmp_path / f"x{suffix}") for suffix in (".js", ".css", ".html", ".svg"))

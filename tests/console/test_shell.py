@@ -72,6 +72,23 @@ def test_the_language_follows_the_browser_then_the_switch_and_is_remembered(new_
     en.page.get_by_test_id("sign-out").filter(has_text="退出登录").wait_for()
 
 
+def test_a_key_holder_is_shown_by_the_key_name_and_masked_key_never_the_key(tab: Tab, console: Console) -> None:
+    key = console.tokens["key"]
+    tab.sign_in(key)
+    who = tab.page.get_by_test_id("who").inner_text()
+    assert who.startswith(f"key-a (sk-…{key[-4:]}) · "), who
+    assert f"key:{console.ids['key_a']}" not in who
+    assert key not in tab.page.content() and key[-12:] not in tab.page.content()  # the key never comes back
+    tab.page.reload()  # the session read again (GET /session), not only the sign-in answer
+    assert tab.page.get_by_test_id("who").inner_text() == who
+
+
+def test_staff_are_shown_by_their_name(tab: Tab, console: Console) -> None:
+    tab.sign_in(console.tokens["operator"])
+    who = tab.page.get_by_test_id("who").inner_text()
+    assert who.startswith("operator · "), who  # an admin's name, as before
+
+
 def test_a_session_ended_on_the_server_sends_the_page_back_to_sign_in(tab: Tab, console: Console) -> None:
     tab.sign_in(console.tokens["operator"])
     tab.open("/console/keys")

@@ -89,6 +89,19 @@ def test_team_balance_runs_out_with_402_insufficient_quota_and_no_amounts(start_
     assert len(ledger_rows(gw)) == 4
 
 
+def test_a_top_up_the_counters_have_not_heard_of_yet_is_not_a_402(start_gateway):
+    # A top-up made elsewhere (another instance, the CLI on the database) reaches the counters by a Redis
+    # notice or the next poll; a request in between must not be refused on the stale balance.
+    gw = start_gateway(PRICED)
+    key = team_key(gw)
+    assert chat(gw, key).status == 402  # the empty team is now in this instance's directory and counters
+    change_balance(gw.gateway.engine, "acme", "topup", 1_000_000, "test")  # no notice, the poll not due
+    answered = chat(gw, key)
+    assert answered.status == 200, answered.body
+    settled(gw, 2)
+    assert len(ledger_rows(gw)) == 1  # the answered request charged once, the refused one never
+
+
 def test_key_budget_402_says_the_key_budget_ran_out_not_the_team(start_gateway):
     gw = start_gateway(PRICED)
     key = team_key(gw, topup=10_000_000, budget_micros=50_000, budget_period="daily")

@@ -25,7 +25,7 @@ from onegate.outages import Outage
 from onegate.providers.registry import ModelRegistry
 from onegate.store.ledger import key_spend_since
 from onegate.store.prices import list_prices, prices_revision
-from onegate.store.teams import TeamRecord, list_teams, teams_revision
+from onegate.store.teams import TeamRecord, list_teams, team_balance, teams_revision
 
 log = logging.getLogger("onegate.directory")
 
@@ -128,7 +128,28 @@ class Directory:
         team = self._teams.get(team_id)
         if team is not None:
             await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
+            self._pushed[team.id] = team.balance_version
         return team
+
+    async def recheck_balance(self, team_id: int) -> bool:
+        """The counters refused a team's balance: the database may hold a top-up they have not heard of (its
+        notice still on the way, or made where none is sent, and the next poll not due). Hands the counters
+        the database balance; True if it was newer than what this process last gave them, so admission is
+        worth trying again. Only refusals pay this one primary-key read; a database away keeps the refusal."""
+        try:
+            found = await asyncio.to_thread(self._balance, team_id)
+        except SQLAlchemyError as exc:
+            self._database.failed(exc.__class__.__name__)
+            return False
+        if found is None or found[1] <= self._pushed.get(team_id, -1):
+            return False
+        await self._counters.set_balance(team_id, *found)  # the counters keep a newer copy if they have one
+        self._pushed[team_id] = found[1]
+        return True
+
+    def _balance(self, team_id: int) -> tuple[int, int] | None:
+        with self._engine.connect() as conn:
+            return team_balance(conn, team_id)
 
     async def poll_forever(self, interval: float) -> None:
         while True:

@@ -8,7 +8,18 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from onegate.console.assets import CSP, PREFIX, REVALIDATE, etag_of, find_asset, shell_path
+from onegate.console.assets import (
+    CSP,
+    PREFIX,
+    REVALIDATE,
+    accepts_gzip,
+    compressible,
+    etag_of,
+    find_asset,
+    gzip_etag,
+    gzipped,
+    shell_path,
+)
 
 if TYPE_CHECKING:
     from onegate.asgi import Receive, Responder
@@ -38,9 +49,17 @@ async def static_file(svc: Services, ctx: RequestContext, responder: Responder, 
 async def _send(
     ctx: RequestContext, responder: Responder, path: Path, content_type: bytes, cache: str, etag: str
 ) -> None:
-    headers = {**HEADERS, "cache-control": cache, "etag": etag}
+    headers = {**HEADERS, "cache-control": cache}
+    compress = compressible(path)
+    if compress:
+        headers["vary"] = "accept-encoding"
+        compress = accepts_gzip(ctx.headers.get("accept-encoding", ""))
+    if compress:
+        etag = gzip_etag(etag)
+        headers["content-encoding"] = "gzip"
+    headers["etag"] = etag
     if ctx.headers.get("if-none-match") == etag:  # the browser's copy is current
         await responder.send_body(304, b"", content_type, headers)
         return
-    body = await asyncio.to_thread(path.read_bytes)
+    body = await asyncio.to_thread(gzipped, path, etag) if compress else await asyncio.to_thread(path.read_bytes)
     await responder.send_body(200, body, content_type, headers)

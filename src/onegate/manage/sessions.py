@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete, select
 
 from onegate.manage.actor import Actor
 from onegate.manage.admins import admin_by_id, hash_token, key_actor
+from onegate.store.keys import get_key
 from onegate.store.schema import admin_sessions
 
 SESSION_SECONDS = 12 * 3600
@@ -59,6 +60,16 @@ def session_actor(engine: Engine, token: str, bootstrap_enabled: bool = True) ->
     if row.kind == "admin":
         return admin_by_id(engine, row.subject_id)
     return key_actor(engine, key_id=row.subject_id)
+
+
+def shown_name(engine: Engine, actor: Actor) -> str:
+    """Who the console's top bar names: a key holder by the key's name and masked key (`ci (sk-…abcd)`,
+    never the key itself), anyone else by their name."""
+    if actor.role != "key" or actor.key_id is None:
+        return actor.name
+    with engine.connect() as conn:
+        record = get_key(conn, actor.key_id)
+    return f"{record.name} ({record.mask})" if record else actor.name
 
 
 def close_session(engine: Engine, token: str) -> bool:

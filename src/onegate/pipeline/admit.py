@@ -130,15 +130,19 @@ async def _reserve(
     admission: Admission, request: Admit, key: KeyRecord, team: TeamRecord | None
 ) -> Refusal | Capped | None:
     """Reserve; what the counters do not have yet (a new key or period, a new team, or Redis restarted
-    empty) is loaded from the database first."""
+    empty) is loaded from the database first, and a balance refusal is checked against the database (a
+    top-up the counters have not heard of yet must not answer 402)."""
     outcome = await admission.reservations.reserve(request)
-    for _ in range(2):  # at most the key's spend, then the team's balance
+    for _ in range(3):  # at most the key's spend, then the team's balance, then a newer balance
         if not isinstance(outcome, Refusal):
             break
         if outcome.reason is Reason.KEY_UNKNOWN:
             await admission.directory.load_key_spend(key, request.now)
         elif outcome.reason is Reason.TEAM_UNKNOWN and team is not None:
             await admission.directory.load_team(team.id)
+        elif outcome.reason is Reason.TEAM_BALANCE and team is not None:
+            if not await admission.directory.recheck_balance(team.id):  # the counters were right
+                break
         else:
             break
         outcome = await admission.reservations.reserve(request)

@@ -93,11 +93,12 @@ def _root(call: Call) -> str:
 
 
 # session ----------------------------------------------------------------------------------------------------
-def session_info(call: Call, csrf: str | None) -> SessionInfo:
+def session_info(call: Call, csrf: str | None, shown_name: str) -> SessionInfo:
     a = call.actor
     return SessionInfo(
         role=a.role,
         name=a.name,
+        shown_name=shown_name,
         team_id=a.team_id,
         key_id=a.key_id,
         can_topup=a.can_topup or a.writes_all,
@@ -108,9 +109,10 @@ def session_info(call: Call, csrf: str | None) -> SessionInfo:
 
 
 async def get_session(call: Call) -> SessionInfo:
-    from onegate.manage.sessions import csrf_for
+    from onegate.manage.sessions import csrf_for, shown_name
 
-    return session_info(call, csrf_for(call.session_token) if call.session_token else None)
+    shown = await run(shown_name, call.deps.engine, call.actor)
+    return session_info(call, csrf_for(call.session_token) if call.session_token else None, shown)
 
 
 async def sign_out(call: Call) -> SignedOut:

@@ -25,7 +25,7 @@ from onegate.errors import GatewayError
 from onegate.i18n.catalog import normalise_lang
 from onegate.manage.actor import Actor, ManageError
 from onegate.manage.admins import actor_for_token
-from onegate.manage.sessions import close_session, csrf_for, open_session, session_actor
+from onegate.manage.sessions import close_session, csrf_for, open_session, session_actor, shown_name
 
 log = logging.getLogger("onegate.admin")
 PREFIX = "/admin/api/v1"
@@ -145,9 +145,8 @@ async def sign_in(deps: AdminDeps, ctx: RequestContext, responder: Responder, bo
     log.info("admin API: %s (%s) signed in from %s", actor.name, actor.role, ctx.peer or "?")
     call = Call(deps, actor, {}, None, None, ctx.headers, ctx.peer, "en", token, expires)
     cookie = _set_cookie(token, int(expires - time.time()), _secure(deps, ctx))
-    await responder.send_body(
-        200, _ENCODER.encode(session_info(call, csrf)), headers={"set-cookie": cookie}
-    )
+    shown = await asyncio.to_thread(shown_name, deps.engine, actor)
+    await responder.send_body(200, _ENCODER.encode(session_info(call, csrf, shown)), headers={"set-cookie": cookie})
 
 
 def _decode(body: bytes, kind: type) -> Any:

@@ -33,7 +33,8 @@ class SignIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class SessionInfo(msgspec.Struct, kw_only=True):
     role: str
-    name: str
+    name: str  # as the audit trail names the actor (`key:12` for a key holder)
+    shown_name: str  # for people: a key holder's key name and masked key, `ci (sk-…abcd)`
     team_id: int | None
     key_id: int | None
     can_topup: bool

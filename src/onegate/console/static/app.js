@@ -76,7 +76,7 @@ function Shell({ session, onSignOut, onLang, children, current }) {
       <button type="button" class="btn btn-small menu-toggle" aria-expanded=${open} onClick=${() => setOpen(!open)}>☰ ${t("nav.menu")}</button>
       <${Link} href=${home(session)} class="brand">onegate</${Link}>
       <span class="spacer"></span>
-      <span class="who" data-testid="who">${session.name} · ${t("role." + session.role)}</span>
+      <span class="who" data-testid="who">${session.shown_name} · ${t("role." + session.role)}</span>
       <${LangSwitch} onChange=${onLang} />
       <button type="button" class="btn btn-small" data-testid="sign-out" onClick=${onSignOut}>${t("action.sign_out")}</button>
     </header>
