@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -42,10 +43,16 @@ class Reservation:
 
 def limits_of(own: KeyRecord | TeamRecord | None, defaults: LimitsConfig) -> Limits:
     """A key's or team's own limits, else the configured defaults (0 = unlimited)."""
+    if own is None:
+        return _limits(None, None, None, defaults)
+    return _limits(own.rpm, own.tpm, own.concurrent, defaults)
+
+
+# Two per request: building a frozen Limits each time cost more than looking up the few that exist
+@functools.lru_cache(maxsize=1024)
+def _limits(rpm: int | None, tpm: int | None, concurrent: int | None, defaults: LimitsConfig) -> Limits:
     return Limits(
-        rpm=(own.rpm if own and own.rpm else defaults.rpm) or 0,
-        tpm=(own.tpm if own and own.tpm else defaults.tpm) or 0,
-        concurrent=(own.concurrent if own and own.concurrent else defaults.concurrent) or 0,
+        rpm=rpm or defaults.rpm or 0, tpm=tpm or defaults.tpm or 0, concurrent=concurrent or defaults.concurrent or 0
     )
 
 

@@ -9,38 +9,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from onegate.settings import ConfigError, Settings, load_settings
-from onegate.store.db import open_engine
-from onegate.store.migrations import migrate
+from onegate.cli.launch import SERVE_OPTIONS
+from onegate.cli.launch import SERVING_FILE as SERVING_FILE  # the typer-free helpers, for every command
+from onegate.cli.launch import open_store as open_store
+from onegate.cli.launch import record_serving as record_serving
+from onegate.cli.launch import settings_or_exit as settings_or_exit
+from onegate.settings import Settings
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="ONEGATE_DATA_DIR", help="Where the SQLite database and spill files live."),
+    typer.Option(
+        "--data-dir", envvar=SERVE_OPTIONS["--data-dir"][0], help="Where the SQLite database and spill files live."
+    ),
 ]
 ConfigPath = Annotated[
-    Path | None, typer.Option("--config", envvar="ONEGATE_CONFIG", help="YAML config file (channels, prices).")
+    Path | None,
+    typer.Option("--config", envvar=SERVE_OPTIONS["--config"][0], help="YAML config file (channels, prices)."),
 ]
-
-
-def settings_or_exit(data_dir: Path | None, config: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(data_dir=data_dir, config_path=config, **overrides)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(2) from None
-
-
-SERVING_FILE = "serving.json"  # in the data dir: where `onegate serve` listens, for the other commands to print
-
-
-def record_serving(settings: Settings) -> None:
-    """Note the address this server answers on, so `keys create` and `setup` print one that works."""
-    from onegate.store.private import private_dir, write_private
-
-    record = {"pid": os.getpid(), "root": settings.root_url}
-    write_private(private_dir(settings.data_dir) / SERVING_FILE, json.dumps(record).encode())
 
 
 def served_root(settings: Settings) -> str:
@@ -53,12 +39,6 @@ def served_root(settings: Settings) -> str:
         return str(record["root"])
     except (OSError, ValueError, KeyError, TypeError):
         return settings.root_url
-
-
-def open_store(settings: Settings) -> Engine:
-    engine = open_engine(settings.database_url)
-    migrate(engine)
-    return engine
 
 
 def default_actor() -> str:
