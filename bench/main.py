@@ -16,6 +16,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
   BENCH_FIRST_CHUNK=300   requests per stream lane for the time to first chunk at concurrency 1 (0: off)
   BENCH_WORKERS=2         also onegate+redis-w2: `serve --workers 2` on cores BENCH_WORKERS_CPUS (0,1) vs onegate+redis
+                          (rps, gateway CPU and scaling efficiency: rps per gateway core of 2 workers ÷ of one)
 """
 
 from __future__ import annotations
