@@ -13,9 +13,10 @@ other work shares can put a busy minute on one side only.
 Per row (wrk at AB_CONCURRENCY, AB_SECONDS): rps; the gateway process tree's CPU ms per request and cores;
 what load does not change or changes little: PostgreSQL transactions per request (from `pg_stat_database`
 of the variant's own database), Redis commands per request (the private server's counter; commands inside
-Lua scripts count), voluntary / involuntary context switches per request, how the connections and the CPU
-were spread over the workers. Printed as JSON lines, then medians per variant and the paired
-efficiency of each round (one process's CPU ms/req ÷ the variant's) in a markdown table.
+Lua scripts count), voluntary / involuntary context switches and read / write system calls per request
+(how well requests' bytes were batched), how the connections and the CPU were spread over the workers.
+Printed as JSON lines, then medians per variant and the paired efficiency of each round (one process's
+CPU ms/req ÷ the variant's) in a markdown table.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ SERVER = accounting.POSTGRES_URL  # its database holds the statistics; each vari
 
 def _admin(statement: str, *params: object) -> Any:
     with psycopg.connect(SERVER, autocommit=True) as conn:
-        return conn.execute(statement, params or None).fetchone() if statement.startswith("SELECT") else None
+        cursor = conn.execute(statement, params or None)
+        return cursor.fetchone() if cursor.description else None
 
 
 def transactions(db: str) -> int:
@@ -71,6 +73,19 @@ def switches(pids: list[int]) -> tuple[int, int]:
                 elif line.startswith("nonvoluntary_ctxt_switches"):
                     invol += int(line.split()[1])
     return vol, invol
+
+
+def io_calls(pids: list[int]) -> tuple[int, int]:
+    """read- and write-type system calls of ``pids`` so far (/proc/PID/io syscr, syscw; all threads): with
+    sockets, how many reads and writes the requests' bytes took, i.e. how well they were batched."""
+    reads = writes = 0
+    for pid in pids:
+        try:
+            fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+        except OSError:
+            continue
+        reads, writes = reads + int(fields["syscr"]), writes + int(fields["syscw"])
+    return reads, writes
 
 
 def parse(variant: str) -> tuple[int, str]:
@@ -99,10 +114,11 @@ def start_variant(i: int, variant: str, work: Path, upstream: Target, redis_url:
 def measure(variant: str, lane_name: str, rnd: int, p: Any, target: Target, db: str, r: redis.Redis) -> dict:
     lane = build_lanes([target], {lane_name})[0]
     procs.wait_idle(p.pid)
-    tx0, cmd0, sw0 = transactions(db), r.info("stats")["total_commands_processed"], switches(procs.tree(p.pid))
+    tree = procs.tree(p.pid)
+    tx0, cmd0, sw0, io0 = transactions(db), r.info("stats")["total_commands_processed"], switches(tree), io_calls(tree)
     result, use = bench.measure_row(lane, CONCURRENCY, p.pid)
     time.sleep(1.5)  # the writers' last batches of the row
-    tx1, cmd1, sw1 = transactions(db), r.info("stats")["total_commands_processed"], switches(procs.tree(p.pid))
+    tx1, cmd1, sw1, io1 = transactions(db), r.info("stats")["total_commands_processed"], switches(tree), io_calls(tree)
     ok = result.rps * result.seconds or 1
     assert use is not None
     return {
@@ -117,6 +133,8 @@ def measure(variant: str, lane_name: str, rnd: int, p: Any, target: Target, db: 
         "redis_cmds": round((cmd1 - cmd0) / ok, 1),
         "vol_cs": round((sw1[0] - sw0[0]) / ok, 2),
         "invol_cs": round((sw1[1] - sw0[1]) / ok, 2),
+        "reads": round((io1[0] - io0[0]) / ok, 2),
+        "writes": round((io1[1] - io0[1]) / ok, 2),
         "workers": [f"{conns} conns {cpu / result.seconds:.2f} cores" for conns, cpu in use.workers],
     }
 
@@ -124,8 +142,9 @@ def measure(variant: str, lane_name: str, rnd: int, p: Any, target: Target, db: 
 def table(rows: list[dict]) -> str:
     lines = [
         "| lane | variant | rps | CPU ms/req | cores | efficiency (paired, median) | PG tx/req | Redis cmds/req "
-        "| vol / invol switches/req | connections per worker |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| vol / invol switches/req | read / write syscalls/req "
+        "| connections per worker |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for lane in LANES:
         base = {x["round"]: x for x in rows if x["lane"] == lane and x["variant"] == VARIANTS[0]}
@@ -144,7 +163,8 @@ def table(rows: list[dict]) -> str:
             lines.append(
                 f"| {lane} | {v} | {med('rps'):,.0f} | {med('cpu_ms'):.3f} | {med('cores'):.2f} "
                 f"| {statistics.median(eff):.0%} ({', '.join(f'{e:.2f}' for e in eff)}) | {med('pg_tx'):.3f} "
-                f"| {med('redis_cmds'):.1f} | {med('vol_cs'):.2f} / {med('invol_cs'):.2f} | {spread} |"
+                f"| {med('redis_cmds'):.1f} | {med('vol_cs'):.2f} / {med('invol_cs'):.2f} "
+                f"| {med('reads'):.2f} / {med('writes'):.2f} | {spread} |"
             )
     return "\n".join(lines) + "\n"
 
