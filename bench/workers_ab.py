@@ -5,10 +5,11 @@
 
 Each variant is `onegate serve` with the PostgreSQL + Redis accounting of `bench/accounting.py`: `1` is one
 process pinned to BENCH_GATEWAY_CPU, `N@CPUS` is `--workers N` under `taskset -c CPUS` (`-` for `,`; default
-BENCH_WORKERS_CPUS). All variants run side by side (one fake upstream and one private Redis on the load core,
-a PostgreSQL database of their own each) and their rows alternate: round 1 A B C, round 2 A B C, ... so
-every variant sees the same machine. `bench/run` measures one target after another, which on a machine
-other work shares can put a busy minute on one side only.
+BENCH_WORKERS_CPUS; a trailing `p`, e.g. `2@0-1p`, pins each worker to one of those cores). All variants run
+side by side (one fake upstream and one private Redis on the load core, a PostgreSQL database of their own
+each) and their rows alternate: round 1 A B C, round 2 A B C, ... so every variant sees the same machine.
+`bench/run` measures one target after another, which on a machine other work shares can put a busy minute
+on one side only.
 
 Per row (wrk at AB_CONCURRENCY, AB_SECONDS): rps; the gateway process tree's CPU ms per request and cores;
 what load does not change or changes little: PostgreSQL transactions per request (from `pg_stat_database`
@@ -88,15 +89,25 @@ def io_calls(pids: list[int]) -> tuple[int, int]:
     return reads, writes
 
 
-def parse(variant: str) -> tuple[int, str]:
-    """`1` → (1, gateway core); `2@0-1` → (2, "0,1")."""
+def parse(variant: str) -> tuple[int, str, bool]:
+    """`1` → (1, gateway core, False); `2@0-1` → (2, "0,1", False); `2@0-1p`: each worker pinned to one core."""
     workers, _, cpus = variant.partition("@")
-    n = int(workers)
-    return n, (cpus.replace("-", ",") or accounting.WORKERS_CPUS) if n > 1 else str(bench.GATEWAY_CPU)
+    n, one_each = int(workers), cpus.endswith("p")
+    cpus = cpus.removesuffix("p").replace("-", ",") or accounting.WORKERS_CPUS
+    return n, cpus if n > 1 else str(bench.GATEWAY_CPU), one_each
+
+
+def pin_workers(parent: int, cpus: str) -> None:
+    """Worker i of a `serve --workers N` to the i-th of ``cpus`` (uvicorn's workers are spawned children)."""
+    cores = [int(c) for c in cpus.split(",")]
+    workers = [pid for pid in procs.tree(parent) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    for i, pid in enumerate(sorted(workers)):
+        for task in Path(f"/proc/{pid}/task").iterdir():  # every thread: the writer's too
+            os.sched_setaffinity(int(task.name), {cores[i % len(cores)]})
 
 
 def start_variant(i: int, variant: str, work: Path, upstream: Target, redis_url: str, db: str) -> tuple[Any, Target]:
-    n, cpus = parse(variant)
+    n, cpus, one_each = parse(variant)
     accounting.POSTGRES_URL = SERVER.rsplit("/", 1)[0] + "/" + db  # prepare() makes its schema there
     setup = accounting.prepare("redis", work, bench.onegate_config_text(upstream.base_url), bench.MODEL,
                                bench.PYTHON, redis_url)  # fmt: skip
@@ -108,6 +119,8 @@ def start_variant(i: int, variant: str, work: Path, upstream: Target, redis_url:
     target = Target(name, base, {"Authorization": f"Bearer {key}"}, p.pid)
     procs.wait_http_ok(p, "GET", base + "/healthz", timeout=120)
     bench.wait_chat_ok(p, target, "/api/v1/chat/completions", timeout=60)
+    if one_each:
+        pin_workers(p.pid, cpus)
     return p, target
 
 
