@@ -16,6 +16,7 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
   BENCH_FIRST_CHUNK=300   requests per stream lane for the time to first chunk at concurrency 1 (0: off)
   BENCH_WORKERS=2         also onegate+redis-w2: `serve --workers 2` on cores BENCH_WORKERS_CPUS (0,1) vs onegate+redis
+                          (rps, gateway CPU and scaling efficiency: rps per gateway core of 2 workers ÷ of one)
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import accounting
 import firstchunk
@@ -303,6 +307,38 @@ def measure_startup(workdir: Path, config: Path, runs: int) -> dict[str, list[fl
     return out
 
 
+@dataclass
+class Usage:
+    """What a target's process tree spent during one measured row."""
+
+    cpu_s: float  # CPU seconds of the whole tree (user + system)
+    # several busy processes (`serve --workers N`): per worker, (established connections halfway through the
+    # row, CPU seconds), busiest first
+    workers: list[tuple[int, float]] = field(default_factory=list)
+
+
+def measure_row(lane: Lane, c: int, pid: int | None) -> tuple[loadgen.Result, Usage | None]:
+    """One wrk row, with the CPU the target's process tree used meanwhile (and, for several worker processes,
+    how the connections and the CPU were spread over them)."""
+    if pid is None:
+        return loadgen.run(lane, c, SECONDS, cpu=LOAD_CPU), None
+    before = procs.cpu_by_process(pid)
+    port = urlsplit(lane.url).port or 80
+    spread: dict[int, int] = {}
+    halfway = threading.Timer(SECONDS / 2, lambda: spread.update(procs.connections_by_process(port, list(before))))
+    halfway.start()
+    try:
+        r = loadgen.run(lane, c, SECONDS, cpu=LOAD_CPU)
+    finally:
+        halfway.cancel()
+    after = procs.cpu_by_process(pid)
+    used = {p: after[p] - before.get(p, 0.0) for p in after}
+    total = sum(used.values())
+    busy = [p for p in used if total and used[p] >= 0.1 * total]  # leaves out the supervisor and helpers
+    workers = sorted(((spread.get(p, 0), used[p]) for p in busy), key=lambda w: -w[1]) if len(busy) > 1 else []
+    return r, Usage(total, workers)
+
+
 def settle(pids: list[int], lane: Lane) -> None:
     """Let the target finish requests a previous wrk run abandoned, so they do not weigh on the next row."""
     for pid in pids:
@@ -342,6 +378,48 @@ def fmt(x: float | None, spec: str = ".1f", suffix: str = "") -> str:
     return "n/a" if x is None else f"{x:{spec}}{suffix}"
 
 
+def cpu_ms(use: Usage | None, r: loadgen.Result) -> float | None:
+    """The target's CPU milliseconds per successful response during a row (all its processes)."""
+    ok = r.rps * r.seconds
+    return use.cpu_s * 1000 / ok if use and ok else None
+
+
+def cores(use: Usage | None, r: loadgen.Result) -> float | None:
+    """How many cores the target kept busy during a row, on average."""
+    return use.cpu_s / r.seconds if use and r.seconds else None
+
+
+def scaling_line(
+    t: str,
+    base: str,
+    w: str,
+    c: int,
+    results: dict[tuple[str, str, int], loadgen.Result],
+    usage: dict[tuple[str, str, int], Usage],
+) -> str:
+    """N worker processes against one: the raw rps ratio, the gateway CPU each used, and the efficiency
+    (rps per gateway core of N workers ÷ that of one) that predicts the ratio on N cores of their own."""
+    n = accounting.workers_of(t.removeprefix("onegate+"))
+    r_t, r_b = results.get((w, t, c)), results.get((w, base, c))
+    u_t, u_b = usage.get((w, t, c)), usage.get((w, base, c))
+    head = f"- {w}: {t} ({n} workers) vs {base} at c={c}:"
+    if not (r_t and r_b and u_t and u_b and r_t.rps and r_b.rps and u_t.cpu_s and u_b.cpu_s):
+        return f"{head} n/a"
+    rps_x = r_t.rps / r_b.rps
+    cores_t, cores_b = u_t.cpu_s / r_t.seconds, u_b.cpu_s / r_b.seconds
+    efficiency = rps_x / (cores_t / cores_b)
+    line = (
+        f"{head} rps ×{rps_x:.2f} on ×{cores_t / cores_b:.2f} the gateway CPU ({cores_t:.2f} vs {cores_b:.2f} cores, "
+        f"{cpu_ms(u_t, r_t):.3f} vs {cpu_ms(u_b, r_b):.3f} ms/req): scaling efficiency {efficiency:.0%}, "
+        f"so ≈ {n * efficiency:.2f}× on {n} cores of their own"
+    )
+    if u_t.workers:
+        conns = "/".join(str(k) for k, _ in u_t.workers)
+        busy = "/".join(f"{s / r_t.seconds:.2f}" for _, s in u_t.workers)
+        line += f"; per worker: {conns} connections, {busy} cores"
+    return line
+
+
 def build_report(
     results: dict[tuple[str, str, int], loadgen.Result],
     lane_errors: dict[tuple[str, str], str],
@@ -351,13 +429,15 @@ def build_report(
     workloads: list[str],
     targets: list[str],
     first_chunks: dict[tuple[str, str], firstchunk.FirstChunk] | None = None,
+    usage: dict[tuple[str, str, int], Usage] | None = None,
 ) -> str:
+    used = usage or {}
     lines = ["# onegate benchmark", ""]
     lines += [f"- {k}: {v}" for k, v in meta.items()]
     lines += [
         "",
-        "| target | lane | c | rps | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| target | lane | c | rps | p50 ms | p99 ms | errors | CPU ms/req | cores |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for w in workloads:
         for c in CONCURRENCY:
@@ -370,11 +450,14 @@ def build_report(
                 if r is None:
                     continue
                 if r.requests == 0:  # nothing completed within the run: latency unknown, above the run length
-                    lines.append(
-                        f"| {t} | {w} | {c} | 0 | > {r.seconds * 1000:.0f} | > {r.seconds * 1000:.0f} | {r.errors} |"
-                    )
+                    above = f"> {r.seconds * 1000:.0f}"
+                    lines.append(f"| {t} | {w} | {c} | 0 | {above} | {above} | {r.errors} | | |")
                     continue
-                lines.append(f"| {t} | {w} | {c} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+                u = used.get((w, t, c))
+                lines.append(
+                    f"| {t} | {w} | {c} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} "
+                    f"| {fmt(cpu_ms(u, r), '.3f')} | {fmt(cores(u, r), '.2f')} |"
+                )
 
     def p50(t: str, w: str, c: int) -> float | None:
         r = results.get((w, t, c))
@@ -411,6 +494,8 @@ def build_report(
                 f"{fmt(rps(t, w, hi), ',.0f')} vs {fmt(rps(base, w, hi), ',.0f')} "
                 f"({fmt(ratio(rps(t, w, hi), rps(base, w, hi)), '.1%')})"
             )
+    for t in (t for t in targets if accounting.workers_of(t.removeprefix("onegate+")) > 1):
+        lines += [scaling_line(t, "onegate+redis", w, hi, results, used) for w in workloads]
     for w in workloads:
         lines.append(
             f"- {w}: onegate added p50 at c={lo} vs direct upstream: "
@@ -534,6 +619,7 @@ def main() -> int:
     started: list[procs.Proc] = []
     cleanups: list = []
     results: dict[tuple[str, str, int], loadgen.Result] = {}
+    usage: dict[tuple[str, str, int], Usage] = {}
     lane_errors: dict[tuple[str, str], str] = {}
     memory: dict[str, dict[str, int]] = {}
     findings: list[str] = []
@@ -595,11 +681,13 @@ def main() -> int:
                     loadgen.run(lane, max(CONCURRENCY), WARMUP, cpu=LOAD_CPU)
                 for c in CONCURRENCY:
                     settle(pids, lane)
-                    r = loadgen.run(lane, c, SECONDS, cpu=LOAD_CPU)
+                    r, use = measure_row(lane, c, pids[0] if pids else None)
                     results[(lane.workload, lane.target, c)] = r
+                    if use is not None:
+                        usage[(lane.workload, lane.target, c)] = use
                     say(
                         f"{lane.workload:<12} {lane.target:<9} c={c:<3} {r.rps:9,.0f} rps  p50 {r.p50_ms:7.2f} ms  "
-                        f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}"
+                        f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}  CPU {fmt(cpu_ms(use, r), '.3f')} ms/req"
                     )
                     if r.errors:
                         problem = check_lane(lane)
@@ -631,7 +719,7 @@ def main() -> int:
     seen = {t for _, t, _ in results} | {t for _, t in lane_errors}
     order = ("upstream", "onegate", "onegate-3ch", "onegate+metrics", *(f"onegate+{m}" for m in accounting.MODES))
     target_names = [t for t in (*order, "litellm") if t in seen]
-    report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names, first_chunks)
+    report = build_report(results, lane_errors, memory, startup, meta, workloads, target_names, first_chunks, usage)
     if findings:
         report += "\n## Process log findings\n\n```\n" + "\n".join(findings) + "\n```\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -139,11 +139,23 @@ def wait_http_ok(
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
+    """Direct children of ``pid``, whichever of its threads started them (uvicorn's supervisor spawns
+    workers from its main thread, but a child made from another thread is listed under that thread)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in children.read_text().split()]
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
 
 
 def rss_kib(pid: int) -> int:
@@ -162,19 +174,46 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` alone so far (from /proc/PID/stat); 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its descendants so far (from /proc/PID/stat)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        todo.extend(_children(p))
-    return total
+    """User + system CPU time of ``pid`` and its descendants so far."""
+    return sum(own_cpu_seconds(p) for p in tree(pid))
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds so far of ``pid`` and of each descendant, by pid (to tell workers apart)."""
+    return {p: own_cpu_seconds(p) for p in tree(pid)}
+
+
+def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
+    """Established TCP connections on local ``port`` held by each of ``pids`` (sockets in /proc/net/tcp*
+    matched to the processes' fds): how a listening port's clients are spread over worker processes."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                # local address "HEX_IP:HEX_PORT", state 01 = ESTABLISHED, inode column 9
+                if cols[3] == "01" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    out: dict[int, int] = {}
+    for p in pids:
+        n = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{p}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    n += link.startswith("socket:[") and link[8:-1] in inodes
+        out[p] = n
+    return out
 
 
 def wait_idle(pid: int, busy_below: float = 0.05, window: float = 0.25, max_wait: float = 60.0) -> float:
