@@ -69,8 +69,8 @@ class RedisCounters:
         names = _Names(self.prefix, request.team_id, request.key_id)
         t, k = names.team, names.key
         keys = [
-            t + "bal", *names.team_reservations(), t + "slots", t + "rw", t + "tw",
-            k + "res", k + "amt", k + "reserved", k + "slots", k + "rw", k + "tw",
+            t + "bal", *names.team_reservations(), t + "slots", t + "rq", t + "tk",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "rq", k + "tk",
             f"{k}spend:{request.period}",
         ]  # fmt: skip
         tl, kl = request.team_limits, request.key_limits
@@ -90,8 +90,8 @@ class RedisCounters:
         minute = minute_of(settle.now)
         t, k = names.team, names.key
         keys = [
-            *names.team_reservations(), t + "slots", t + "tw", f"{t}sp:{minute}",
-            k + "res", k + "amt", k + "reserved", k + "slots", k + "tw", f"{k}sp:{minute}",
+            *names.team_reservations(), t + "slots", t + "tk", f"{t}sp:{minute}",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "tk", f"{k}sp:{minute}",
             f"{k}spend:{settle.period}",
         ]  # fmt: skip
         args = [

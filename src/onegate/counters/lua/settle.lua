@@ -13,7 +13,10 @@ local admitted = ARGV[8]
 
 local function counted(slots, win, spend)
   redis.call('ZREM', slots, rid)
-  if delta ~= 0 and redis.call('HEXISTS', win, admitted) == 1 then redis.call('HINCRBY', win, admitted, delta) end
+  if delta ~= 0 and redis.call('HEXISTS', win, admitted) == 1 then  -- still in the window: it and its sum
+    redis.call('HINCRBY', win, admitted, delta)
+    redis.call('HINCRBY', win, 'n', delta)
+  end
   if cost > 0 and redis.call('INCRBY', spend, cost) == cost then redis.call('EXPIRE', spend, spend_ttl) end
 end
 
@@ -36,11 +39,15 @@ if cost > 0 and period_ttl > 0 and redis.call('EXISTS', KEYS[13]) == 1 then
 end
 if ARGV[7] == '1' then
   counted(KEYS[4], KEYS[5], KEYS[6])
-  local held = release(KEYS[1], KEYS[2], KEYS[3])
-  if held and cost > 0 and hold_until > 0 then
-    redis.call('ZADD', KEYS[1], hold_until, rid)
-    redis.call('HSET', KEYS[2], rid, cost)
-    redis.call('INCRBY', KEYS[3], cost)
+  if cost > 0 and hold_until > 0 then  -- hold: the reservation becomes the actual cost, in place
+    local reserved = redis.call('HGET', KEYS[2], rid)
+    if reserved then
+      redis.call('ZADD', KEYS[1], hold_until, rid)
+      redis.call('HSET', KEYS[2], rid, cost)
+      if cost ~= tonumber(reserved) then redis.call('INCRBY', KEYS[3], cost - tonumber(reserved)) end
+    end
+  else
+    release(KEYS[1], KEYS[2], KEYS[3])
   end
 end
 return 1
