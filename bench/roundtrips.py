@@ -222,7 +222,9 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
         stats = pstats.Stats(profile)
         print(f"  Python function calls per request on the event loop: {stats.total_calls / (REQUESTS + 20):.0f}")
         if redis_url:
-            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats(os.environ.get("BENCH_ROUNDTRIP_SORT", "tottime")).print_stats(
+                int(os.environ.get("BENCH_ROUNDTRIP_TOP", "30"))
+            )
 
 
 def _report(title: str, commands: Counter[str], statements: _Statements, cpu: float, n: int) -> None:
