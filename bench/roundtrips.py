@@ -9,7 +9,10 @@ private `redis-server`, with the accounting of `bench/accounting.py` (prices, ke
 balance, a key budget): every request is admitted, reserved, settled and charged. Requests go one at a
 time, so nothing batches that would not batch at concurrency 1. Counted:
 - Redis commands by name (the private server's `INFO commandstats`), and which of them a request waits for;
-- SQL statements and transactions the gateway's engine ran (SQLAlchemy events), i.e. database round trips.
+- SQL statements and transactions the gateway's engine ran (SQLAlchemy events), i.e. database round trips;
+- CPU per request by thread (the event loop's, the log writer's, the rest: client and fake upstream), and
+  the Redis server's own time in commands (`usec` of `INFO commandstats`: the Lua scripts' run time);
+- the log rows' `timings` phases (median ms): `admit` holds admission's Redis round trip.
 Machine load does not change these numbers, which is why they are what decisions are made on here.
 """
 
@@ -19,6 +22,7 @@ import cProfile
 import os
 import pstats
 import secrets
+import statistics
 import sys
 import tempfile
 import threading
@@ -27,15 +31,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import redis
 import uvicorn
 import yaml
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from onegate.app import Gateway
 from onegate.settings import load_settings
 from onegate.store.keys import KeyOptions, create_key
 from onegate.store.migrations import migrate
+from onegate.store.schema import request_logs
 from onegate.store.teams import change_balance, create_team
 from tests.conftest import free_port, raw_request, wait_for_log
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -81,8 +87,39 @@ class _Statements:
             self.commits += 1
 
 
-def _commandstats(client: redis.Redis) -> Counter[str]:
-    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in client.info("commandstats").items()})
+def _commandstats(client: redis.Redis) -> tuple[Counter[str], int]:
+    """Calls per command, and the server's microseconds in Lua scripts (admission, settlement, commits;
+    a script's time includes its inner commands')."""
+    stats = client.info("commandstats")
+    calls = Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+    return calls, int(stats.get("cmdstat_evalsha", {}).get("usec", 0))
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each live thread of this process, by name (one clock per thread)."""
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        if thread.ident is None:
+            continue
+        try:
+            seconds = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except OSError:  # ended meanwhile
+            continue
+        out[thread.name] = out.get(thread.name, 0.0) + seconds
+    return out
+
+
+def _phase_medians(gateway: Gateway, n: int) -> dict[str, float]:
+    """Median ms of each phase in the last `n` log rows' `timings`."""
+    with gateway.engine.connect() as conn:
+        rows = conn.execute(
+            select(request_logs.c.timings).order_by(request_logs.c.created_at.desc()).limit(n)
+        ).scalars()
+        phases: dict[str, list[float]] = {}
+        for row in rows:
+            for name, ms in orjson.loads(row).items():
+                phases.setdefault(name, []).append(ms)
+    return {name: statistics.median(values) for name, values in phases.items()}
 
 
 def main() -> None:
@@ -142,7 +179,8 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
             assert raw_request("POST", url, body, headers).status == 200
         time.sleep(1.5)
         counted = _Statements(gateway.engine)
-        before = _commandstats(client) if client else Counter()
+        before, usec_before = _commandstats(client) if client else (Counter(), 0)
+        threads = _thread_cpu()
         cpu = time.process_time()
         last = ""
         for _ in range(REQUESTS):
@@ -151,11 +189,30 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
             last = response.headers["x-request-id"]
         wait_for_log(gateway, last, 30)
         cpu = time.process_time() - cpu
+        spent = _thread_cpu()
+        by_thread = {name: spent[name] - threads.get(name, 0.0) for name in spent}
         time.sleep(1.5)  # the last batch's commit reaches Redis
-        after = _commandstats(client) - before if client else Counter()
+        after, usec = _commandstats(client) if client else (Counter(), usec_before)
+        after -= before
         after.pop("info", None)
-        _report("onegate + accounting (PostgreSQL + Redis)" if client else "onegate (SQLite, no accounting)",
-                after, counted, cpu, REQUESTS)
+        _report(
+            "onegate + accounting (PostgreSQL + Redis)" if client else "onegate (SQLite, no accounting)",
+            after,
+            counted,
+            cpu,
+            REQUESTS,
+        )
+        loop = by_thread.pop(thread.name, 0.0)
+        writer = by_thread.pop("onegate-log-writer", 0.0)
+        n = REQUESTS
+        print(
+            f"  CPU per request by thread: event loop {loop / n * 1e6:.0f} µs, log writer {writer / n * 1e6:.0f} µs, "
+            f"the rest (client, fake upstream) {sum(by_thread.values()) / n * 1e6:.0f} µs"
+        )
+        if client:
+            print(f"  Redis server time in scripts per request: {(usec - usec_before) / n:.1f} µs")
+        phases = _phase_medians(gateway, REQUESTS)
+        print("  log rows' timings, median ms: " + ", ".join(f"{k} {v:.3f}" for k, v in phases.items()))
     finally:
         if client:
             client.close()
@@ -165,7 +222,9 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
         stats = pstats.Stats(profile)
         print(f"  Python function calls per request on the event loop: {stats.total_calls / (REQUESTS + 20):.0f}")
         if redis_url:
-            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats(os.environ.get("BENCH_ROUNDTRIP_SORT", "tottime")).print_stats(
+                int(os.environ.get("BENCH_ROUNDTRIP_TOP", "30"))
+            )
 
 
 def _report(title: str, commands: Counter[str], statements: _Statements, cpu: float, n: int) -> None:

@@ -41,6 +41,37 @@ async def test_outcomes_add_up_in_the_window_and_fall_out_of_it(store):
     assert (await store.windows(["a"], 1001.0))["a"] == Window()
 
 
+async def test_a_redis_window_keeps_a_ttl_renewed_once_per_slice():
+    """Successes renew the window's TTL once per time slice (not per success); the key never outlives it."""
+    require_service("Redis", "127.0.0.1", 6379)
+    import redis
+
+    from onegate.channels.redis import RedisChannelStore
+
+    prefix = f"onegate-test-{secrets.token_hex(4)}:"
+    store = RedisChannelStore(REDIS_URL, prefix, window_seconds=12.0)
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"{prefix}channel:a:window"
+    try:
+        await store.add_success("a", 10.0, 1000.0)
+        await store.add_failure("a", 1000.1)  # awaited: everything sent before it has landed
+        assert 0 < client.pttl(key) <= 24_000
+        client.persist(key)
+        await store.add_success("a", 10.0, 1000.2)  # same slice: not renewed again
+        await store.add_failure("a", 1000.3)
+        client.persist(key)  # the failure renews it; take that away to see what the next success does
+        await store.add_success("a", 10.0, 1000.4)
+        await store.add_failure("z", 1000.5)  # another key, the same connection: "a"'s commands have landed
+        assert client.pttl(key) == -1
+        await store.add_success("a", 10.0, 1003.0)  # the next slice (12 s / 12 slices): renewed
+        await store.add_failure("z", 1003.1)
+        assert 0 < client.pttl(key) <= 24_000
+    finally:
+        await store.close()
+        client.close()
+        drop_redis_prefix(prefix)
+
+
 async def test_marks_round_trip(store):
     marks = Marks(open_until=123.5, opens=2, cool_until=7.0, disabled=None, last_error="boom", changed_at=1.0)
     await store.save_marks("a", marks)

@@ -139,6 +139,42 @@ async def test_tokens_per_minute_count_the_estimate_and_the_correction(counters)
     assert await counters.admit(admit("b", tokens=600, key_limits=limits)) is None
 
 
+async def test_a_window_idle_for_minutes_counts_nothing_old(counters):
+    """A window checked again long after its last count (a clock jump: Redis has not expired it yet) drops
+    every old second at once, and counts what comes after exactly."""
+    limits = Limits(rpm=2, tpm=100)
+    assert await counters.admit(admit("a", T0, key_limits=limits, tokens=50)) is None
+    assert await counters.admit(admit("b", T0 + 1, key_limits=limits, tokens=50)) is None
+    later = T0 + 1000.5
+    assert await counters.admit(admit("c", later, key_limits=limits, tokens=50)) is None
+    assert await counters.admit(admit("d", later, key_limits=limits, tokens=50)) is None
+    refused = await counters.admit(admit("e", later + 1, key_limits=limits, tokens=1))
+    assert refused is not None and refused.reason == "key_rpm" and refused.retry_after == 60
+
+
+async def test_a_token_correction_moves_the_windows_total(counters):
+    """The running total of a window follows a settlement's correction, and leaves with its second."""
+    limits = Limits(tpm=1000)
+    assert await counters.admit(admit("a", T0 + 0.5, tokens=900, key_limits=limits)) is None
+    counters.settle(settle("a", T0 + 2, token_delta=-800, admitted_at=T0 + 0.5))
+    await counters.flush()
+    assert await counters.admit(admit("b", T0 + 3, tokens=900, key_limits=limits)) is None  # 100 + 900
+    refused = await counters.admit(admit("c", T0 + 4, tokens=1, key_limits=limits))
+    assert refused is not None and refused.reason == "key_tpm" and refused.retry_after == 57
+    assert await counters.admit(admit("c", T0 + 61, tokens=100, key_limits=limits)) is None  # "a" left
+
+
+async def test_a_count_from_an_instance_whose_clock_is_behind_still_leaves_the_window(counters):
+    """Two instances' clocks a minute apart: the lagging one's count leaves once a minute old by its second."""
+    if isinstance(counters, MemoryCounters):
+        pytest.skip("one process, one clock")
+    limits = Limits(rpm=2)
+    assert await counters.admit(admit("a", T0 + 100, key_limits=limits)) is None
+    assert await counters.admit(admit("b", T0 + 30, key_limits=limits)) is None  # 70 s behind
+    assert await counters.admit(admit("c", T0 + 150, key_limits=limits)) is None  # "b" has left, "a" not
+    assert (await counters.admit(admit("d", T0 + 150, key_limits=limits))).reason == "key_rpm"
+
+
 async def test_concurrency_slots_are_freed_at_settlement(counters):
     limits = Limits(concurrent=2)
     assert await counters.admit(admit("a", key_limits=limits)) is None

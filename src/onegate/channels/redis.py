@@ -40,6 +40,7 @@ class RedisChannelStore:
         self._prefix = prefix
         self._width = window_seconds / BUCKETS
         self._ttl_ms = int(window_seconds * 2000)
+        self._renewed: dict[str, int] = {}  # channel -> the slice whose success last renewed its window's TTL
         self._outage = outage_of(redis_name(url), log)
 
     def _window_key(self, channel: str) -> str:
@@ -53,12 +54,12 @@ class RedisChannelStore:
         """Not waited for: a success only thins a window's failure ratio, read by the next breaker check."""
         key, number = self._window_key(channel), int(now // self._width)
         send = self._lean.send
-        for sent in (
-            send("HINCRBY", key, f"{number}:s", 1),
-            send("HINCRBYFLOAT", key, f"{number}:l", repr(latency_ms)),
-            send("PEXPIRE", key, self._ttl_ms),
-        ):
-            sent.add_done_callback(self._sent)
+        send("HINCRBY", key, f"{number}:s", 1).add_done_callback(self._sent)
+        send("HINCRBYFLOAT", key, f"{number}:l", repr(latency_ms)).add_done_callback(self._sent)
+        # the TTL (two windows) is renewed once per slice, not per success: one command less per request
+        if self._renewed.get(channel) != number:
+            self._renewed[channel] = number
+            send("PEXPIRE", key, self._ttl_ms).add_done_callback(self._sent)
 
     def _sent(self, sent: Any) -> None:
         if not sent.cancelled() and sent.exception() is not None:

@@ -23,6 +23,7 @@ from onegate.counters.windows import minute_of, second_of
 
 log = logging.getLogger("onegate.counters")
 RESEND_SECONDS = 1.0  # a commit that did not reach Redis is tried again this often
+KEY_LISTS_KEPT = 4096  # key-name lists of recent (team, key, period[, minute]) kept built; then started afresh
 
 
 def _script(name: str) -> str:
@@ -59,6 +60,9 @@ class RedisCounters:
         self._unsent_commits: dict[int, tuple[int, int, tuple[str, ...]]] = {}  # team id -> newest, rids
         self._resend: asyncio.TimerHandle | None = None
         self._closing = False
+        # the same few keys and teams ask again and again: their 14 key names are built once, not per request
+        self._admit_keys: dict[tuple[int | None, int, str], list[str]] = {}
+        self._settle_keys: dict[tuple[int | None, int, str, int], list[str]] = {}
 
     @property
     def client(self) -> ClusterClient:
@@ -66,13 +70,9 @@ class RedisCounters:
 
     # request path --------------------------------------------------------------------------------
     async def admit(self, request: Admit) -> Refusal | Capped | None:
-        names = _Names(self.prefix, request.team_id, request.key_id)
-        t, k = names.team, names.key
-        keys = [
-            t + "bal", *names.team_reservations(), t + "slots", t + "rw", t + "tw",
-            k + "res", k + "amt", k + "reserved", k + "slots", k + "rw", k + "tw",
-            f"{k}spend:{request.period}",
-        ]  # fmt: skip
+        keys = self._admit_keys.get((request.team_id, request.key_id, request.period))
+        if keys is None:
+            keys = self._keys_to_admit(request.team_id, request.key_id, request.period)
         tl, kl = request.team_limits, request.key_limits
         args = [
             repr(request.now), request.rid, repr(request.expires), request.amount, request.tokens,
@@ -86,20 +86,42 @@ class RedisCounters:
         return Refusal(Reason(result[1].decode()), float(result[2]))  # parsed once, here
 
     def settle(self, settle: Settle) -> None:
-        names = _Names(self.prefix, settle.team_id, settle.key_id)
         minute = minute_of(settle.now)
-        t, k = names.team, names.key
-        keys = [
-            *names.team_reservations(), t + "slots", t + "tw", f"{t}sp:{minute}",
-            k + "res", k + "amt", k + "reserved", k + "slots", k + "tw", f"{k}sp:{minute}",
-            f"{k}spend:{settle.period}",
-        ]  # fmt: skip
+        keys = self._settle_keys.get((settle.team_id, settle.key_id, settle.period, minute))
+        if keys is None:
+            keys = self._keys_to_settle(settle.team_id, settle.key_id, settle.period, minute)
         args = [
             settle.rid, settle.cost, settle.token_delta, repr(settle.hold_until), self._spend_ttl,
             repr(settle.period_ttl if settle.period else 0), 1 if settle.team_id is not None else 0,
             second_of(settle.admitted_at),
         ]  # fmt: skip
         self._send_later(self._settle, keys, args)
+
+    def _keys_to_admit(self, team_id: int | None, key_id: int, period: str) -> list[str]:
+        names = _Names(self.prefix, team_id, key_id)
+        t, k = names.team, names.key
+        keys = [
+            t + "bal", *names.team_reservations(), t + "slots", t + "rq", t + "tk",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "rq", k + "tk",
+            f"{k}spend:{period}",
+        ]  # fmt: skip
+        if len(self._admit_keys) >= KEY_LISTS_KEPT:
+            self._admit_keys.clear()
+        self._admit_keys[(team_id, key_id, period)] = keys
+        return keys
+
+    def _keys_to_settle(self, team_id: int | None, key_id: int, period: str, minute: int) -> list[str]:
+        names = _Names(self.prefix, team_id, key_id)
+        t, k = names.team, names.key
+        keys = [
+            *names.team_reservations(), t + "slots", t + "tk", f"{t}sp:{minute}",
+            k + "res", k + "amt", k + "reserved", k + "slots", k + "tk", f"{k}sp:{minute}",
+            f"{k}spend:{period}",
+        ]  # fmt: skip
+        if len(self._settle_keys) >= KEY_LISTS_KEPT:
+            self._settle_keys.clear()
+        self._settle_keys[(team_id, key_id, period, minute)] = keys
+        return keys
 
     def commit(self, team_id: int, balance: int, version: int, rids: Sequence[str]) -> None:
         names = _Names(self.prefix, team_id, 0)

@@ -180,7 +180,8 @@ class RespClient:
         return self._transport is not None
 
     async def call(self, *args: Any) -> Any:
-        await self._ready()
+        if self._transport is None:  # connected: no coroutine to await first (admission's hot path)
+            await self._ready()
         if self.on_answer is None:
             return await self._send(args)
         began = time.perf_counter()
