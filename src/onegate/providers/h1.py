@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import aiohappyeyeballs
 import httptools
 
 from onegate.providers.protocol import UpstreamBadResponse, UpstreamBroken, UpstreamConnectError, UpstreamTimeout
@@ -89,6 +90,7 @@ class _Connection(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.headers_done = False
         self.complete = False
+        self.keep_alive = False  # the answer allows another request on this connection (read at its end)
         self.error: BaseException | None = None
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -151,6 +153,7 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if not self.headers_done:  # the end of an interim answer
             return
+        self.keep_alive = self.parser.should_keep_alive()  # the parser forgets once the callback returns
         self.complete = True
         self._wake()
 
@@ -192,7 +195,7 @@ class _Connection(asyncio.Protocol):
         return out
 
     def reusable(self) -> bool:
-        return self.complete and not self.lost and self.error is None and self.parser.should_keep_alive()
+        return self.complete and self.keep_alive and not self.lost and self.error is None
 
     def abort(self) -> None:
         if self.transport is not None and not self.lost:
@@ -228,14 +231,16 @@ class Pool:
         conn = _Connection(self, key)
         tls = self._tls_context() if origin.scheme == "https" else None
         async with asyncio.timeout(connect_timeout):
-            await self.loop.create_connection(
-                lambda: conn,
-                origin.host,
-                origin.port,
-                ssl=tls,
-                server_hostname=origin.host if tls else None,
-                happy_eyeballs_delay=0.25,
-            )
+            # IPv6 and IPv4 raced as aiohttp does (uvloop's create_connection has no happy eyeballs of its own)
+            addresses = await self.loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+            sock = await aiohappyeyeballs.start_connection(addresses, happy_eyeballs_delay=0.25, loop=self.loop)
+            try:
+                await self.loop.create_connection(
+                    lambda: conn, sock=sock, ssl=tls, server_hostname=origin.host if tls else None
+                )
+            except BaseException:
+                sock.close()
+                raise
         self._all.add(conn)
         return conn
 
