@@ -230,17 +230,27 @@ class Pool:
                 return conn
         conn = _Connection(self, key)
         tls = self._tls_context() if origin.scheme == "https" else None
-        async with asyncio.timeout(connect_timeout):
+        deadline = self.loop.time() + connect_timeout
+        async with asyncio.timeout_at(deadline):
             # IPv6 and IPv4 raced as aiohttp does (uvloop's create_connection has no happy eyeballs of its own)
             addresses = await self.loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
             sock = await aiohappyeyeballs.start_connection(addresses, happy_eyeballs_delay=0.25, loop=self.loop)
-            try:
-                await self.loop.create_connection(
-                    lambda: conn, sock=sock, ssl=tls, server_hostname=origin.host if tls else None
-                )
-            except BaseException:
-                sock.close()
-                raise
+        try:
+            # The TLS handshake's own timeout, not a cancellation: uvloop leaks the transport of a handshake
+            # cancelled midway.
+            await self.loop.create_connection(
+                lambda: conn,
+                sock=sock,
+                ssl=tls,
+                server_hostname=origin.host if tls else None,
+                ssl_handshake_timeout=max(deadline - self.loop.time(), 0.001) if tls else None,
+            )
+        except ConnectionAbortedError as exc:
+            sock.close()
+            raise TimeoutError from exc  # the handshake did not finish in time
+        except BaseException:
+            sock.close()
+            raise
         self._all.add(conn)
         return conn
 
@@ -271,7 +281,12 @@ class Pool:
         self._all.discard(conn)
 
     async def request(
-        self, origin: Origin, target: bytes, headers: bytes, body: tuple[bytes | memoryview, ...], connect_timeout: float
+        self,
+        origin: Origin,
+        target: bytes,
+        headers: bytes,
+        body: tuple[bytes | memoryview, ...],
+        connect_timeout: float,
     ) -> H1Response:
         """POST `body` to `origin` + `target` with these header lines; returns once the status line and
         headers are in. Raises the provider protocol's exceptions, naming no URL (the caller adds it)."""
