@@ -264,18 +264,20 @@ class Pool:
             self._sweep = self.loop.call_later(self.keepalive, self._expire)
 
     def _expire(self) -> None:
-        """Close connections idle for `keepalive` seconds (fewer fds, and none the upstream closes under us)."""
+        """Close connections idle for `keepalive` seconds (fewer fds, and none the upstream closes under us);
+        come back when the next one is due."""
         self._sweep = None
         oldest_kept = self.loop.time() - self.keepalive
-        waiting = False
+        next_due: float | None = None
         for idle in self._idle.values():
-            stale = [c for c in idle if c.lost or c.idle_since <= oldest_kept]
-            for conn in stale:
+            for conn in [c for c in idle if c.lost or c.idle_since <= oldest_kept]:
                 idle.remove(conn)
                 conn.abort()
-            waiting = waiting or bool(idle)
-        if waiting:
-            self._sweep = self.loop.call_later(self.keepalive / 2, self._expire)
+            if idle:
+                due = min(c.idle_since for c in idle) + self.keepalive
+                next_due = due if next_due is None else min(next_due, due)
+        if next_due is not None:
+            self._sweep = self.loop.call_at(next_due, self._expire)
 
     def forget(self, conn: _Connection) -> None:
         self._all.discard(conn)
