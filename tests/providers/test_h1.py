@@ -211,6 +211,27 @@ def test_a_malformed_answer_is_a_bad_response(run):
     run(main())
 
 
+def test_bytes_on_an_idle_connection_end_it(run):
+    """An upstream that sends something nobody asked for (a second answer) cannot answer the next request."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{"x":1}')
+        await reader.read()
+
+    async def main() -> None:
+        async with Upstream(answer) as (up, provider, _):
+            assert await (await provider.send(_request())).read() == b"{}"
+            await asyncio.sleep(0.2)
+            assert await (await provider.send(_request())).read() == b"{}"
+            assert up.connections == 2
+
+    run(main())
+
+
 def test_a_cancelled_request_closes_its_connection_and_the_next_one_opens_another(run):
     served = 0
 

@@ -82,6 +82,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.lost = False
+        self.idle = False  # in the pool: bytes arriving now answer nothing we asked, and end the connection
         self.idle_since = 0.0
         self._reset()
 
@@ -105,6 +106,9 @@ class _Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
+        if self.idle:
+            self.abort()
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -226,6 +230,7 @@ class Pool:
         while idle:
             conn = idle.pop()
             if not conn.lost:
+                conn.idle = False
                 conn._reset()
                 return conn
         conn = _Connection(self, key)
@@ -258,6 +263,7 @@ class Pool:
         if not conn.reusable():
             conn.abort()
             return
+        conn.idle = True
         conn.idle_since = self.loop.time()
         self._idle.setdefault(conn.key, []).append(conn)
         if self._sweep is None:
