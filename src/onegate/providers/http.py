@@ -1,16 +1,22 @@
-"""What every vendor reached over HTTP shares: one pooled aiohttp session, timeouts, and the mapping of
-transport failures onto the provider protocol's exceptions. A vendor class only says which headers."""
+"""What every vendor reached over HTTP shares: pooled connections, timeouts, and the mapping of transport
+failures onto the provider protocol's exceptions. A vendor class only says which headers.
+
+Model requests (`send`) go through the lean client of `providers/h1.py`, which says why; everything else
+(`call`: the media adapters' uploads, polls and downloads) through one aiohttp session."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import aiohttp.payload
 
 from onegate import __version__
+from onegate.providers.h1 import H1Response, Origin, Pool, encode_headers, parse_origin
 from onegate.providers.protocol import (
     UpstreamBadResponse,
     UpstreamBroken,
@@ -23,6 +29,9 @@ from onegate.redaction import UpstreamText
 from onegate.settings import ChannelConfig, Timeouts
 
 USER_AGENT = f"onegate/{__version__}"
+KEEPALIVE = 30.0  # seconds an idle upstream connection is kept (bench/soak waits longer before counting fds)
+# what aiohttp asked for on its own, and both clients decompress
+ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
 
 # aiohttp's exception families onto ours, first match wins (tests/providers/test_http.py checks that
 # every aiohttp exception class meets an entry). Timeouts come first: aiohttp's are also connection errors.
@@ -54,15 +63,22 @@ def transport_error(exc: BaseException, base_url: str | None = None) -> Upstream
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         detail = f"{detail} is not an http(s) URL onegate can call"
+    return kind(transport_message(kind, detail, base_url, getattr(exc, "os_error", None)))
+
+
+def transport_message(
+    kind: type[UpstreamTransportError], detail: str, base_url: str | None, os_error: object = None
+) -> str:
+    """The words of a transport failure, the same for both clients."""
     if kind is UpstreamTimeout:
         message = f"{base_url} did not answer in time" if base_url else "the upstream stopped sending"
     elif kind is UpstreamConnectError:
-        message = f"cannot connect to {base_url}: {getattr(exc, 'os_error', None) or detail}"
+        message = f"cannot connect to {base_url}: {os_error or detail}"
     elif base_url and kind is UpstreamBroken:
         message = f"{base_url} closed the connection: {detail}"
     else:
         message = f"{base_url}: {detail}" if base_url else detail
-    return kind(message)
+    return message
 
 
 class PiecesPayload(aiohttp.payload.Payload):
@@ -109,14 +125,22 @@ class AiohttpResponse:
 
 
 class SessionFactory:
-    """One pooled client session per process, created inside the running event loop."""
+    """One pooled client session per process, created inside the running event loop; and the lean client's
+    pool for model requests, one per event loop."""
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._pool: Pool | None = None
+
+    def pool(self) -> Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool.loop is not loop:
+            self._pool = Pool(loop, KEEPALIVE)
+        return self._pool
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE)
             # No cookie jar: upstream APIs set no cookies we want, and the jar costs time on every response.
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
@@ -124,6 +148,8 @@ class SessionFactory:
         return self._session
 
     async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         if self._session is not None:
             await self._session.close()
 
@@ -144,8 +170,15 @@ class HttpChannel:
         secret = os.environ.get(channel.api_key_env, "") if channel.api_key_env else ""
         # An upstream may echo the credential in an error: its text is cleaned of this secret everywhere.
         self.upstream_text = UpstreamText((secret,) if secret else (), hide_5xx_text)
-        # Built once: the hot path only picks the dict for stream or not.
+        # Built once: the hot path only picks the dict (and its encoded lines) for stream or not.
         self._headers = {stream: self._base_headers(stream, secret) for stream in (False, True)}
+        self._header_lines = {stream: encode_headers(self._send_headers(h)) for stream, h in self._headers.items()}
+        self._targets: dict[str, bytes] = {}  # endpoint → request target, quoted once
+        self._origin: Origin | None
+        try:
+            self._origin = parse_origin(channel.base_url)
+        except ValueError:
+            self._origin = None  # said on each request, as aiohttp did
         self._timeout = aiohttp.ClientTimeout(
             total=channel.timeouts.total,
             sock_connect=channel.timeouts.connect,
@@ -171,9 +204,38 @@ class HttpChannel:
         headers = self._headers[request.stream]
         return {**headers, **request.headers} if request.headers else headers
 
-    async def send(self, request: UpstreamRequest) -> AiohttpResponse:
-        data = PiecesPayload(request.pieces) if request.pieces else request.body
-        return await self.call("POST", request.endpoint, data, self.headers_for(request))
+    @staticmethod
+    def _send_headers(headers: Mapping[str, str]) -> dict[str, str]:
+        """The headers a model request carries: `headers`, and the encodings the lean client decodes unless
+        `headers` names its own."""
+        if any(name.lower() == "accept-encoding" for name in headers):
+            return dict(headers)
+        return {**headers, **ACCEPT_ENCODING}
+
+    def _target(self, endpoint: str) -> bytes:
+        target = self._targets.get(endpoint)
+        if target is None:
+            assert self._origin is not None
+            path = quote(self._origin.prefix + endpoint, safe="/:@!$&'()*+,;=-._~%?")
+            target = self._targets[endpoint] = path.encode("ascii")
+        return target
+
+    async def send(self, request: UpstreamRequest) -> H1Response:
+        """A model request: POST the body to `base_url + endpoint`; back once the status and headers are in."""
+        base_url = self._base_url
+        if self._origin is None:
+            detail = f"{base_url} is not an http(s) URL onegate can call"
+            raise UpstreamConnectError(transport_message(UpstreamConnectError, detail, base_url))
+        if request.headers:
+            lines = encode_headers(self._send_headers(self.headers_for(request)))
+        else:
+            lines = self._header_lines[request.stream]
+        body = request.pieces or (request.body,)
+        pool = self._session_factory.pool()
+        try:
+            return await pool.request(self._origin, self._target(request.endpoint), lines, body, self.timeouts.connect)
+        except UpstreamTransportError as exc:
+            raise type(exc)(transport_message(type(exc), str(exc), base_url)) from exc.__cause__
 
     async def call(
         self,
