@@ -203,6 +203,8 @@ def gil_report(data: Path, loop_tid: int, writer_tid: int, requests: int) -> dic
     held_since: dict[int, float] = {}
     waits: list[float] = []
     holds: list[float] = []
+    convoy = 0  # loop waits during which the writer dropped the GIL and took it back before the loop got it
+    drops_while_waiting = 0
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 3:
@@ -211,12 +213,15 @@ def gil_report(data: Path, loop_tid: int, writer_tid: int, requests: int) -> dic
         if event.startswith("probe_libpython3:take_gil_ret"):
             if tid == loop_tid and tid in entered:
                 waits.append(when - entered.pop(tid))
+                convoy += drops_while_waiting > 0
+                drops_while_waiting = 0
             held_since[tid] = when
         elif event.startswith("probe_libpython3:take_gil"):
             entered[tid] = when
         elif event.startswith("probe_libpython3:drop_gil") and tid in held_since:
             if tid == writer_tid:
                 holds.append(when - held_since[tid])
+                drops_while_waiting += loop_tid in entered
             held_since.pop(tid)
     waits.sort()
     holds.sort()
@@ -225,6 +230,7 @@ def gil_report(data: Path, loop_tid: int, writer_tid: int, requests: int) -> dic
         "loop_gil_waits_over_0.5ms_per_1k": sum(1 for w in waits if w > 0.0005) * per_1k,
         "loop_gil_wait_ms_per_1k": sum(waits) * 1e3 * per_1k,
         "loop_gil_wait_max": waits[-1] * 1e3 if waits else 0.0,
+        "loop_waits_through_writer_drops_per_1k": convoy * per_1k,
         "writer_hold_p99": holds[int(len(holds) * 0.99)] * 1e3 if holds else 0.0,
         "writer_hold_max": holds[-1] * 1e3 if holds else 0.0,
         "writer_holds_over_0.5ms_per_1k": sum(1 for h in holds if h > 0.0005) * per_1k,
