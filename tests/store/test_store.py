@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 import pytest
 from sqlalchemy import inspect, select, text
 
@@ -14,7 +15,7 @@ from onegate.store.keys import KeyOptions, create_key, list_keys
 from onegate.store.ledger import Settlement, key_spend_since, spend_report, write_settlements
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
-from onegate.store.schema import api_keys, metadata, request_logs, schema_migrations, teams
+from onegate.store.schema import api_keys, ledger, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
 from tests.records import charge, count_logs, ledger_total, log_row
 
@@ -161,3 +162,26 @@ def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
     assert [c.request_id for c in committed.charges] == ["req_b"]
     assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2
 
+
+def test_every_column_of_a_log_row_and_its_charge_reads_back_as_written(engine):
+    """The writer hands the driver plain tuples (store/db.insert_many), bypassing SQLAlchemy's type
+    processing: booleans, NULLs, floats and non-ASCII text must still land exactly, on every backend."""
+    team = create_team(engine, "acme")
+    key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
+    row = log_row(
+        "req_every", 16, key.id, team.id, created_at=1_767_000_000.123456, client_version="1.99.0",
+        user_agent="OpenAI/Python 1.99.0 — ünïcode", model_requested="gpt-4.1-mini", model_routed="gpt-4.1-mini",
+        channel="fake", status=200, error_code=None, error_message="a note, 'quoted'", stream=True,
+        latency_ms=0.523, ttfb_ms=0.481, input_tokens=13, cached_tokens=2, cache_write_tokens=3, output_tokens=7,
+        reasoning_tokens=5, price='{"input":0.4}', usage_estimated=True, config_hint="hint",
+        attempts='[{"channel":"fake"}]', notes="dropped x", timings='{"total":0.52}',
+    )  # fmt: skip
+    free = log_row("req_free", stream=False, usage_estimated=False)  # False and NULLs beside the True above
+    paid = charge("req_every", 16, key.id, team.id, "gpt-4.1-mini")
+    with engine.begin() as conn:
+        write_settlements(conn, [Settlement(row, paid), Settlement(free)])
+    with engine.connect() as conn:
+        stored = {r.request_id: dict(r._mapping) for r in conn.execute(select(request_logs))}
+        charged = conn.execute(select(ledger).where(ledger.c.entry_id == paid.entry_id)).one()._mapping
+    assert stored == {r.request_id: msgspec.structs.asdict(r) for r in (row, free)}
+    assert {name: charged[name] for name in msgspec.structs.asdict(paid)} == msgspec.structs.asdict(paid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,22 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+def insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` (tuples in `columns` order) with the driver's executemany. The writer's batches go through
+    this, not a compiled `table.insert()` with dicts: SQLAlchemy then processes every value of every row in
+    Python first (about 20 µs a log row on SQLite), one long stretch holding the GIL the event loop waits for;
+    tuples go to the driver untouched (bench/writer_cost.py). (PostgreSQL arrays through `unnest`, as the
+    ledger's insert does, cost more here: psycopg dumps text arrays element by element in Python.)"""
+    if rows:
+        conn.exec_driver_sql(_values_insert(conn.dialect.name, table, columns), rows)
+
+
+@cache
+def _values_insert(dialect: str, table: str, columns: tuple[str, ...]) -> str:
+    mark = "?" if dialect == "sqlite" else "%s"  # pysqlite: qmark; psycopg: format
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _private_sqlite(database: Path) -> None:

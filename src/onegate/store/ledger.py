@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from onegate.store.db import insert_many
 from onegate.store.logs import LogRow, insert_rows
 from onegate.store.rollups import add_to_rollups
 from onegate.store.schema import api_keys, ledger
@@ -102,7 +103,7 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
     return committed
 
 
-_COLUMNS = ("entry_id", "kind", "team_id", "key_id", "request_id", "model", "amount_micros", "created_at")
+_COLUMNS = Charge.__struct_fields__  # the `ledger` columns a charge fills, in order
 _PG_TYPES = ("varchar", "varchar", "int", "int", "varchar", "varchar", "bigint", "float8")
 # PostgreSQL: the whole batch as one array per column, one statement, one round trip, and RETURNING says
 # which rows were new (a replayed journal or spill file repeats some)
@@ -120,13 +121,13 @@ def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]
     if conn.dialect.name == "postgresql":
         columns = tuple([getattr(charge, c) for charge in charges] for c in _COLUMNS)
         return _the_new(charges, conn.exec_driver_sql(_PG_INSERT, columns))
-    rows = [msgspec.structs.asdict(charge) for charge in charges]
     try:
         with conn.begin_nested():
-            conn.execute(ledger.insert(), rows)
+            insert_many(conn, "ledger", _COLUMNS, [msgspec.structs.astuple(charge) for charge in charges])
         return charges
     except IntegrityError:
         pass
+    rows = [msgspec.structs.asdict(charge) for charge in charges]
     stmt = sqlite.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
     return _the_new(charges, conn.execute(stmt.returning(ledger.c.entry_id), rows))
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from onegate.store.db import insert_many
 from onegate.store.schema import request_logs
 
 StoredLog = dict[str, Any]  # a row as `onegate logs` reads it back (every column, the id included)
@@ -63,13 +64,13 @@ def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> list[LogRow]:
     """Insert rows, ignoring ones already written (a replayed spill file may repeat some); returns the new ones."""
     if not rows:
         return []
-    values = [msgspec.structs.asdict(row) for row in rows]
-    try:  # the normal case, all new: a plain batch insert is the cheapest
+    try:  # the normal case, all new: a plain batch insert of tuples is the cheapest (db.insert_many says why)
         with conn.begin_nested():
-            conn.execute(request_logs.insert(), values)
+            insert_many(conn, "request_logs", LogRow.__struct_fields__, [msgspec.structs.astuple(row) for row in rows])
         return list(rows)
     except IntegrityError:  # a replay: insert what is missing, and learn which rows those were
         pass
+    values = [msgspec.structs.asdict(row) for row in rows]
     module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])
     new = set(conn.scalars(stmt.returning(request_logs.c.request_id), values))

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row, bindparam, func, select
 
 from onegate.store.schema import ledger, teams
 
@@ -173,19 +173,23 @@ def change_balance_in(
     return BalanceChange(entry_id, name, kind, amount_micros, balance, version)
 
 
+# Built once: building it per call (coercions, cache key) cost the writer thread more Python, holding the GIL,
+# than executing it (bench/writer_cost.py with WRITER_COST_CHARGES=1)
+_BALANCE_DELTA = (
+    teams.update()
+    .where(teams.c.id == bindparam("team"))
+    .values(
+        balance_micros=teams.c.balance_micros + bindparam("delta"),
+        balance_version=teams.c.balance_version + 1,
+        updated_at=bindparam("now"),
+    )
+    .returning(teams.c.balance_micros, teams.c.balance_version)
+)
+
+
 def apply_balance_delta(conn: Connection, team_id: int, delta: int, now: float) -> tuple[int, int] | None:
     """Add `delta` to a team's balance; returns (balance, version) after it, None if there is no such team."""
-    stmt = (
-        teams.update()
-        .where(teams.c.id == team_id)
-        .values(
-            balance_micros=teams.c.balance_micros + delta,
-            balance_version=teams.c.balance_version + 1,
-            updated_at=now,
-        )
-        .returning(teams.c.balance_micros, teams.c.balance_version)
-    )
-    row = conn.execute(stmt).first()
+    row = conn.execute(_BALANCE_DELTA, {"team": team_id, "delta": delta, "now": now}).first()
     return (int(row[0]), int(row[1])) if row else None
 
 
