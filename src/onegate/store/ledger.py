@@ -115,18 +115,18 @@ _PG_INSERT = (
 
 
 def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]:
-    """Insert the charges not yet in the ledger; returns those. Few round trips: each costs the event loop
-    a GIL hand-over. SQLite: a plain batch insert (the normal case: all new, and several times cheaper);
-    on a duplicate, the batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
-    if conn.dialect.name == "postgresql":
-        columns = tuple([getattr(charge, c) for charge in charges] for c in _COLUMNS)
-        return _the_new(charges, conn.exec_driver_sql(_PG_INSERT, columns))
+    """Insert the charges not yet in the ledger; returns those. The normal case, all new: one plain batch
+    insert (COPY on PostgreSQL: db.insert_many says why), several times cheaper than asking which rows are new.
+    On a duplicate (a replay), the batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
     try:
         with conn.begin_nested():
             insert_many(conn, "ledger", _COLUMNS, [msgspec.structs.astuple(charge) for charge in charges])
         return charges
     except IntegrityError:
         pass
+    if conn.dialect.name == "postgresql":
+        columns = tuple([getattr(charge, c) for charge in charges] for c in _COLUMNS)
+        return _the_new(charges, conn.exec_driver_sql(_PG_INSERT, columns))
     rows = [msgspec.structs.asdict(charge) for charge in charges]
     stmt = sqlite.insert(ledger).on_conflict_do_nothing(index_elements=["entry_id"])
     return _the_new(charges, conn.execute(stmt.returning(ledger.c.entry_id), rows))
