@@ -50,8 +50,8 @@ def insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: li
     """Insert `rows` (tuples in `columns` order) with the driver's executemany. The writer's batches go through
     this, not a compiled `table.insert()` with dicts: SQLAlchemy then processes every value of every row in
     Python first (about 20 µs a log row on SQLite), one long stretch holding the GIL the event loop waits for;
-    tuples go to the driver untouched (bench/writer_cost.py). (PostgreSQL arrays through `unnest`, as the
-    ledger's insert does, cost more here: psycopg dumps text arrays element by element in Python.)"""
+    tuples go to the driver untouched (bench/writer_cost.py). PostgreSQL: COPY (`_copy_in`); arrays through
+    `unnest` cost more there (psycopg dumps text arrays element by element in Python)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":

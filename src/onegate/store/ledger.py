@@ -105,8 +105,8 @@ def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committe
 
 _COLUMNS = Charge.__struct_fields__  # the `ledger` columns a charge fills, in order
 _PG_TYPES = ("varchar", "varchar", "int", "int", "varchar", "varchar", "bigint", "float8")
-# PostgreSQL: the whole batch as one array per column, one statement, one round trip, and RETURNING says
-# which rows were new (a replayed journal or spill file repeats some)
+# PostgreSQL, when a batch repeats charges (a replayed journal or spill file): the whole batch as one array per
+# column, one statement, and RETURNING says which rows were new
 _PG_INSERT = (
     f"INSERT INTO ledger ({', '.join(_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _PG_TYPES)}) "
