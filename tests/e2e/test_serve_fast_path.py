@@ -19,29 +19,24 @@ from onegate.cli.launch import parse_serve
 from tests.conftest import UPSTREAM_SECRET, channel_config, free_port, raw_request
 from tests.fakes.openai_upstream import REPLY_TEXT, FakeOpenAIUpstream
 
-# runs the real entry point with argv, then says whether typer/pydantic were imported
-PROBE = (
-    "import sys\n"
-    "from onegate.cli.main import main\n"
-    "sys.argv = ['onegate', *sys.argv[1:]]\n"
-    "try:\n"
-    "    main()\n"
-    "finally:\n"
-    "    print('typer' in sys.modules, 'pydantic' in sys.modules, file=sys.stderr)\n"
-)
+
+def probe(report: str) -> str:
+    """Code that runs the real entry point with argv, then prints `report` (an expression on sys.modules)."""
+    return (
+        "import sys\n"
+        "from onegate.cli.main import main\n"
+        "sys.argv = ['onegate', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        f"    print({report}, file=sys.stderr)\n"
+    )
 
 
-# the real entry point until Ctrl-C, then the client libraries it imported (SIGINT: after SIGTERM uvicorn
-# re-raises it and the process dies before `finally`); the first key goes to stdout
-SERVE_PROBE = (
-    "import sys\n"
-    "from onegate.cli.main import main\n"
-    "sys.argv = ['onegate', *sys.argv[1:]]\n"
-    "try:\n"
-    "    main()\n"
-    "finally:\n"
-    "    print('loaded:', sorted(m for m in ('aiohttp', 'yarl', 'multidict') if m in sys.modules), file=sys.stderr)\n"
-)
+PROBE = probe("'typer' in sys.modules, 'pydantic' in sys.modules")
+# `onegate serve` stopped by Ctrl-C (SIGINT: after SIGTERM uvicorn re-raises it and the process dies before
+# `finally`), then the client libraries it imported
+SERVE_PROBE = probe("'loaded:', sorted(m for m in ('aiohttp', 'yarl', 'multidict') if m in sys.modules)")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
