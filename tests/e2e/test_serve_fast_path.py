@@ -1,27 +1,42 @@
 """`onegate serve` with plain options starts without typer (and the pydantic it pulls in); anything else
-(`--help`, an unknown option, a bad value) still goes through typer, which explains it."""
+(`--help`, an unknown option, a bad value) still goes through typer, which explains it. Model requests do
+not load aiohttp (only the media adapters' calls need it)."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from onegate.cli.launch import parse_serve
+from tests.conftest import UPSTREAM_SECRET, channel_config, free_port, raw_request
+from tests.fakes.openai_upstream import REPLY_TEXT, FakeOpenAIUpstream
 
-# runs the real entry point with argv, then says whether typer/pydantic were imported
-PROBE = (
-    "import sys\n"
-    "from onegate.cli.main import main\n"
-    "sys.argv = ['onegate', *sys.argv[1:]]\n"
-    "try:\n"
-    "    main()\n"
-    "finally:\n"
-    "    print('typer' in sys.modules, 'pydantic' in sys.modules, file=sys.stderr)\n"
-)
+
+def probe(report: str) -> str:
+    """Code that runs the real entry point with argv, then prints `report` (an expression on sys.modules)."""
+    return (
+        "import sys\n"
+        "from onegate.cli.main import main\n"
+        "sys.argv = ['onegate', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        f"    print({report}, file=sys.stderr)\n"
+    )
+
+
+PROBE = probe("'typer' in sys.modules, 'pydantic' in sys.modules")
+# `onegate serve` stopped by Ctrl-C (SIGINT: after SIGTERM uvicorn re-raises it and the process dies before
+# `finally`), then the client libraries it imported
+SERVE_PROBE = probe("'loaded:', sorted(m for m in ('aiohttp', 'yarl', 'multidict') if m in sys.modules)")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,3 +115,51 @@ def test_anything_else_is_left_to_typer(monkeypatch, args):
 def test_a_bad_variable_is_left_to_typer(monkeypatch):
     monkeypatch.setenv("ONEGATE_WORKERS", "many")
     assert parse_serve([]) is None
+
+
+def _wait_healthy(port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if raw_request("GET", f"http://127.0.0.1:{port}/healthz").status == 200:
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("onegate serve did not come up")
+
+
+def test_serve_answers_through_a_channel_without_importing_aiohttp(tmp_path: Path, upstream: FakeOpenAIUpstream):
+    """aiohttp's import is a third of start-up (its CA bundle parsed twice): model requests, streamed or not,
+    go through providers/h1.py and must not bring it back onto the serve path."""
+    config = tmp_path / "onegate.yaml"
+    config.write_text(yaml.safe_dump(channel_config(upstream)))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_PROBE, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]
+        + ["--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "ONEGATE_TEST_UPSTREAM_KEY": UPSTREAM_SECRET},
+    )
+    try:
+        key = ""
+        for line in process.stdout:  # type: ignore[union-attr]
+            found = re.search(r"sk-og-[A-Za-z0-9]+", line)
+            if found:
+                key = found.group(0)
+                break
+        _wait_healthy(port)
+        headers = {"Authorization": f"Bearer {key}"}
+        url = f"http://127.0.0.1:{port}/api/v1/chat/completions"
+        messages = [{"role": "user", "content": "hi"}]
+        plain = raw_request("POST", url, {"model": "gpt-4.1-mini", "messages": messages}, headers)
+        streamed = raw_request("POST", url, {"model": "gpt-4.1-mini", "messages": messages, "stream": True}, headers)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    assert plain.status == 200 and plain.json()["choices"][0]["message"]["content"] == REPLY_TEXT
+    assert streamed.status == 200 and streamed.body.endswith(b"data: [DONE]\n\n")
+    assert len(upstream.requests) == 2  # both reached the channel, not the selftest model
+    assert process.returncode == 0, err
+    assert err.rstrip().splitlines()[-1] == "loaded: []", err

@@ -323,13 +323,18 @@ def test_refused_and_untrusted_upstreams_are_connect_errors(run, tmp_path):
         port = server.sockets[0].getsockname()[1]
         sessions = SessionFactory()
         try:
+            contexts = []  # the pool's TLS context after each attempt
             for base_url, words in [
                 (f"http://127.0.0.1:{_closed_port()}/v1", "cannot connect to http://127.0.0.1"),
+                (f"https://127.0.0.1:{port}/v1", "CERTIFICATE_VERIFY_FAILED"),
                 (f"https://127.0.0.1:{port}/v1", "CERTIFICATE_VERIFY_FAILED"),
             ]:
                 provider = OpenAICompatibleProvider(ChannelConfig(name="up", base_url=base_url), sessions)
                 with pytest.raises(UpstreamConnectError, match=words):
                     await provider.send(_request())
+                contexts.append(sessions.pool()._tls)  # noqa: SLF001
+            # loading the CA bundle is ~10% of start-up: not before the first https connection, then once
+            assert contexts[0] is None and contexts[1] is not None and contexts[2] is contexts[1]
         finally:
             await sessions.close()
             server.close()

@@ -1,5 +1,5 @@
 """Every way the upstream HTTP client can fail lands on one of the provider protocol's exceptions, each with
-the error kind the client gets (providers/http.py holds the one mapping)."""
+the error kind the client gets (providers/aiohttp_calls.py holds the one mapping of aiohttp's)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from yarl import URL
 
 from onegate import errors
 from onegate.errors import ErrorKind
-from onegate.providers.http import TRANSPORT_ERRORS, SessionFactory, transport_class, transport_error
+from onegate.providers.aiohttp_calls import TRANSPORT_ERRORS, transport_class, transport_error
+from onegate.providers.http import SessionFactory
 from onegate.providers.openai_compatible import OpenAICompatibleProvider
 from onegate.providers.protocol import (
     UpstreamBadResponse,

@@ -1,127 +1,38 @@
-"""What every vendor reached over HTTP shares: pooled connections, timeouts, and the mapping of transport
-failures onto the provider protocol's exceptions. A vendor class only says which headers.
+"""What every vendor reached over HTTP shares: pooled connections, timeouts, and transport failures raised as
+the provider protocol's exceptions. A vendor class only says which headers.
 
 Model requests (`send`) go through the lean client of `providers/h1.py`, which says why; everything else
-(`call`: the media adapters' uploads, polls and downloads) through one aiohttp session."""
+(`call`: the media adapters' uploads, polls and downloads) through one aiohttp session, imported on the first
+call (`providers/aiohttp_calls.py` says why)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import aiohttp
-import aiohttp.payload
 
 from onegate import __version__
 from onegate.providers.h1 import H1Response, Origin, Pool, encode_headers, parse_origin
 from onegate.providers.protocol import (
-    UpstreamBadResponse,
-    UpstreamBroken,
     UpstreamConnectError,
     UpstreamRequest,
-    UpstreamTimeout,
     UpstreamTransportError,
+    transport_message,
 )
 from onegate.redaction import UpstreamText
 from onegate.settings import ChannelConfig, Timeouts
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from onegate.providers.aiohttp_calls import AiohttpResponse
 
 USER_AGENT = f"onegate/{__version__}"
 KEEPALIVE = 30.0  # seconds an idle upstream connection is kept (bench/soak waits longer before counting fds)
 # what aiohttp asked for on its own, and both clients decompress
 ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
-
-# aiohttp's exception families onto ours, first match wins (tests/providers/test_http.py checks that
-# every aiohttp exception class meets an entry). Timeouts come first: aiohttp's are also connection errors.
-TRANSPORT_ERRORS: tuple[tuple[type[BaseException], type[UpstreamTransportError]], ...] = (
-    (TimeoutError, UpstreamTimeout),  # asyncio's, and aiohttp's ServerTimeoutError and its kinds
-    (aiohttp.ClientConnectorError, UpstreamConnectError),  # refused, DNS, proxy, TLS handshake, certificate
-    (aiohttp.ServerFingerprintMismatch, UpstreamConnectError),
-    (aiohttp.ClientPayloadError, UpstreamBroken),  # the body stopped short or its framing broke
-    (aiohttp.ClientConnectionError, UpstreamBroken),  # disconnected, reset, any other socket error
-    (aiohttp.UploadAbortedError, UpstreamBroken),
-    (aiohttp.ClientResponseError, UpstreamBadResponse),  # redirect loop, a proxy's refusal, a malformed head
-    (aiohttp.RedirectClientError, UpstreamBadResponse),  # a redirect to a URL that cannot be followed
-    (aiohttp.InvalidURL, UpstreamConnectError),  # a channel base_url aiohttp cannot use
-    (aiohttp.NonHttpUrlClientError, UpstreamConnectError),
-    (OSError, UpstreamBroken),  # a socket error aiohttp did not wrap
-)
-
-
-def transport_class(exc_type: type[BaseException]) -> type[UpstreamTransportError] | None:
-    return next((ours for theirs, ours in TRANSPORT_ERRORS if issubclass(exc_type, theirs)), None)
-
-
-def transport_error(exc: BaseException, base_url: str | None = None) -> UpstreamTransportError:
-    """The one mapping of a client-library failure onto the provider protocol's exceptions.
-
-    `base_url` when sending (the message names the upstream); None once the response has started.
-    """
-    kind = transport_class(type(exc)) or UpstreamBroken  # an aiohttp class newer than the table
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
-        detail = f"{detail} is not an http(s) URL onegate can call"
-    return kind(transport_message(kind, detail, base_url, getattr(exc, "os_error", None)))
-
-
-def transport_message(
-    kind: type[UpstreamTransportError], detail: str, base_url: str | None, os_error: object = None
-) -> str:
-    """The words of a transport failure, the same for both clients."""
-    if kind is UpstreamTimeout:
-        message = f"{base_url} did not answer in time" if base_url else "the upstream stopped sending"
-    elif kind is UpstreamConnectError:
-        message = f"cannot connect to {base_url}: {os_error or detail}"
-    elif base_url and kind is UpstreamBroken:
-        message = f"{base_url} closed the connection: {detail}"
-    else:
-        message = f"{base_url}: {detail}" if base_url else detail
-    return message
-
-
-class PiecesPayload(aiohttp.payload.Payload):
-    """A body sent from slices of bytes already in memory, with a Content-Length (no copy, no chunking)."""
-
-    def __init__(self, pieces: tuple[bytes | memoryview, ...]) -> None:
-        super().__init__(pieces, content_type=None)
-        self._size = sum(len(p) for p in pieces)
-
-    async def write(self, writer: Any) -> None:
-        for piece in self._value:
-            await writer.write(piece)
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return b"".join(self._value).decode(encoding, errors)
-
-
-class AiohttpResponse:
-    __slots__ = ("_response", "status", "headers")
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status = response.status
-        self.headers: Mapping[str, str] = response.headers
-
-    async def read(self) -> bytes:
-        try:
-            return await self._response.read()
-        except (aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc) from exc
-        finally:
-            self._response.release()
-
-    async def next_chunk(self) -> bytes | None:
-        try:
-            # readany() keeps unread data in the buffer when cancelled, so a keep-alive timer may interrupt it
-            return await self._response.content.readany() or None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise transport_error(exc) from exc
-
-    def close(self) -> None:
-        # close, not release: an unfinished stream must stop generating (and billing) upstream
-        self._response.close()
 
 
 class SessionFactory:
@@ -140,11 +51,9 @@ class SessionFactory:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE)
-            # No cookie jar: upstream APIs set no cookies we want, and the jar costs time on every response.
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, cookie_jar=aiohttp.DummyCookieJar()
-            )
+            from onegate.providers.aiohttp_calls import new_session  # aiohttp loads here, on the first call
+
+            self._session = new_session(KEEPALIVE)
         return self._session
 
     async def close(self) -> None:
@@ -179,11 +88,7 @@ class HttpChannel:
             self._origin = parse_origin(channel.base_url)
         except ValueError:
             self._origin = None  # said on each request, as aiohttp did
-        self._timeout = aiohttp.ClientTimeout(
-            total=channel.timeouts.total,
-            sock_connect=channel.timeouts.connect,
-            sock_read=max(channel.timeouts.idle, channel.timeouts.first_byte),
-        )
+        self._timeout: aiohttp.ClientTimeout | None = None  # built on the first call (it needs aiohttp)
 
     def auth_headers(self, secret: str) -> dict[str, str]:
         """The vendor's credential headers (and any other fixed ones it requires)."""
@@ -248,19 +153,21 @@ class HttpChannel:
     ) -> AiohttpResponse:
         """Any request to the channel (the media adapters GET, DELETE, and send forms), with its credentials.
         `url`: an absolute URL instead of the base URL + `endpoint` (the caller decides what headers go there)."""
+        from onegate.providers.aiohttp_calls import call, client_timeout
+
         session = self._session_factory.session()
-        try:
-            response = await session.request(
-                method,
-                url or self._base_url + endpoint,
-                data=data,
-                headers=headers if headers is not None else self._headers[False],
-                params=params,
-                timeout=self._timeout,
-            )
-        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
-            raise transport_error(exc, self._base_url) from exc
-        return AiohttpResponse(response)
+        if self._timeout is None:
+            self._timeout = client_timeout(self.timeouts)
+        return await call(
+            session,
+            method,
+            url or self._base_url + endpoint,
+            self._base_url,
+            self._timeout,
+            data=data,
+            headers=headers if headers is not None else self._headers[False],
+            params=params,
+        )
 
     @property
     def base_url(self) -> str:

@@ -49,8 +49,8 @@ class Provider(Protocol):
 class UpstreamTransportError(Exception):
     """The upstream could not be reached, or the connection failed: the channel's fault, never the caller's.
 
-    Providers raise only these (providers/http.py maps every aiohttp exception onto them); `kind` is the
-    error the client gets when no other channel serves the request.
+    Providers raise only these (providers/h1.py raises them, providers/aiohttp_calls.py maps every aiohttp
+    exception onto them); `kind` is the error the client gets when no other channel serves the request.
     """
 
     kind: ErrorKind = errors.UPSTREAM_UNREACHABLE
@@ -74,3 +74,20 @@ class UpstreamBadResponse(UpstreamTransportError):
     """The upstream answered with HTTP the client library cannot read (a redirect loop, a malformed head)."""
 
     kind = errors.UPSTREAM_BAD_RESPONSE
+
+
+def transport_message(
+    kind: type[UpstreamTransportError], detail: str, base_url: str | None, os_error: object = None
+) -> str:
+    """The words of a transport failure, the same for both HTTP clients.
+
+    `base_url` when sending (the message names the upstream); None once the response has started."""
+    if kind is UpstreamTimeout:
+        message = f"{base_url} did not answer in time" if base_url else "the upstream stopped sending"
+    elif kind is UpstreamConnectError:
+        message = f"cannot connect to {base_url}: {os_error or detail}"
+    elif base_url and kind is UpstreamBroken:
+        message = f"{base_url} closed the connection: {detail}"
+    else:
+        message = f"{base_url}: {detail}" if base_url else detail
+    return message

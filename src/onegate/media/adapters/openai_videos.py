@@ -16,7 +16,8 @@ import aiohttp
 import orjson
 
 from onegate.media.adapters.base import Polled, Refused, VideoJob, cleaned, poll_after, refused
-from onegate.providers.http import AiohttpResponse, HttpChannel, PiecesPayload
+from onegate.providers.aiohttp_calls import AiohttpResponse, PiecesPayload
+from onegate.providers.http import HttpChannel
 
 STATUSES = {"queued": "queued", "in_progress": "in_progress", "completed": "completed", "failed": "failed"}
 

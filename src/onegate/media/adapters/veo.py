@@ -23,7 +23,8 @@ import orjson
 from onegate import errors
 from onegate.errors import GatewayError
 from onegate.media.adapters.base import Polled, Refused, VideoJob, cleaned, poll_after, refused
-from onegate.providers.http import AiohttpResponse, HttpChannel
+from onegate.providers.aiohttp_calls import AiohttpResponse
+from onegate.providers.http import HttpChannel
 
 
 def parameters(seconds: str | None, size: str | None) -> dict[str, Any]:
