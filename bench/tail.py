@@ -37,7 +37,17 @@ import accounting
 import loadgen
 import procs
 from lanes import WORKLOADS, Lane
-from main import GATEWAY_CPU, LOAD_CPU, LOGS, PYTHON, ROOT, UPSTREAM_KEY, UPSTREAM_KEY_ENV, onegate_config_text
+from main import (
+    GATEWAY_CPU,
+    LOAD_CPU,
+    LOGS,
+    PYTHON,
+    ROOT,
+    UPSTREAM_KEY,
+    UPSTREAM_KEY_ENV,
+    onegate_config_text,
+    start_upstream,
+)
 
 ROUNDS = int(os.environ.get("TAIL_ROUNDS", "3"))
 SECONDS = float(os.environ.get("TAIL_SECONDS", "10"))
@@ -245,19 +255,11 @@ def main() -> None:
     upstream_rows: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="onegate-tail-") as tmp:
         work = Path(tmp)
-        port = procs.free_port()
-        up = procs.start(
-            "tail-upstream",
-            [str(PYTHON), "-m", "tests.fakes.openai_upstream", "--port", str(port)],
-            cpu=LOAD_CPU,
-            log_dir=LOGS,
-            cwd=ROOT,
-        )
-        upstream = f"http://127.0.0.1:{port}"
+        up, target = start_upstream()  # the same fake upstream, pinned and probed as bench/run starts it
+        upstream = target.base_url
         try:
-            procs.wait_http_ok(up, "GET", upstream + "/v1/models", timeout=60)
             direct = Lane(workload.name, "upstream", upstream + "/v1/chat/completions", workload.body,
-                          {"Authorization": f"Bearer {UPSTREAM_KEY}"}, workload.expect)  # fmt: skip
+                          target.headers, workload.expect)  # fmt: skip
             for round_no in range(ROUNDS):
                 upstream_rows.append(loadgen.run(direct, CONCURRENCY, min(SECONDS, 5), cpu=LOAD_CPU))
                 order = chosen if round_no % 2 == 0 else chosen[::-1]
