@@ -164,8 +164,8 @@ def memory_over_time(
         " The last row is after a full garbage collection: what it frees is cyclic garbage, not a leak.",
         "",
         "| sample | RSS MiB | anon | file | GC objects | pymalloc blocks | malloc in use MiB | malloc free MiB "
-        "| arenas | SQLite MiB | traced MiB | full GCs |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| arenas | SQLite MiB | traced MiB | GCs by generation | GC ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     rows = [("idle, after warm-up", start)] + [(f"{s['t']:.0f} s", s) for s in samples] + [("idle, end", end)]
     if collected is not None:
@@ -177,7 +177,8 @@ def memory_over_time(
             f"| {name} | {_mib(s['rss_kib'])} | {_mib(s.get('rss_anon_kib'))} | {_mib(s.get('rss_file_kib'))} "
             f"| {s['gc_objects']:,} | {s.get('py_blocks', 0):,} | {_mib(m.get('in_use', 0) // 1024)} "
             f"| {_mib(m.get('free', 0) // 1024)} | {m.get('arenas', '-')} | {_mib(s.get('sqlite_bytes', 0) // 1024)} "
-            f"| {_mib(traced)} | {s.get('gc_collections', [0, 0, 0])[2]} |"
+            f"| {_mib(traced)} | {'/'.join(map(str, s.get('gc_collections', [])))} "
+            f"| {sum(s.get('gc_ms', [])):,.0f} |"
         )
     a, b = start.get("gc_by_type", {}), end.get("gc_by_type", {})
     growth = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in {*a, *b}), reverse=True)[:12]
@@ -190,6 +191,10 @@ def memory_over_time(
         lines += ["", "What the full collection freed, by type (cyclic garbage waiting for the oldest generation):", ""]
         lines += ["| type | before | after | freed |", "| --- | ---: | ---: | ---: |"]
         lines += [f"| {k} | {b.get(k, 0):,} | {c.get(k, 0):,} | {d:,} |" for d, k in freed if d > 0]
+    if collected is not None and collected.get("garbage_origins"):
+        lines += ["", "Where that garbage came from (frames by code line, then objects by class):", ""]
+        lines += ["| origin | objects |", "| --- | ---: |"]
+        lines += [f"| `{where}` | {n:,} |" for where, n in collected["garbage_origins"]]
     growers = end.get("tracemalloc", {}).get("top_growers")
     if growers:
         lines += ["", "tracemalloc, idle end vs. after warm-up (top growers):", ""]

@@ -2,12 +2,13 @@
 
 On SIGUSR1 it appends one JSON line to the file named by ``SOAK_STATS``: open file descriptors (in total and
 by kind: sockets, pipes, each file by name), asyncio tasks of the running loop, objects the garbage
-collector tracks (in total and by type), RSS (and its anonymous and file-backed parts), where the C heap
-stands (glibc's ``mallinfo2``: bytes in use, free but kept, arenas; pymalloc's allocated blocks) and
-SQLite's own allocations (its page caches). With ``SOAK_TRACEMALLOC=1`` it also traces Python allocations
-from the start (one frame a trace; slows the gateway down) and reports the lines that grew most since the
-baseline, which SIGUSR2 sets. SIGRTMIN runs a full garbage collection first, then reports. Everything else
-is the real command (``onegate.cli.main.main``), so the soak measures the server users run.
+collector tracks (in total and by type), collections so far and the time they took, RSS (and its
+anonymous and file-backed parts), where the C heap stands (glibc's ``mallinfo2``: bytes in use, free but
+kept, arenas; pymalloc's allocated blocks) and SQLite's own allocations (its page caches). With
+``SOAK_TRACEMALLOC=1`` it also traces Python allocations from the start (one frame a trace; slows the
+gateway down) and reports the lines that grew most since the baseline, which SIGUSR2 sets. SIGRTMIN runs a
+full garbage collection first, then reports. Everything else is the real command (``onegate.cli.main.main``),
+so the soak measures the server users run.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import gc
 import json
 import os
 import signal
 import sys
+import time
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -31,6 +34,16 @@ TRACE = os.environ.get("SOAK_TRACEMALLOC") == "1"
 # show up as GC-tracked objects of their own
 _baseline: dict[str, tuple[int, int]] = {}
 _collected = [-1]  # objects the last full collection (SIGRTMIN) freed; -1: none asked for
+_garbage_origins: list[list[Any]] = []  # what the last SIGRTMIN collection freed, by origin
+_gc_seconds = [0.0, 0.0, 0.0]  # time spent in collections, by generation (what a GC setting costs)
+_gc_started = [0.0]
+
+
+def _time_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        _gc_seconds[info["generation"]] += time.perf_counter() - _gc_started[0]
 
 
 class _MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2 (all size_t), summed over every arena
@@ -40,9 +53,14 @@ class _MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2 (all size_t), su
     ] + [("keepcost", ctypes.c_size_t)]
 
 
+@functools.cache  # once: a CDLL and its function pointers are cyclic garbage of their own
 def _libc() -> Any:
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     libc.mallinfo2.restype = _MallInfo2
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
     return libc
 
 
@@ -56,10 +74,6 @@ def _malloc() -> dict[str, int]:
     info = libc.mallinfo2()
     arenas = -1
     # malloc_info writes XML with one <heap nr=…> a arena: count them
-    libc.fopen.restype = ctypes.c_void_p
-    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    libc.fclose.argtypes = [ctypes.c_void_p]
-    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
     path = f"/tmp/onegate-soak-malloc-{os.getpid()}.xml"
     out = libc.fopen(path.encode(), b"w")
     if out:
@@ -76,15 +90,20 @@ def _malloc() -> dict[str, int]:
     }
 
 
+@functools.cache
+def _sqlite() -> Any:
+    lib = ctypes.CDLL("libsqlite3.so.0")
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lib
+
+
 def _sqlite_bytes() -> int:
     """Bytes SQLite has allocated (page caches of every connection, schemas, statements), from the library
     Python's sqlite3 module is linked to (dlopen hands back the loaded copy)."""
     try:
-        lib = ctypes.CDLL("libsqlite3.so.0")
+        return int(_sqlite().sqlite3_memory_used())
     except OSError:
         return -1
-    lib.sqlite3_memory_used.restype = ctypes.c_int64
-    return int(lib.sqlite3_memory_used())
 
 
 def _status_kib() -> dict[str, int]:
@@ -147,7 +166,9 @@ def _report(signum: int, frame: FrameType | None) -> None:
         "malloc": _malloc(),
         "sqlite_bytes": _sqlite_bytes(),
         "gc_collections": [g["collections"] for g in gc.get_stats()],
+        "gc_ms": [round(1000 * t, 1) for t in _gc_seconds],
         "gc_collected": _collected[0],
+        "garbage_origins": _garbage_origins,
     }
     del objects
     if TRACE:
@@ -165,13 +186,34 @@ def _set_baseline(signum: int, frame: FrameType | None) -> None:
 def _collect_and_report(signum: int, frame: FrameType | None) -> None:
     """The last sample: what a full collection finds (cyclic garbage waiting for the oldest generation is
     not a leak), then the counts again."""
-    _collected[0] = gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what the collection finds, to say where it came from
+    try:
+        _collected[0] = gc.collect()
+        _garbage_origins[:] = _origins(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()  # what DEBUG_SAVEALL kept is cyclic garbage again
     _report(signum, frame)
+
+
+def _origins(garbage: list[Any]) -> list[list[Any]]:
+    """Where the cyclic garbage comes from: frames by code location (top 15), objects of our own and our
+    libraries' classes by class (top 20; builtins say little)."""
+    frames: Counter[str] = Counter()
+    classes: Counter[str] = Counter()
+    for o in garbage:
+        if isinstance(o, FrameType):
+            frames[f"frame {o.f_code.co_qualname} ({o.f_code.co_filename.rsplit('/', 2)[-1]}:{o.f_lineno})"] += 1
+        elif type(o).__module__ not in ("builtins",):
+            classes[f"{type(o).__module__}.{type(o).__qualname__}"] += 1
+    return [[k, v] for k, v in frames.most_common(15) + classes.most_common(20)]
 
 
 if __name__ == "__main__":
     if TRACE:
         tracemalloc.start(1)
+    gc.callbacks.append(_time_gc)
     signal.signal(signal.SIGUSR1, _report)
     signal.signal(signal.SIGUSR2, _set_baseline)
     signal.signal(signal.SIGRTMIN, _collect_and_report)

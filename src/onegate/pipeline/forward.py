@@ -100,7 +100,9 @@ class Failover:
             try:
                 await exchange.run()
             except AttemptFailed as failure:
-                failures.append(failure)
+                # without its traceback: that holds this frame, whose `failures` holds it (a cycle only
+                # the cyclic GC frees, with the whole request's objects)
+                failures.append(failure.with_traceback(None))
                 await self._report_failure(target, failure)
                 continue
             except GatewayError:  # the upstream refused the caller's own request: the channel is fine

@@ -79,8 +79,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
         self.pool = pool
         self.key = key
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None  # None again once the connection is lost
+        # made with the connection, so one that never connects (cancelled, refused) holds no cycle
+        self.parser: httptools.HttpResponseParser | None = None
         self.lost = False
         self.idle = False  # in the pool: bytes arriving now answer nothing we asked, and end the connection
         self.idle_since = 0.0
@@ -101,16 +102,18 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol -------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.parser = httptools.HttpResponseParser(self)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
-        if self.idle:
+        parser = self.parser
+        if self.idle or parser is None:
             self.abort()
             return
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(ValueError("the upstream switched protocols"))
         except httptools.HttpParserError as exc:
@@ -119,6 +122,12 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.pool.forget(self)
+        # Two reference cycles end here: uvloop's transport keeps our bound `data_received` after the
+        # connection is gone (transport → self → transport), and the parser holds our callbacks. Left in
+        # place, every closed connection (an aborted stream, a client that hung up, an expired idle one)
+        # waits for the cyclic GC with its buffers; bench/soak counted ~900 of them, ~20,000 objects, at a time.
+        self.transport = None
+        self.parser = None
         if self.complete:
             return
         if self.headers_done and self._ends_at_eof():
@@ -138,6 +147,7 @@ class _Connection(asyncio.Protocol):
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None  # called from within feed_data
         status = self.parser.get_status_code()
         if 100 <= status < 200:  # an interim answer (100 Continue): the real one follows
             self.headers = {}
@@ -157,6 +167,7 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if not self.headers_done:  # the end of an interim answer
             return
+        assert self.parser is not None  # called from within feed_data
         self.keep_alive = self.parser.should_keep_alive()  # the parser forgets once the callback returns
         self.complete = True
         self._wake()
@@ -311,12 +322,14 @@ class Pool:
             headers,
             size,
         )
-        assert conn.transport is not None
         try:
+            transport = conn.transport
+            if transport is None:  # lost between connecting and now
+                raise _broken(conn.error or ConnectionResetError("Server disconnected"))
             if len(body) == 1 and size < 65536:
-                conn.transport.write(head + body[0])
+                transport.write(head + body[0])
             else:
-                conn.transport.writelines([head, *body])
+                transport.writelines([head, *body])
             while not conn.headers_done:
                 if conn.error is not None:
                     raise _broken(conn.error)
