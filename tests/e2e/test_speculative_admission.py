@@ -230,3 +230,21 @@ def test_a_stream_sends_no_byte_before_admission_answers(gw, upstream, slow_redi
     assert arrived and arrived[0] < admitted, "the upstream call waited for admission"
     assert first.startswith(b"HTTP/1.1 200") and first_at >= admitted
     assert b"data: [DONE]" in received
+
+
+def test_an_output_capped_at_admission_is_sent_again_with_the_lower_limit(gw, upstream, slow_redis, redis_server):
+    key = team_key(gw, topup=10**12)
+    warm = _warm(gw, key, upstream)
+    # another instance spent nearly all of it meanwhile: 500 micro-units pay a few hundred output tokens
+    _redis_cli(redis_server, "HSET", f"{gw.gateway.settings.redis_prefix}{{t{warm['team_id']}}}:bal", "b", "500")
+    slow_redis.delay = DELAY
+    answered = chat(gw, key, model=MODEL, max_tokens=100_000)
+    assert answered.status == 200, answered.body
+    sent = [r.json.get("max_tokens") or r.json.get("max_completion_tokens") for r in upstream.requests]
+    assert len(sent) == 2 and sent[0] == 100_000 and sent[1] < 1000, sent  # the first one went before admission
+    row = gw.log(answered.headers["x-request-id"])
+    assert "output capped at" in row["notes"] and "admission lowered its output limit" in row["notes"]
+    assert 0 < row["cost_micros"] <= 500
+    slow_redis.delay = 0
+    settled(gw, 2)
+    assert len(ledger_rows(gw)) == 2  # the warm-up's and this one's, once
