@@ -67,7 +67,8 @@ def _config(upstream: str, redis_url: str, prefix: str) -> dict[str, Any]:
         "prices": {MODEL: {"input": 0.4, "cached_input": 0.1, "output": 1.6}},
         "accounting": {"key_limits": {"rpm": HIGH, "tpm": HIGH, "concurrent": 100000},
                        "team_limits": {"rpm": HIGH, "tpm": HIGH, "concurrent": 100000},
-                       "speculative_admission": SPECULATE},
+                       # only when off: an older checkout (PYTHONPATH) without the setting runs this too
+                       **({} if SPECULATE else {"speculative_admission": False})},
         "redis_url": redis_url,
         "routing": {"redis_prefix": prefix},
     }  # fmt: skip

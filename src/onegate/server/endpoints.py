@@ -98,14 +98,15 @@ async def proxy(
     def start(body: dict[str, Any], entry: ModelEntry) -> None:
         nonlocal early
         ctx.admitted_at = time.perf_counter()
-        ctx.admission = asyncio.get_running_loop().create_future()
-        early = asyncio.ensure_future(serve(entry, body))
+        loop = asyncio.get_running_loop()
+        ctx.admission = loop.create_future()
+        early = loop.create_task(serve(entry, body))
 
     try:
         body, entry, redo = await _read_and_admit(svc, ctx, receive, check, early=start)
     except BaseException:
         if early is not None:
-            await _cancel(ctx, early, "admission refused it")
+            await _cancel(ctx, early, "admission did not let it through")
         raise
     if early is None:
         return await serve(entry, body)
