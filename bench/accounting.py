@@ -7,7 +7,10 @@ Redis: a private ``redis-server`` pinned to the load core like the fake upstream
 gateway's core), unless ``BENCH_REDIS_URL`` names one.
 ``BENCH_ACCOUNTING=redis-off`` adds ``onegate+redis-off``: PostgreSQL + Redis with accounting off (no
 prices, limits or team), the baseline that tells accounting's cost apart from what Redis-shared channel
-state costs anyway. ``BENCH_DURABLE=1`` also journals every request before the database queue (``durable_writes``).
+state costs anyway. ``BENCH_ACCOUNTING=redis-nospec`` adds ``onegate+redis-nospec``: the ``redis`` target with
+speculative admission off (``accounting.speculative_admission: false``: every request waits for its Redis
+admission before it goes upstream), to see what speculation saves.
+``BENCH_DURABLE=1`` also journals every request before the database queue (``durable_writes``).
 
 ``BENCH_WORKERS=N`` adds ``onegate+redis-wN``: the ``redis`` target served by ``onegate serve --workers N``
 on the cores ``BENCH_WORKERS_CPUS`` (default ``0,1``), against one process of ``onegate+redis``.
@@ -59,6 +62,8 @@ def write_config(path: Path, base_config: str, model: str, mode: str, redis_url:
             f"  key_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
             f"  team_limits: {{rpm: {HIGH}, tpm: {HIGH}, concurrent: 100000}}",
         ]
+        if mode == "redis-nospec":
+            lines.append("  speculative_admission: false")
     if mode.startswith("redis"):
         lines += [f"redis_url: {redis_url}", "routing:", f"  redis_prefix: '{redis_prefix}'"]
     path.write_text("\n".join(lines) + "\n")
@@ -83,8 +88,8 @@ def workers_of(mode: str) -> int:
 
 def prepare(mode: str, work: Path, base_config: str, model: str, python: Path, redis_url: str = "") -> Setup:
     """A config and environment for `mode`; for redis, a PostgreSQL schema and a Redis prefix of its own."""
-    if mode not in ("memory", "redis", "redis-off") and workers_of(mode) == 1:
-        raise SystemExit(f"bench: BENCH_ACCOUNTING takes memory, redis, redis-off, not {mode!r}")
+    if mode not in ("memory", "redis", "redis-off", "redis-nospec") and workers_of(mode) == 1:
+        raise SystemExit(f"bench: BENCH_ACCOUNTING takes memory, redis, redis-off, redis-nospec, not {mode!r}")
     tag = secrets.token_hex(4)
     prefix = f"onegate-bench-{tag}:"
     config = write_config(work / f"onegate-{mode}.yaml", base_config, model, mode, redis_url, prefix)

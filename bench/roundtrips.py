@@ -12,7 +12,9 @@ time, so nothing batches that would not batch at concurrency 1. Counted:
 - SQL statements and transactions the gateway's engine ran (SQLAlchemy events), i.e. database round trips;
 - CPU per request by thread (the event loop's, the log writer's, the rest: client and fake upstream), and
   the Redis server's own time in commands (`usec` of `INFO commandstats`: the Lua scripts' run time);
-- the log rows' `timings` phases (median ms): `admit` holds admission's Redis round trip.
+- the log rows' `timings` phases (median ms): `admit` holds admission's Redis round trip, unless the request
+  went upstream before it answered (speculative admission; `BENCH_ROUNDTRIP_SPECULATE=0` turns it off):
+  then `admit_async` is that round trip and `admit_wait` (rows that waited only) what the answer waited for it.
 Machine load does not change these numbers, which is why they are what decisions are made on here.
 """
 
@@ -49,6 +51,8 @@ from tests.services import POSTGRES_ROOT, PrivateRedis
 
 REQUESTS = int(os.environ.get("BENCH_ROUNDTRIP_REQUESTS", "300"))
 PROFILE = os.environ.get("BENCH_ROUNDTRIP_PROFILE", "") == "1"  # cProfile the event loop (accounting run)
+# 0: speculative admission off (every request waits for its Redis admission before going upstream)
+SPECULATE = os.environ.get("BENCH_ROUNDTRIP_SPECULATE", "1") != "0"
 HIGH = 100_000_000
 MODEL = "gpt-4.1-mini"
 
@@ -62,7 +66,9 @@ def _config(upstream: str, redis_url: str, prefix: str) -> dict[str, Any]:
     return _plain(upstream) | {
         "prices": {MODEL: {"input": 0.4, "cached_input": 0.1, "output": 1.6}},
         "accounting": {"key_limits": {"rpm": HIGH, "tpm": HIGH, "concurrent": 100000},
-                       "team_limits": {"rpm": HIGH, "tpm": HIGH, "concurrent": 100000}},
+                       "team_limits": {"rpm": HIGH, "tpm": HIGH, "concurrent": 100000},
+                       # only when off: an older checkout (PYTHONPATH) without the setting runs this too
+                       **({} if SPECULATE else {"speculative_admission": False})},
         "redis_url": redis_url,
         "routing": {"redis_prefix": prefix},
     }  # fmt: skip

@@ -15,9 +15,11 @@ core 1, as bench/run), it reports counts that machine load does not change much:
 
 Knobs: TAIL_VARIANTS (name=srcdir,...; default this checkout), TAIL_ROUNDS (3), TAIL_SECONDS (10),
 TAIL_CONCURRENCY (1), TAIL_LANE (chat), TAIL_ACCOUNTING (unset or `memory`: SQLite accounting as bench/run's
-onegate+memory), TAIL_PYSPY (a py-spy binary: record each run with --gil, raw samples per thread in
-bench/results/logs), TAIL_PERF=1 (cyclic GC collections per 1000 requests and their length, from uprobes on
-libpython's gc_collect_main: `perf probe -x LIB -a gc_collect_main -a 'gc_ret=gc_collect_main%return'`).
+onegate+memory; `redis`, `redis-nospec`: PostgreSQL + Redis as onegate+redis, a private redis-server on the load
+core; a variant may name its own after its src: `plain=src:off,spec=src:redis,nospec=src:redis-nospec`),
+TAIL_PYSPY (a py-spy binary: record each run with --gil, raw samples per thread in bench/results/logs),
+TAIL_PERF=1 (cyclic GC collections per 1000 requests and their length, from uprobes on libpython's
+gc_collect_main: `perf probe -x LIB -a gc_collect_main -a 'gc_ret=gc_collect_main%return'`).
 """
 
 from __future__ import annotations
@@ -58,12 +60,15 @@ PYSPY = os.environ.get("TAIL_PYSPY", "")
 PERF = os.environ.get("TAIL_PERF", "0") not in ("", "0")  # uprobes on gc_collect_main (see writer_lag.py)
 
 
-def variants() -> list[tuple[str, Path]]:
+def variants() -> list[tuple[str, Path, str]]:
+    """(name, src, accounting mode: "" off, or a bench/accounting.py mode) of each `name=src[:mode]`."""
     spec = os.environ.get("TAIL_VARIANTS", f"this={ROOT / 'src'}")
     out = []
     for part in spec.split(","):
         name, _, src = part.partition("=")
-        out.append((name.strip(), Path(src.strip()).resolve()))
+        src, _, mode = src.partition(":")
+        mode = mode.strip() or ACCOUNTING
+        out.append((name.strip(), Path(src.strip()).resolve(), "" if mode == "off" else mode))
     return out
 
 
@@ -96,19 +101,30 @@ def threads(pid: int) -> Threads:
     return Threads(cpu, vol, invol)
 
 
-def slow_phases(db: Path, since: float) -> dict[str, float]:
+def slow_phases(db: Path | str, since: float) -> dict[str, float]:
     """Server-side view of the rows logged after `since`: p50/p99 of `total`, and for the rows above the p99,
-    each phase's mean excess over its median (where the slow ones lost their time)."""
-    with sqlite3.connect(db) as conn:
-        rows = [json.loads(t) for (t,) in conn.execute(
-            "SELECT timings FROM request_logs WHERE created_at >= ? AND timings IS NOT NULL", (since,)
-        )]  # fmt: skip
+    each phase's mean excess over its median (where the slow ones lost their time). `db`: the SQLite file, or
+    a PostgreSQL URL."""
+    query = "SELECT timings FROM request_logs WHERE created_at >= {} AND timings IS NOT NULL"
+    if isinstance(db, str):
+        import psycopg
+
+        with psycopg.connect(db) as pg:
+            rows = [json.loads(t) for (t,) in pg.execute(query.format("%s"), (since,))]  # type: ignore[arg-type]
+    else:
+        with sqlite3.connect(db) as conn:
+            rows = [json.loads(t) for (t,) in conn.execute(query.format("?"), (since,))]
     if len(rows) < 100:
         return {}
     totals = sorted(r["total"] for r in rows)
     p99 = totals[int(len(totals) * 0.99)]
     slow = [r for r in rows if r["total"] >= p99]
     out = {"server_p50": statistics.median(totals), "server_p99": p99}
+    for extra in ("admit_async", "admit_wait"):  # speculative admission: the round trip beside the upstream call
+        values = [r[extra] for r in rows if extra in r]
+        if values:
+            out[f"{extra}_p50"] = statistics.median(values)
+            out[f"{extra}_rows"] = len(values) / len(rows)
     for phase in ("auth", "admit", "route", "upstream", "rest"):
 
         def value(r: dict[str, float], phase: str = phase) -> float:
@@ -121,13 +137,16 @@ def slow_phases(db: Path, since: float) -> dict[str, float]:
     return out
 
 
-def run_variant(name: str, src: Path, work: Path, upstream: str, lane_proto: Lane, run_no: int) -> dict[str, float]:
+def run_variant(
+    name: str, src: Path, mode: str, work: Path, upstream: str, lane_proto: Lane, run_no: int, redis_url: str = ""
+) -> dict[str, float]:
     data = work / f"{name}-{run_no}"
     config_text = onegate_config_text(upstream)
     env = {UPSTREAM_KEY_ENV: UPSTREAM_KEY, "PYTHONPATH": str(src), "PYTHONUNBUFFERED": "1"}
     common = ["--data-dir", str(data)]
-    if ACCOUNTING:
-        setup = accounting.prepare(ACCOUNTING, work, config_text, "gpt-4.1-mini", PYTHON)
+    setup = None
+    if mode:
+        setup = accounting.prepare(mode, work, config_text, "gpt-4.1-mini", PYTHON, redis_url)
         config, env = setup.config, {**env, **setup.env}
         onegate = [str(PYTHON), "-m", "onegate"]
         key = _key(onegate, env, common + ["--config", str(config)], accounting=True)
@@ -190,6 +209,10 @@ def run_variant(name: str, src: Path, work: Path, upstream: str, lane_proto: Lan
             perf.wait()
     finally:
         proc.stop()  # SIGTERM: the writer flushes every row before the process ends
+    database = setup.env.get("ONEGATE_DATABASE_URL") if setup else None
+    phases = slow_phases(database or data / "onegate.db", since)
+    if setup is not None:
+        setup.cleanup()
     requests = max(result.requests, 1)
     cpu = {k: after.cpu.get(k, 0.0) - before.cpu.get(k, 0.0) for k in after.cpu}
     total_cpu = sum(cpu.values())
@@ -203,7 +226,7 @@ def run_variant(name: str, src: Path, work: Path, upstream: str, lane_proto: Lan
         "loop_voluntary_per_req": (after.loop_voluntary - before.loop_voluntary) / requests,
         "loop_involuntary_per_req": (after.loop_involuntary - before.loop_involuntary) / requests,
     }
-    out.update(slow_phases(data / "onegate.db", since))
+    out.update(phases)
     if PERF:
         out.update(gc_pauses(work / f"{name}-{run_no}.perf", requests))
     return out
@@ -251,34 +274,43 @@ def main() -> None:
     chosen = variants()
     workload = next(w for w in WORKLOADS if w.name == LANE)
     proto = Lane(workload.name, "onegate", "", workload.body, {}, workload.expect)
-    results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in chosen}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in chosen}
     upstream_rows: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="onegate-tail-") as tmp:
         work = Path(tmp)
         up, target = start_upstream()  # the same fake upstream, pinned and probed as bench/run starts it
         upstream = target.base_url
+        redis_url, redis = "", None
+        if any(mode.startswith("redis") for _, _, mode in chosen):
+            redis_url, redis = accounting.start_redis(
+                lambda name, argv: procs.start(name, argv, cpu=LOAD_CPU, log_dir=LOGS), procs.free_port
+            )
+            time.sleep(0.5)  # the server listening
         try:
             direct = Lane(workload.name, "upstream", upstream + "/v1/chat/completions", workload.body,
                           target.headers, workload.expect)  # fmt: skip
             for round_no in range(ROUNDS):
                 upstream_rows.append(loadgen.run(direct, CONCURRENCY, min(SECONDS, 5), cpu=LOAD_CPU))
                 order = chosen if round_no % 2 == 0 else chosen[::-1]
-                for name, src in order:
-                    row = run_variant(name, src, work, upstream, proto, round_no)
+                for name, src, mode in order:
+                    row = run_variant(name, src, mode, work, upstream, proto, round_no, redis_url)
                     results[name].append(row)
                     print(f"round {round_no} {name}: " + " ".join(f"{k}={v:.3g}" for k, v in row.items()), flush=True)
         finally:
             up.stop()
+            if redis is not None:
+                redis.stop()
     up_p50 = statistics.median(r.p50_ms for r in upstream_rows)
     up_p99 = statistics.median(r.p99_ms for r in upstream_rows)
     print(f"\nupstream direct: p50 {up_p50:.3f} ms, p99 {up_p99:.3f} ms (median of {len(upstream_rows)} runs)")
-    print(f"c={CONCURRENCY} lane={LANE} accounting={ACCOUNTING or 'off'} rounds={ROUNDS} seconds={SECONDS}")
-    keys = list(next(iter(results.values()))[0].keys())
-    print("| metric | " + " | ".join(name for name, _ in chosen) + " |")
+    modes = ", ".join(f"{name}: {mode or 'off'}" for name, _, mode in chosen)
+    print(f"c={CONCURRENCY} lane={LANE} accounting ({modes}) rounds={ROUNDS} seconds={SECONDS}")
+    keys = list(dict.fromkeys(k for rows in results.values() for r in rows for k in r))
+    print("| metric | " + " | ".join(name for name, _, _ in chosen) + " |")
     print("| --- |" + " ---: |" * len(chosen))
     for key in keys:
         cells = []
-        for name, _ in chosen:
+        for name, _, _ in chosen:
             values = [r[key] for r in results[name] if key in r]
             cells.append(
                 " / ".join(f"{v:.3g}" for v in values) + (f" (med {statistics.median(values):.3g})" if values else "")

@@ -13,6 +13,7 @@ from onegate import errors
 from onegate.accounting.alerts import SpendAlerts, Subject
 from onegate.accounting.directory import Directory
 from onegate.accounting.reservations import Reservations
+from onegate.accounting.speculation import Speculation
 from onegate.apikeys import KeyRecord
 from onegate.asgi import Receive, Responder, Send, refuse_websocket
 from onegate.channels.book import ChannelBook
@@ -87,7 +88,8 @@ class Gateway:
         self.reservations = Reservations(
             self.counters, accounting.reservation_ttl, self._spent, hold=accounting.pending_charge_ttl
         )
-        self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations)
+        speculation = Speculation(self.counters, accounting)
+        self.admission = Admission(accounting, settings.model_groups, self.directory, self.reservations, speculation)
         self.writer = LogWriter(
             self.engine,
             settings.data_dir / "spill" / "request_logs.jsonl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import secrets
@@ -71,6 +72,11 @@ class RequestContext:
     admitted_at: float | None = None  # body read, model resolved, limits checked and reserved
     routed_at: float | None = None  # the first upstream attempt is about to be sent
     upstream_at: float | None = None  # the answering attempt's first byte from the upstream
+    # Speculative admission (accounting/speculation.py): the upstream call started before the counters
+    # answered; done once admission let the request through. No byte reaches the client before.
+    admission: asyncio.Future[None] | None = None
+    admission_ms: float | None = None  # the counters' answer, from when the upstream call was started
+    admission_wait_ms: float | None = None  # how long the upstream's answer then waited for it
     usage: Usage = field(default_factory=Usage)
     price: Price = FREE
     cost_micros: int = 0

@@ -170,6 +170,13 @@ class AccountingConfig(_Strict, frozen=True, kw_only=True):
     # a charge not yet in the database (it is down; or the instance holding it in its spill file stopped)
     # keeps counting against its team's balance on every instance until it lands, this long at most
     pending_charge_ttl: Annotated[float, Meta(gt=0)] = 7 * 86400.0
+    # With Redis counters, a request may go upstream while its admission round trip is on the way (its
+    # answer waits for it) when its key's last admission, at most `speculation_fresh_seconds` ago, left
+    # room for `speculation_margin` more like it. A refusal then cancels an upstream call the vendor may
+    # bill for its prompt (docs/OPERATIONS.md, "Speculative admission").
+    speculative_admission: bool = True
+    speculation_fresh_seconds: Annotated[float, Meta(gt=0)] = 1.0
+    speculation_margin: Annotated[int, Meta(ge=1)] = 50
     key_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     team_limits: LimitsConfig = config_field(default_factory=LimitsConfig)
     alerts: AlertsConfig = config_field(default_factory=AlertsConfig)

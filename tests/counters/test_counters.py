@@ -203,6 +203,30 @@ async def test_reservations_refuse_what_the_balance_cannot_cover(counters):
     assert (state.balance, state.reserved, state.reservations, state.in_flight) == (100, 100, 2, 2)
 
 
+async def test_an_admission_leaves_its_headroom_for_speculation_where_there_is_a_round_trip(counters):
+    """Redis (and a cluster) keep what each admission left per (key, team); memory keeps none (no round
+    trip to save: accounting/speculation.py)."""
+    await counters.set_balance(7, 1000, 1)
+    await counters.load_key_spend(1, 7, "m", 100, 3600)
+    key_limits = Limits(rpm=10, tpm=500, concurrent=20)
+    team_limits = Limits(concurrent=5)
+    request = admit("a", amount=60, tokens=40, key_limits=key_limits, team_limits=team_limits, budget=400, period="m")
+    assert await counters.admit(request) is None
+    room = counters.headroom(1, 7)
+    if isinstance(counters, MemoryCounters):
+        assert room is None
+        return
+    assert room is not None and time.monotonic() - room.seen < 5
+    # requests: rpm 10 - 1 = 9, key slots 20 - 1 = 19, team slots 5 - 1 = 4; tokens: 500 - 40;
+    # money: the budget's 400 - 100 spent - 60 (less than the balance's 1000 - 60)
+    assert (room.requests, room.tokens, room.money) == (4, 460, 240)
+    assert await counters.admit(admit("b", key=2)) is None
+    unlimited = counters.headroom(2, 7)
+    assert unlimited is not None and (unlimited.requests, unlimited.tokens, unlimited.money) == (-1, -1, -1)
+    refused = await counters.admit(admit("c", amount=2000, budget=400, period="m"))
+    assert refused is not None and counters.headroom(1, 7) is None  # a refusal: nothing known to speculate on
+
+
 async def test_free_requests_pass_an_empty_balance(counters):
     await counters.set_balance(7, 0, 1)
     assert await counters.admit(admit("a", amount=0)) is None

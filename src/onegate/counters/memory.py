@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from onegate.counters.protocol import Admit, Capped, Lease, Limits, Reason, Refusal, Settle, TeamState
+from onegate.counters.protocol import Admit, Capped, Headroom, Lease, Limits, Reason, Refusal, Settle, TeamState
 from onegate.counters.windows import expired, minute_of, retry_after, second_of
 
 
@@ -146,6 +146,9 @@ class MemoryCounters:
             if request.budget is not None:
                 key.reserved.add(request.rid, grant, request.expires)
         return None if grant >= amount else Capped(grant)
+
+    def headroom(self, key_id: int, team_id: int | None) -> Headroom | None:
+        return None  # no round trip to save: admission answers before the request could be sent
 
     def settle(self, settle: Settle) -> None:
         minute, admitted = minute_of(settle.now), second_of(settle.admitted_at)

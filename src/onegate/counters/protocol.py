@@ -97,6 +97,19 @@ class Capped:
 
 
 @dataclass(frozen=True, slots=True)
+class Headroom:
+    """What the counters' last admission for a (key, team) left: more requests the rpm and concurrency
+    limits take, tokens the tpm limits take, micro-units the budget and balance can reserve (-1: no limit),
+    and when it was seen (`time.monotonic()`). Only a backend with a round trip keeps it (Redis): it lets
+    a request go upstream while its admission is still on the way (accounting/speculation.py)."""
+
+    requests: int
+    tokens: int
+    money: int
+    seen: float
+
+
+@dataclass(frozen=True, slots=True)
 class Settle:
     rid: str
     now: float
@@ -132,6 +145,11 @@ class Counters(Protocol):
     async def admit(self, request: Admit) -> Refusal | Capped | None:
         """Check every limit and, only when all pass, count the request and reserve its cost (or, with
         `least`, as much of it as the budget and balance can pay)."""
+        ...
+
+    def headroom(self, key_id: int, team_id: int | None) -> Headroom | None:
+        """The headroom the last admission of this key (and team) left here; None: none known, or the
+        backend answers at once (memory) and there is nothing to win by not waiting."""
         ...
 
     def settle(self, settle: Settle) -> None:

@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
 from onegate.counters.cluster import ClusterClient
-from onegate.counters.protocol import Admit, Capped, Lease, Reason, Refusal, Settle, TeamState
+from onegate.counters.protocol import Admit, Capped, Headroom, Lease, Reason, Refusal, Settle, TeamState
 from onegate.counters.windows import minute_of, second_of
 
 log = logging.getLogger("onegate.counters")
@@ -63,6 +64,9 @@ class RedisCounters:
         # the same few keys and teams ask again and again: their 14 key names are built once, not per request
         self._admit_keys: dict[tuple[int | None, int, str], list[str]] = {}
         self._settle_keys: dict[tuple[int | None, int, str, int], list[str]] = {}
+        # (key, team) -> what its last admission left: a request may go upstream before its own admission
+        # answers while this is wide and fresh (accounting/speculation.py). Bounded like the key lists.
+        self._headroom: dict[tuple[int, int | None], Headroom] = {}
 
     @property
     def client(self) -> ClusterClient:
@@ -80,10 +84,22 @@ class RedisCounters:
             request.budget if request.budget is not None else -1,
             request.least if request.least is not None else -1, request.overdraft,
         ]  # fmt: skip
-        result = await self._redis.evalsha(self._admit, keys, args)
+        pair = (request.key_id, request.team_id)
+        try:
+            result = await self._redis.evalsha(self._admit, keys, args)
+        except BaseException:
+            self._headroom.pop(pair, None)  # unknown now: the next request waits for its admission
+            raise
         if result[0] == 1:
+            if len(self._headroom) >= KEY_LISTS_KEPT and pair not in self._headroom:
+                self._headroom.clear()
+            self._headroom[pair] = Headroom(result[2], result[3], result[4], time.monotonic())
             return None if result[1] >= request.amount else Capped(result[1])
+        self._headroom.pop(pair, None)
         return Refusal(Reason(result[1].decode()), float(result[2]))  # parsed once, here
+
+    def headroom(self, key_id: int, team_id: int | None) -> Headroom | None:
+        return self._headroom.get((key_id, team_id))
 
     def settle(self, settle: Settle) -> None:
         minute = minute_of(settle.now)

@@ -5,7 +5,10 @@ Phases (milliseconds), each from the previous mark that exists to its own:
 `route` (channel pick and request translation, up to the first attempt), `upstream` (from the first
 attempt to the answering attempt's first byte: failed attempts included), `total` (the whole request as
 far as it has gone: for a stream's header, the time to its first event; in the log row, to the last byte).
-A phase a request never reached (a 401 has no `admit`) is left out.
+A phase a request never reached (a 401 has no `admit`) is left out. When the upstream call started
+before admission answered (speculative admission), `admit` ends where it started, and the log row adds
+`admit_async` (the counters' answer from then on, alongside `route` and `upstream`) and `admit_wait` (how
+long the upstream's answer then waited for it; absent when it did not wait).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ def phases_ms(ctx: RequestContext, now: float | None = None) -> dict[str, float]
         if mark is not None:
             out[name] = round((mark - last) * 1000, 3)
             last = mark
+    if ctx.admission_ms is not None:
+        out["admit_async"] = round(ctx.admission_ms, 3)
+        if ctx.admission_wait_ms is not None:
+            out["admit_wait"] = round(ctx.admission_wait_ms, 3)
     out["total"] = round(((time.perf_counter() if now is None else now) - ctx.started) * 1000, 3)
     return out
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from onegate import errors
 from onegate.accounting.directory import Directory
 from onegate.accounting.pricing import affordable_output, estimate_micros
 from onegate.accounting.reservations import Reservation, Reservations, limits_of
+from onegate.accounting.speculation import Speculation
 from onegate.accounting.usage import estimate_tokens
 from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
@@ -37,6 +39,7 @@ class Admission:
     model_groups: dict[str, list[str]]
     directory: Directory
     reservations: Reservations
+    speculation: Speculation | None = None
 
 
 def check_model(key: KeyRecord, model: str) -> None:
@@ -58,17 +61,22 @@ async def admit(
     size: int,
     amount: int | None = None,
     rid: str | None = None,
-) -> None:
+    early: Callable[[], None] | None = None,
+) -> bool:
     """Check and reserve, or raise the refusal in the catalog's terms. `size`: the body's length in bytes;
     `amount`: the cost to reserve when the surface estimates it itself (images, video), else from tokens;
-    `rid`: the reservation's name when the charge that settles it is not this request's (a video task's)."""
+    `rid`: the reservation's name when the charge that settles it is not this request's (a video task's).
+
+    `early`: starts the upstream call; called before the counters answer when the speculation allows
+    (accounting/speculation.py), the body then final. True: it was called, and the body changed after
+    all (the output capped): that call must be cancelled and made again."""
     check_model(key, entry.name)
     team = await _team_of(admission.directory, key)
     if team is not None:
         _check_team_model(admission.model_groups, team, entry.name)
     surface = SURFACES[ctx.dialect]
     if not surface.billed:
-        return
+        return False
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
@@ -81,7 +89,7 @@ async def admit(
         amount = 0 if price.free else estimate_micros(price, input_tokens, output * choices)
     key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
     if not amount and key_limits == team_limits == NO_LIMITS:
-        return  # nothing to count and nothing to reserve: the counters are not asked
+        return False  # nothing to count and nothing to reserve: the counters are not asked
     # A balance or budget pays: the reservation must be the worst case, so the output gets a limit, lowered
     # to what the money left can pay down to a minimal answer (`least`), below which the answer is a 402.
     least = None
@@ -104,26 +112,45 @@ async def admit(
         least=least,
         overdraft=round(admission.config.overdraft * MICROS),
     )
+    speculation, speculating = admission.speculation, False
+    if early is not None and speculation is not None and speculation.begin(request):
+        speculating = True
+        # the body goes upstream now: the output limit an uncapped admission sets is set first
+        if least is not None and asked is None:
+            _limit_unasked(ctx, body, output)
+        early()
     try:
         outcome = await _reserve(admission, request, key, team)
     except GatewayError:
         raise
     except Exception as exc:  # the counters (or the database behind them) are unreachable: refuse, never spend blind
         raise _unavailable(exc) from exc
+    finally:
+        if speculating and speculation is not None:
+            speculation.end(request)
     if isinstance(outcome, Refusal):
         raise refusal_error(outcome, key, team, period_end)
     reserved = amount
+    capped = isinstance(outcome, Capped)
     if isinstance(outcome, Capped):
         reserved = outcome.amount
         output = affordable_output(price, input_tokens, reserved, choices)
         ctx.notes.append(f"output capped at {output} tokens: the money left pays no more (team balance or key budget)")
-    if least is not None and (asked is None or output < asked):
-        name = limit_output(ctx.dialect, body, output)
-        if asked is None:
-            ctx.notes.append(f"{name} set to {output}: a balance or budget pays, so the output has a limit")
+    # (speculating and not capped: the limit was set before the body went upstream)
+    if least is not None and (asked is None or output < asked) and (capped or not speculating):
+        if asked is None and not speculating:
+            _limit_unasked(ctx, body, output)
+        else:
+            limit_output(ctx.dialect, body, output)
     ctx.reservation = Reservation(
         request.rid, key.id, request.team_id, reserved, request.tokens, now, period, request.period_ttl
     )
+    return speculating and capped
+
+
+def _limit_unasked(ctx: RequestContext, body: dict[str, Any], output: int) -> None:
+    name = limit_output(ctx.dialect, body, output)
+    ctx.notes.append(f"{name} set to {output}: a balance or budget pays, so the output has a limit")
 
 
 async def _reserve(

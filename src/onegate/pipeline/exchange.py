@@ -93,11 +93,13 @@ class Exchange:
         splitter = SSESplitter()
         try:
             first, pending = await self._until_first_output(splitter)
+            self.ctx.upstream_at = now = time.perf_counter()
+            if self.ctx.admission is not None and not self.ctx.admission.done():
+                await self._wait_for_admission(self.ctx.admission, now)
         except BaseException:
             if self.response is not None:
                 self.response.close()  # a hung or refused attempt must stop upstream before the next one
             raise
-        self.ctx.upstream_at = now = time.perf_counter()
         self.latency_ms = (now - self._t0) * 1000
         # this attempt answers: its translation notes are the request's, in the row before the last byte
         self.ctx.notes.extend(self.plan.notes)
@@ -109,6 +111,12 @@ class Exchange:
             await self._relay_stream(first, pending, splitter, response, self.target.provider.timeouts.idle)
         finally:
             response.close()
+
+    async def _wait_for_admission(self, admission: asyncio.Future[None], since: float) -> None:
+        """Sent before admission answered (speculative admission): not a byte, not a header, reaches the
+        client before it let the request through. A refusal cancels this task instead."""
+        await admission
+        self.ctx.admission_wait_ms = (time.perf_counter() - since) * 1000
 
     async def _until_first_output(self, splitter: SSESplitter) -> tuple[bytes, list[bytes]]:
         """The upstream's whole body (non-stream), or the client's first stream bytes and the events after

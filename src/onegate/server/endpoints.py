@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from functools import partial
@@ -41,18 +42,41 @@ async def read_admitted(
     apply limits and reserve the estimated cost; off for free calls such as count_tokens (Claude Code
     sends dozens), which only need the model permission.
     """
+    body, entry, _ = await _read_and_admit(svc, ctx, receive, check, reserve)
+    return body, entry
+
+
+Early = Callable[[dict[str, Any], "ModelEntry"], None]  # starts the upstream call before admission answers
+
+
+async def _read_and_admit(
+    svc: Services,
+    ctx: RequestContext,
+    receive: Receive,
+    check: Callable[[dict[str, Any]], str],
+    reserve: bool = True,
+    early: Early | None = None,
+) -> tuple[dict[str, Any], ModelEntry, bool]:
+    """`read_admitted`, calling `early` when the upstream call may start before admission answers; True
+    last: it was started, and must be made again (admission capped the output)."""
     key = await authenticate(ctx, svc.keys)
     raw = await read_body(receive, svc.settings.max_body_bytes)
     body = parse_json_object(raw)
     ctx.model_requested = model = check(body)
     ctx.stream = body.get("stream") is True and SURFACES[ctx.dialect].streams
     entry = resolve_model(svc.registry, model, key, ctx, svc.settings.resolve_model_variants)
+    redo = False
     if reserve:
-        await admit(svc.admission, ctx, key, entry, body, len(raw))
+        start = partial(early, body, entry) if early is not None else None
+        redo = await admit(svc.admission, ctx, key, entry, body, len(raw), early=start)
     else:
         check_model(key, entry.name)
-    ctx.admitted_at = time.perf_counter()
-    return body, entry
+    now = time.perf_counter()
+    if ctx.admission is None:
+        ctx.admitted_at = now
+    elif ctx.admitted_at is not None:  # marked when the upstream call started
+        ctx.admission_ms = (now - ctx.admitted_at) * 1000
+    return body, entry, redo
 
 
 async def proxy(
@@ -63,10 +87,65 @@ async def proxy(
     check: Callable[[dict[str, Any]], str],
     forwarded_headers: dict[str, str] | None = None,
 ) -> None:
-    """The hot path for every model endpoint: authenticate → read → admit → route → forward."""
-    body, entry = await read_admitted(svc, ctx, receive, check)
+    """The hot path for every model endpoint: authenticate → read → admit → route → forward.
+
+    With speculative admission (accounting/speculation.py) route → forward runs in a task started while
+    the counters answer; its answer waits for `ctx.admission`. A refusal (or an unreachable counter store)
+    cancels it, closing the upstream connection, and the client gets the refusal."""
+    serve = partial(_route_and_forward, svc, ctx, responder, receive, forwarded_headers=forwarded_headers)
+    early: asyncio.Task[None] | None = None
+
+    def start(body: dict[str, Any], entry: ModelEntry) -> None:
+        nonlocal early
+        ctx.admitted_at = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        ctx.admission = loop.create_future()
+        early = loop.create_task(serve(entry, body))
+
+    try:
+        body, entry, redo = await _read_and_admit(svc, ctx, receive, check, early=start)
+    except BaseException:
+        if early is not None:
+            await _cancel(ctx, early, "admission did not let it through")
+        raise
+    if early is None:
+        return await serve(entry, body)
+    if redo:  # admission lowered the output limit: the body already sent is not the one to serve
+        await _cancel(ctx, early, "admission lowered its output limit")
+        ctx.attempts.clear()  # the cancelled call is in the notes; it does not use up an attempt
+        ctx.admission = None
+        return await serve(entry, body)
+    gate = ctx.admission
+    if gate is not None and not gate.done():  # (done: cancelled, the client went away meanwhile)
+        gate.set_result(None)
+    await early
+
+
+async def _route_and_forward(
+    svc: Services,
+    ctx: RequestContext,
+    responder: Responder,
+    receive: Receive,
+    entry: ModelEntry,
+    body: dict[str, Any],
+    forwarded_headers: dict[str, str] | None = None,
+) -> None:
     route = plan_route(svc.channels, entry)
     await forward(ctx, responder, receive, route, body, ctx.stream, forwarded_headers)
+
+
+async def _cancel(ctx: RequestContext, early: asyncio.Task[None], why: str) -> None:
+    """Cancel an upstream call started before admission answered, and wait until it has let go (its
+    connection closed, its channel released); what it raised is dropped: the admission's answer counts."""
+    early.cancel()
+    await asyncio.wait([early])
+    if not early.cancelled():
+        early.exception()  # retrieved: it ended before the cancel (a failed attempt), and is superseded
+    attempt = ctx.attempts[-1] if ctx.attempts else None
+    if attempt is not None and attempt.status is None and attempt.error is None:
+        attempt.error = f"cancelled: {why}"
+        attempt.duration_ms = round((time.perf_counter() - attempt.started_at) * 1000, 2)
+    ctx.notes.append(f"the upstream call sent before admission answered was cancelled: {why}")
 
 
 async def chat_completions(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:

@@ -9,7 +9,11 @@
 --       7/8/9 team rpm/tpm/concurrent, 10/11/12 key rpm/tpm/concurrent (0 = unlimited),
 --       13 key budget (-1 = none), 14 least amount that still serves (-1 = all or nothing),
 --       15 overdraft allowed below a budget or balance
--- Returns {1, amount reserved} or {0, reason, retry after}.
+-- Returns {1, amount reserved, requests, tokens, money} or {0, reason, retry after}. The last three are
+-- the headroom left after this admission (-1: no limit): more requests the rpm and concurrency limits
+-- still take, tokens the tpm limits still take, micro-units the budget and balance can still reserve.
+-- The caller judges from them whether the next request may go upstream before its admission answers
+-- (accounting/speculation.py).
 local now, rid, expires = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local amount, tokens, has_team = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
 local budget, least, overdraft = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
@@ -18,6 +22,11 @@ local second = math.floor(now)
 -- Numbers handed to redis.call are formatted with printf: ~14% of the scripts' instructions (callgrind),
 -- so commands get the argument strings as sent, or strings made once.
 local now_s, expires_s, second_s = ARGV[1], ARGV[3], tostring(second)
+local room_requests, room_tokens, room_money = -1, -1, -1  -- headroom after this admission; -1: unlimited
+local function least_of(current, value)
+  if current < 0 or value < current then return value end
+  return current
+end
 
 local function purge(zset, amounts, total)
   local gone = redis.call('ZRANGEBYSCORE', zset, '-inf', now_s, 'LIMIT', 0, 500)
@@ -70,7 +79,7 @@ end
 local function over(hash, limit, need)
   if limit <= 0 then return nil end
   local total = live_total(hash) or 0
-  if total + need <= limit then return nil end
+  if total + need <= limit then return nil, limit - total - need end
   if need > limit then return SPAN end
   local flat, live = redis.call('HGETALL', hash), {}
   for i = 1, #flat, 2 do
@@ -89,12 +98,16 @@ end
 local function check(scope, slots, req_win, tok_win, rpm, tpm, concurrent)
   if concurrent > 0 then
     purge(slots, nil, nil)
-    if redis.call('ZCARD', slots) >= concurrent then return {scope .. '_concurrent', 1} end
+    local busy = redis.call('ZCARD', slots)
+    if busy >= concurrent then return {scope .. '_concurrent', 1} end
+    room_requests = least_of(room_requests, concurrent - busy - 1)
   end
-  local wait = over(req_win, rpm, 1)
+  local wait, room = over(req_win, rpm, 1)
   if wait then return {scope .. '_rpm', wait} end
-  wait = over(tok_win, tpm, tokens)
+  if room then room_requests = least_of(room_requests, room) end
+  wait, room = over(tok_win, tpm, tokens)
   if wait then return {scope .. '_tpm', wait} end
+  if room then room_tokens = least_of(room_tokens, room) end
   return nil
 end
 
@@ -133,6 +146,7 @@ if key_reserves then
   purge(KEYS[8], KEYS[9], KEYS[10])
   local room = budget + overdraft - tonumber(spent) - tonumber(redis.call('GET', KEYS[10]) or '0')
   if room < grant then grant, short = room, 'key_budget' end
+  room_money = least_of(room_money, room - grant)
 end
 local team_reserves = has_team and amount > 0
 if team_reserves then
@@ -141,6 +155,7 @@ if team_reserves then
   purge(KEYS[2], KEYS[3], KEYS[4])
   local room = tonumber(balance) + overdraft - tonumber(redis.call('GET', KEYS[4]) or '0')
   if room < grant then grant, short = room, 'team_balance' end
+  room_money = least_of(room_money, room - grant)
 end
 if grant < amount and (least < 0 or grant < least) then return {0, short, '0'} end
 
@@ -159,4 +174,4 @@ if has_team then
     redis.call('INCRBY', KEYS[4], grant_s)
   end
 end
-return {1, grant}
+return {1, grant, room_requests, room_tokens, room_money}
