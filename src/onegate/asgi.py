@@ -99,9 +99,9 @@ class Responder:
         self.ctx.mark_first_byte()
         if self.before_end is not None:
             self.before_end()
-        await self._send(
-            {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
-        )
+        head = self._headers(content_type, headers)
+        head.append((b"content-length", b"%d" % len(body)))  # not chunked: the body goes out as it is
+        await self._send({"type": "http.response.start", "status": status, "headers": head})
         await self._send({"type": "http.response.body", "body": body})
 
     async def start_body(self, status: int, content_type: bytes, headers: dict[str, str] | None = None) -> None:
