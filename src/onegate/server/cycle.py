@@ -15,8 +15,10 @@ response's names (and values) at once instead of two regex calls per header.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -28,8 +30,40 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 _LARGE = 1 << 16  # bodies this big go out with the head by writelines (no copy), small ones by one concatenation
 
 
+class DisconnectWatch:
+    """The `onegate.watch_disconnect` scope extension of one request: call it with a callback to run when
+    the client goes away before the response is complete (None: stop watching); it answers True if the
+    client has already gone.
+
+    It replaces a watcher task per request that waited in `receive()` for `http.disconnect` (a task, its
+    steps, an Event waiter and a cancellation, each request). Watching resumes reading as that `receive()`
+    did, so a hang-up is seen even while a pipelined request has paused it. An object of its own rather
+    than a method of the cycle: the scope holds it, and a scope → cycle reference would make every request
+    a reference cycle for the garbage collector."""
+
+    __slots__ = ("_flow", "_callback", "gone")
+
+    def __init__(self, flow: FlowControl) -> None:
+        self._flow = flow
+        self._callback: Callable[[], None] | None = None
+        self.gone = False
+
+    def __call__(self, callback: Callable[[], None] | None) -> bool:
+        self._callback = callback
+        if callback is not None:
+            self._flow.resume_reading()
+        return self.gone
+
+    def client_left(self) -> None:
+        self.gone = True
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
+
+
 class OneWriteCycle(RequestResponseCycle):
     _head: bytes | None = None  # the encoded status line and headers, until the first body message
+    watch: DisconnectWatch | None = None
 
     async def send(self, message: Any) -> None:  # uvicorn's signature: an ASGI send event
         if self.flow.write_paused and not self.disconnected:

@@ -19,7 +19,8 @@ from typing import Any
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from onegate.server.cycle import OneWriteCycle
+from onegate.asgi import WATCH_DISCONNECT
+from onegate.server.cycle import DisconnectWatch, OneWriteCycle
 from onegate.settings import ServerConfig, Settings
 
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -72,6 +73,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        cycle = self.cycle
+        if isinstance(cycle, OneWriteCycle) and cycle.disconnected and cycle.watch is not None:
+            cycle.watch.client_left()  # uvicorn marks the cycle of a response not yet complete
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -84,8 +88,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         # uvicorn builds the cycle here and only schedules its task: the class can still change before the
         # app is called with its `send` (the head goes out with the first body bytes, server/cycle.py)
-        if type(self.cycle) is RequestResponseCycle:
-            self.cycle.__class__ = OneWriteCycle
+        cycle = self.cycle
+        if type(cycle) is RequestResponseCycle:
+            cycle.__class__ = OneWriteCycle
+            # the app hears of a client's hang-up from here, with no task of its own (asgi.run_until_disconnect)
+            cycle.watch = watch = DisconnectWatch(self.flow)  # type: ignore[attr-defined]
+            self.scope["extensions"] = {WATCH_DISCONNECT: watch}  # type: ignore[dict-item]
 
     def on_body(self, body: bytes) -> None:
         self._guard_until = self.loop.time() + self._body_idle_timeout

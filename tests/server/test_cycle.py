@@ -1,4 +1,5 @@
-"""A response's head leaves with its first body bytes, in one write (server/cycle.py), framed as before."""
+"""onegate's response cycle (server/cycle.py): a response's head leaves with its first body bytes in one write,
+framed as before; a client's hang-up reaches `asgi.run_until_disconnect` through the scope extension."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from onegate.asgi import WATCH_DISCONNECT, Responder, run_until_disconnect
+from onegate.context import RequestContext
+from onegate.diagnosis.clients import ClientInfo
 from onegate.server.serving import GuardedHttpToolsProtocol
 from tests.conftest import GatewayFactory, channel_config
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -63,8 +67,8 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _serve(*requests: bytes) -> _Wire:
-    config = Config(_app, proxy_headers=False, log_level="warning")
+async def _serve(*requests: bytes, app: Any = _app, hang_up: bool = True) -> _Wire:
+    config = Config(app, proxy_headers=False, log_level="warning")
     protocol = GuardedHttpToolsProtocol(
         config=config, server_state=ServerState(), app_state={}, header_timeout=5, body_idle_timeout=5
     )
@@ -74,7 +78,8 @@ async def _serve(*requests: bytes) -> _Wire:
         protocol.data_received(request)
         for _ in range(20):  # the app's task runs on the loop
             await asyncio.sleep(0)
-    protocol.connection_lost(None)
+    if hang_up:
+        protocol.connection_lost(None)
     return wire
 
 
@@ -111,6 +116,69 @@ async def test_a_header_value_with_a_line_break_is_refused_not_sent() -> None:
     wire = await _serve(_get("/bad-header"))
     assert all(b"x-injected" not in write for write in wire.writes)
     assert wire.writes and wire.writes[0].startswith(b"HTTP/1.1 500 ")  # uvicorn's answer to an app error
+
+
+class _Watched:
+    """An app whose work runs under `run_until_disconnect` with the server's hook, as forward's does."""
+
+    def __init__(self, stream: bool, work_seconds: float = 5.0) -> None:
+        self.stream = stream
+        self.work_seconds = work_seconds
+        self.gone: bool | None = None
+        self.work_done = False
+        self.hooked = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        ctx = RequestContext("req_t", "POST", "/", {}, ClientInfo("unknown", "", ""), "openai_chat")
+        watch = scope["extensions"][WATCH_DISCONNECT]
+        self.hooked = watch is not None
+        responder = Responder(send, ctx, watch)
+
+        async def work() -> None:
+            if self.stream:
+                await responder.start_stream()
+                await responder.stream_chunk(b"data: 1\n\n")
+            else:
+                await responder.send_body(200, b"{}")
+            await asyncio.sleep(self.work_seconds)
+            self.work_done = True
+
+        self.gone = await run_until_disconnect(work(), receive, responder)
+
+
+async def _until(check: Any) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.005)
+
+
+async def test_a_hang_up_mid_stream_cancels_the_work_through_the_hook() -> None:
+    app = _Watched(stream=True)
+    await _serve(_get("/"), app=app)
+    await _until(lambda: app.gone is not None)
+    assert app.hooked and app.gone is True and not app.work_done
+
+
+async def test_a_hang_up_after_the_response_is_complete_leaves_the_work_alone() -> None:
+    app = _Watched(stream=False, work_seconds=0.05)
+    await _serve(_get("/"), app=app)
+    await _until(lambda: app.gone is not None)
+    assert app.gone is False and app.work_done
+
+
+async def test_a_client_already_gone_cancels_the_work_at_its_first_wait() -> None:
+    app = _Watched(stream=True)
+    config = Config(app, proxy_headers=False, log_level="warning")
+    protocol = GuardedHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, header_timeout=5, body_idle_timeout=5
+    )
+    protocol.connection_made(_Wire())
+    protocol.data_received(_get("/"))
+    protocol.connection_lost(None)  # before the app's task has run at all
+    await _until(lambda: app.gone is not None)
+    assert app.gone is True and not app.work_done
 
 
 @pytest.mark.parametrize("stream", [False, True])
