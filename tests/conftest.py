@@ -18,6 +18,7 @@ import uvicorn
 import yaml
 
 from onegate.app import Gateway
+from onegate.server.serving import http_protocol
 from onegate.settings import load_settings
 from onegate.store.keys import create_key
 from onegate.store.logs import get_log
@@ -128,7 +129,11 @@ def wait_for_log(gateway: Gateway, request_id: str, timeout: float = 5.0) -> dic
 
 class _ServerThread:
     def __init__(self, app: Gateway, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio")
+        # the production protocol (slow-client guards, one write per response head and first body bytes)
+        protocol = http_protocol(app.settings.server)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio", http=protocol
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -15,7 +15,7 @@ from onegate.accounting.directory import Directory
 from onegate.accounting.reservations import Reservations
 from onegate.accounting.speculation import Speculation
 from onegate.apikeys import KeyRecord
-from onegate.asgi import Receive, Responder, Send, refuse_websocket
+from onegate.asgi import WATCH_DISCONNECT, Receive, Responder, Send, refuse_websocket
 from onegate.channels.book import ChannelBook
 from onegate.channels.health import ChannelHealth
 from onegate.context import RequestContext, new_request_id
@@ -212,7 +212,8 @@ class Gateway:
             return
         route, path_known = match(method, scope["path"])
         ctx = _new_context(scope, method, route.dialect if route else "openai_chat")
-        responder = Responder(send, ctx)
+        extensions = scope.get("extensions")
+        responder = Responder(send, ctx, extensions.get(WATCH_DISCONNECT) if extensions else None)
         if route is not None and route.dialect in RESTRICTED_HEADERS:
             responder.without_cors(RESTRICTED_HEADERS[route.dialect])
         elif route is None and normalise(scope["path"]).startswith("/admin/"):  # even its 404s

@@ -19,6 +19,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# A scope extension of onegate's own server (server/cycle.py): register a callback for the client's hang-up.
+WATCH_DISCONNECT = "onegate.watch_disconnect"
+WatchDisconnect = Callable[[Callable[[], None] | None], bool]
+
 JSON = b"application/json"
 EVENT_STREAM = b"text/event-stream"
 
@@ -65,11 +69,12 @@ async def wait_for_disconnect(receive: Receive) -> None:
 class Responder:
     """Sends the response for one request and remembers what was sent, for the log and error handling."""
 
-    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers", "before_end")
+    __slots__ = ("_send", "ctx", "started", "finished", "_base_headers", "before_end", "watch_disconnect")
 
-    def __init__(self, send: Send, ctx: RequestContext) -> None:
+    def __init__(self, send: Send, ctx: RequestContext, watch_disconnect: WatchDisconnect | None = None) -> None:
         self._send = send
         self.ctx = ctx
+        self.watch_disconnect = watch_disconnect  # the server's hook, when it has one (else a watcher task)
         self.started = False
         self.finished = False  # the last byte was handed to the server
         # called once the outcome is known and before the client can see the response complete: the
@@ -99,9 +104,9 @@ class Responder:
         self.ctx.mark_first_byte()
         if self.before_end is not None:
             self.before_end()
-        await self._send(
-            {"type": "http.response.start", "status": status, "headers": self._headers(content_type, headers)}
-        )
+        head = self._headers(content_type, headers)
+        head.append((b"content-length", b"%d" % len(body)))  # not chunked: the body goes out as it is
+        await self._send({"type": "http.response.start", "status": status, "headers": head})
         await self._send({"type": "http.response.body", "body": body})
 
     async def start_body(self, status: int, content_type: bytes, headers: dict[str, str] | None = None) -> None:
@@ -140,23 +145,34 @@ class Responder:
 async def run_until_disconnect(work: Awaitable[None], receive: Receive, responder: Responder) -> bool:
     """Run `work` in this task; cancel it the moment the client disconnects. True when the client went away.
 
-    One watcher task per request (not two): it cancels this task, and a flag tells that cancellation
+    onegate's server calls back on the hang-up (`responder.watch_disconnect`); under another server one
+    watcher task waits for `http.disconnect`. Either cancels this task, and a flag tells that cancellation
     apart from a server shutdown. Once the response is complete the server reports `http.disconnect`
     too; that is the end of a served request, not a client leaving, so the work is left to finish.
     """
     current = asyncio.current_task()
     assert current is not None
     gone = False
+    watching = True
 
-    async def watch() -> None:
+    def left() -> None:
         nonlocal gone
-        await wait_for_disconnect(receive)
-        if responder.finished:
+        if responder.finished or not watching:  # complete, or this call was scheduled before the work ended
             return
         gone = True
         current.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    async def watch() -> None:
+        await wait_for_disconnect(receive)
+        left()
+
+    hook = responder.watch_disconnect
+    if hook is None:
+        watcher: asyncio.Future[None] | None = asyncio.ensure_future(watch())
+    else:
+        watcher = None
+        if hook(left):  # gone already: cancelled at the work's first wait, as the watcher task would
+            current.get_loop().call_soon(left)
     try:
         await work
     except asyncio.CancelledError:
@@ -165,7 +181,11 @@ async def run_until_disconnect(work: Awaitable[None], receive: Receive, responde
         current.uncancel()
         return True
     finally:
-        watcher.cancel()
+        watching = False
+        if watcher is not None:
+            watcher.cancel()
+        elif hook is not None:
+            hook(None)
     return False
 
 

@@ -2,7 +2,8 @@
 
 uvicorn alone does not stop a slow client from holding a connection: with httptools there is no limit on
 how long request headers may take to arrive (its keep-alive timeout only runs between requests), nor on
-a body that trickles in. `GuardedHttpToolsProtocol` adds both, and `limit_concurrency` answers 503 past
+a body that trickles in. `GuardedHttpToolsProtocol` adds both (and writes each response's head with its
+first body bytes, `server/cycle.py`), and `limit_concurrency` answers 503 past
 the configured number of connections and requests in flight. Forwarded headers are believed only from
 `server.trusted_proxies`, and every log line goes through `logsafe.EscapeControls`.
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from onegate.asgi import WATCH_DISCONNECT
+from onegate.server.cycle import DisconnectWatch, OneWriteCycle
 from onegate.settings import ServerConfig, Settings
 
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -69,6 +73,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        cycle = self.cycle
+        if isinstance(cycle, OneWriteCycle) and cycle.disconnected and cycle.watch is not None:
+            cycle.watch.client_left()  # uvicorn marks the cycle of a response not yet complete
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -79,6 +86,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = True
         self._guard_until = self.loop.time() + self._body_idle_timeout
         super().on_headers_complete()
+        # uvicorn builds the cycle here and only schedules its task: the class can still change before the
+        # app is called with its `send` (the head goes out with the first body bytes, server/cycle.py)
+        cycle = self.cycle
+        if type(cycle) is RequestResponseCycle:
+            cycle.__class__ = OneWriteCycle
+            # the app hears of a client's hang-up from here, with no task of its own (asgi.run_until_disconnect)
+            cycle.watch = watch = DisconnectWatch(self.flow)  # type: ignore[attr-defined]
+            self.scope["extensions"] = {WATCH_DISCONNECT: watch}  # type: ignore[dict-item]
 
     def on_body(self, body: bytes) -> None:
         self._guard_until = self.loop.time() + self._body_idle_timeout
@@ -107,19 +122,23 @@ def log_config(access_log: bool) -> dict[str, Any]:
     return config
 
 
+def http_protocol(server: ServerConfig) -> Callable[..., GuardedHttpToolsProtocol]:
+    """uvicorn's `http` option: the protocol class with this server's timeouts (the tests' servers use it too)."""
+    return functools.partial(
+        GuardedHttpToolsProtocol, header_timeout=server.header_timeout, body_idle_timeout=server.body_idle_timeout
+    )
+
+
 def uvicorn_options(settings: Settings, workers: int = 1, configure_logging: bool = True) -> dict[str, Any]:
     """Everything `uvicorn.run`/`uvicorn.Config` needs besides the app. `configure_logging=False` leaves the
     process's logging alone (a test running the server in a thread of pytest)."""
     server: ServerConfig = settings.server
-    protocol = functools.partial(
-        GuardedHttpToolsProtocol, header_timeout=server.header_timeout, body_idle_timeout=server.body_idle_timeout
-    )
     return {
         "host": settings.host,
         "port": settings.port,
         "workers": workers,
         "loop": "uvloop",
-        "http": protocol,
+        "http": http_protocol(server),
         "log_level": None if configure_logging else "warning",  # levels are in log_config
         "log_config": log_config(server.access_log) if configure_logging else None,
         "access_log": server.access_log,
