@@ -30,10 +30,10 @@ from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
-from onegate.server.pages import PAGE_CSP
 from onegate.server.routes import SERVED, match, normalise, route_misconfigured
 from onegate.server.services import Services
 from onegate.settings import Settings
+from onegate.setup.style import PAGE_CSP
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from onegate.store.private import private_dir
@@ -297,9 +297,11 @@ def tune_gc() -> None:
     collecting the young generation less often removes that; per-request garbage is freed by reference
     counting anyway. No collection before the freeze: at that point it found nothing to free (0 of ~55,000
     objects) yet was the largest single step of start-up after the imports (~40 ms on a busy 2-core machine).
+    `onegate serve` turns the collector off before its imports (cli/launch.py); it comes back on here.
     """
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    gc.enable()
 
 
 def create_app(settings: Settings) -> Gateway:
