@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -68,8 +67,6 @@ FIRST_CHUNK = int(os.environ.get("BENCH_FIRST_CHUNK", "300"))
 UPSTREAM_KEY_ENV = "BENCH_UPSTREAM_KEY"
 UPSTREAM_KEY = "sk-fake-upstream-bench"
 LITELLM_MASTER_KEY = "sk-litellm-bench-master"
-KEY_RE = re.compile(r"sk-og-[A-Za-z0-9_-]+")
-SELFTEST_BODY = json.dumps({"model": "onegate-selftest", "messages": [{"role": "user", "content": "hi"}]}).encode()
 
 
 def say(msg: str) -> None:
@@ -283,24 +280,9 @@ def measure_startup(workdir: Path, config: Path, runs: int) -> dict[str, list[fl
         for kind in ("cold", "warm"):
             data_dir = workdir / f"startup-cold-{i}" if kind == "cold" else warm_dir
             p, base = start_onegate(f"onegate-startup-{kind}-{i}", data_dir, config)
-            state: dict[str, object] = {"key": warm_key if kind == "warm" else None, "healthz": None}
-
-            def probe(p=p, base=base, state=state) -> bool:
-                if state["key"] is None:
-                    found = KEY_RE.search(p.log_text())
-                    if found is None:
-                        return False
-                    state["key"] = found.group(0)
-                if state["healthz"] is None:
-                    if procs.http("GET", base + "/healthz", timeout=2)[0] != 200:
-                        return False
-                    state["healthz"] = time.perf_counter() - p.started_at
-                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {state['key']}"}
-                return procs.http("POST", base + "/api/v1/chat/completions", SELFTEST_BODY, headers, 5)[0] == 200
-
             try:
-                chat_s = procs.wait_until(p, probe, timeout=60, interval=0.002)
-                out[f"{kind}_healthz"].append(float(state["healthz"]) * 1000)  # type: ignore[arg-type]
+                healthz_s, chat_s = procs.wait_first_selftest(p, base, warm_key if kind == "warm" else None)
+                out[f"{kind}_healthz"].append(healthz_s * 1000)
                 out[f"{kind}_chat"].append(chat_s * 1000)
             finally:
                 p.stop()

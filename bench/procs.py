@@ -7,7 +7,9 @@ stdout/stderr go to a log file, and it is stopped by signalling exactly that gro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -113,6 +115,35 @@ def wait_until(proc: Proc, probe, timeout: float = 120.0, interval: float = 0.00
             last_err = e
         time.sleep(interval)
     raise TimeoutError(f"{proc.name} not ready after {timeout}s ({last_err}); log:\n{proc.log_text()[-3000:]}")
+
+
+SELFTEST_BODY = json.dumps({"model": "onegate-selftest", "messages": [{"role": "user", "content": "hi"}]}).encode()
+KEY_RE = re.compile(r"sk-og-[A-Za-z0-9_-]+")
+
+
+def wait_first_selftest(
+    proc: Proc, base: str, key: str | None, timeout: float = 60.0, request_timeout: float = 5.0
+) -> tuple[float, float]:
+    """Seconds from spawning `onegate serve` to `/healthz` 200 and to its first `onegate-selftest` chat 200.
+
+    ``key`` None: the server's first key, read from its output (a first start prints it)."""
+    state: dict[str, float | str | None] = {"key": key, "healthz": None}
+
+    def probe() -> bool:
+        if state["key"] is None:
+            found = KEY_RE.search(proc.log_text())
+            if found is None:
+                return False
+            state["key"] = found.group(0)
+        if state["healthz"] is None:
+            if http("GET", base + "/healthz", timeout=request_timeout)[0] != 200:
+                return False
+            state["healthz"] = time.perf_counter() - proc.started_at
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {state['key']}"}
+        return http("POST", base + "/api/v1/chat/completions", SELFTEST_BODY, headers, request_timeout)[0] == 200
+
+    chat = wait_until(proc, probe, timeout=timeout, interval=0.002)
+    return float(state["healthz"] or 0.0), chat
 
 
 def wait_http_ok(

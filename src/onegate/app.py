@@ -31,10 +31,10 @@ from onegate.outages import Outage
 from onegate.pipeline.admit import Admission
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry
-from onegate.server.pages import PAGE_CSP
 from onegate.server.routes import SERVED, match, normalise, route_misconfigured
 from onegate.server.services import Services
 from onegate.settings import Settings
+from onegate.setup.style import PAGE_CSP
 from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from onegate.store.private import private_dir
@@ -307,9 +307,11 @@ def tune_gc() -> None:
     objects swung between 13,000 and 58,000 and RSS kept the high-water mark, +7 MiB in a 10-minute soak; at
     5,000, with the two largest cycles broken (providers/h1.py, pipeline/forward.py), they stay under 12,500
     and RSS grew 1.1 MiB, for about 1 µs of collections a request (bench/soak, "Memory over time", "GC ms").
+    `onegate serve` turns the collector off before its imports (cli/launch.py); it comes back on here.
     """
     gc.freeze()
     gc.set_threshold(5_000, 5, 5)
+    gc.enable()
 
 
 def create_app(settings: Settings) -> Gateway:

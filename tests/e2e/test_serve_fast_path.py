@@ -1,6 +1,7 @@
 """`onegate serve` with plain options starts without typer (and the pydantic it pulls in); anything else
 (`--help`, an unknown option, a bad value) still goes through typer, which explains it. Model requests do
-not load aiohttp (only the media adapters' calls need it)."""
+not load aiohttp (only the media adapters' calls need it), nor what a model request never uses: uvicorn's
+command line, the WebSocket library, pages, console, management API and the media endpoints."""
 
 from __future__ import annotations
 
@@ -36,7 +37,24 @@ def probe(report: str) -> str:
 PROBE = probe("'typer' in sys.modules, 'pydantic' in sys.modules")
 # `onegate serve` stopped by Ctrl-C (SIGINT: after SIGTERM uvicorn re-raises it and the process dies before
 # `finally`), then the client libraries it imported
-SERVE_PROBE = probe("'loaded:', sorted(m for m in ('aiohttp', 'yarl', 'multidict') if m in sys.modules)")
+# (each a measured share of start-up: see bench/README.md, "Start-up")
+NOT_ON_THE_SERVE_PATH = (
+    "aiohttp",
+    "yarl",
+    "multidict",
+    "click",
+    "watchfiles",
+    "uvicorn.main",
+    "websockets",
+    "onegate.server.pages",
+    "onegate.setup.guides",
+    "onegate.console.endpoints",
+    "onegate.admin.api",
+    "onegate.admin.api_v1.entry",
+    "onegate.media.images",
+    "onegate.media.videos",
+)
+SERVE_PROBE = probe(f"'loaded:', sorted(m for m in {NOT_ON_THE_SERVE_PATH!r} if m in sys.modules)")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -130,7 +148,8 @@ def _wait_healthy(port: int) -> None:
 
 def test_serve_answers_through_a_channel_without_importing_aiohttp(tmp_path: Path, upstream: FakeOpenAIUpstream):
     """aiohttp's import is a third of start-up (its CA bundle parsed twice): model requests, streamed or not,
-    go through providers/h1.py and must not bring it back onto the serve path."""
+    go through providers/h1.py and must not bring it back onto the serve path. Nor may they load the other
+    modules that are imported on first use."""
     config = tmp_path / "onegate.yaml"
     config.write_text(yaml.safe_dump(channel_config(upstream)))
     port = free_port()
@@ -163,3 +182,26 @@ def test_serve_answers_through_a_channel_without_importing_aiohttp(tmp_path: Pat
     assert len(upstream.requests) == 2  # both reached the channel, not the selftest model
     assert process.returncode == 0, err
     assert err.rstrip().splitlines()[-1] == "loaded: []", err
+
+
+UVICORN_PROBE = """
+import sys
+from onegate.server import uvicorn_core
+uvicorn_core.without_cli()
+from uvicorn.config import Config
+from uvicorn.lifespan.on import LifespanOn  # does `from uvicorn import Config`
+import uvicorn
+before = "uvicorn.main" in sys.modules or "click" in sys.modules
+assert uvicorn.Config is Config
+run = uvicorn.run  # a name only uvicorn's __init__ (uvicorn.main) gives: imported now
+from uvicorn.main import run as real_run
+print(before, run is real_run, "click" in sys.modules)
+"""
+
+
+def test_uvicorn_without_its_command_line_still_has_all_its_names():
+    """`onegate serve` imports uvicorn's server without `uvicorn.main` (click, the reload supervisors); a later
+    `uvicorn.run` (or any other name of uvicorn's `__init__`) still works and loads it then."""
+    done = subprocess.run([sys.executable, "-c", UVICORN_PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]

@@ -16,17 +16,13 @@ from onegate.asgi import Receive, Responder
 from onegate.errors import GatewayError
 from onegate.i18n.catalog import request_lang, text
 from onegate.setup.guides import GuideInput, UnknownClient, build_guide
-from onegate.setup.render import as_html, guide_links, page, style_hash
+from onegate.setup.render import as_html, guide_links, page
 
 if TYPE_CHECKING:
     from onegate.context import RequestContext
     from onegate.server.services import Services
 
 HTML = b"text/html; charset=utf-8"
-# The pages are self-contained: one inline stylesheet (allowed by its hash), no scripts, no other sources.
-PAGE_CSP = (
-    f"default-src 'none'; style-src '{style_hash()}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-).encode()
 
 
 async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:

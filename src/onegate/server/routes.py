@@ -2,7 +2,8 @@
 
 `/api/v1/...` is canonical and `/v1/...` its alias. Query strings never matter (`?beta=true`), and
 duplicate or trailing slashes are forgiven. Paths no route serves go to `server/pathdoctor.py`.
-The table is the top of the handler floor: it imports every handler (admin's too), no handler imports it.
+The table is the top of the handler floor: it imports every handler (admin's too; what a model request never
+needs, on its first call), no handler imports it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import re
 from dataclasses import dataclass
 
 from onegate import errors
-from onegate.admin import api as admin_api
 from onegate.asgi import Receive, Responder
-from onegate.console import endpoints as console
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
-from onegate.media import images, videos
 from onegate.observe import endpoints as observe_endpoints
-from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, pages, responses_endpoints
+from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, responses_endpoints
 from onegate.server.pathdoctor import diagnose_misrouted
 from onegate.server.services import Handler, Services
 from onegate.settings import Settings
@@ -45,19 +43,63 @@ def by_caller(openai: Handler, anthropic: Handler) -> Handler:
     return handler
 
 
+# Pages, the console and the management API are imported on their first call: a model request never needs
+# them, and importing them at start cost instructions before the first answer (callgrind, bench/startup.py:
+# the management API was 8% of what `onegate serve` spent on its imports; pages, guides and console
+# 34 M of 1,626 M from spawn to the first answer; image and video endpoints another 12 M).
 async def admin_api_v1(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-    """The management API, imported on its first call: an API request never needs it, and importing it at
-    start cost 8% of the instructions `onegate serve` spent on its imports (callgrind)."""
     from onegate.admin.api_v1.entry import admin_api
 
     await admin_api(svc, ctx, responder, receive)
+
+
+async def admin_setup_guide(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    from onegate.admin.api import setup_guide
+
+    await setup_guide(svc, ctx, responder, receive)
+
+
+async def console_shell(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    from onegate.console.endpoints import shell
+
+    await shell(svc, ctx, responder, receive)
+
+
+async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+    from onegate.server.pages import setup_guide
+
+    await setup_guide(svc, ctx, responder, receive)
+
+
+def images(name: str) -> Handler:
+    """`onegate.media.images.NAME`, imported on the first image request (which then waits seconds upstream)."""
+
+    async def handler(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+        from onegate.media import images
+
+        await getattr(images, name)(svc, ctx, responder, receive)
+
+    return handler
+
+
+def videos(name: str) -> Handler:
+    """`onegate.media.videos.NAME`, imported on the first video request."""
+
+    async def handler(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
+        from onegate.media import videos
+
+        await getattr(videos, name)(svc, ctx, responder, receive)
+
+    return handler
 
 
 async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     """`GET /`: an API-shaped request there is a misconfigured client, diagnosed before any HTML is sent."""
     if is_api_shaped(ctx.method, "/", ctx.headers):
         route_misconfigured(ctx, svc.settings, "/", ctx.path.partition("?")[2], False)
-    await pages.home(svc, ctx, responder, receive)
+    from onegate.server.pages import home
+
+    await home(svc, ctx, responder, receive)
 
 
 API_ROUTES: dict[tuple[str, str], Endpoint] = {
@@ -68,10 +110,10 @@ API_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/models"): Endpoint(by_caller(endpoints.list_models, anthropic_endpoints.list_models), "openai_models"),
     ("POST", "/messages"): Endpoint(anthropic_endpoints.messages, "anthropic_messages"),
     ("POST", "/messages/count_tokens"): Endpoint(anthropic_endpoints.count_tokens, "anthropic_count_tokens"),
-    ("POST", "/images/generations"): Endpoint(images.generations, "openai_images"),
-    ("POST", "/images/edits"): Endpoint(images.edits, "openai_images"),
-    ("POST", "/videos"): Endpoint(videos.create, "openai_videos"),
-    ("GET", "/videos"): Endpoint(videos.list_videos, "openai_videos", logged=False),  # free reads: polled often
+    ("POST", "/images/generations"): Endpoint(images("generations"), "openai_images"),
+    ("POST", "/images/edits"): Endpoint(images("edits"), "openai_images"),
+    ("POST", "/videos"): Endpoint(videos("create"), "openai_videos"),
+    ("GET", "/videos"): Endpoint(videos("list_videos"), "openai_videos", logged=False),  # free reads: polled often
     # what a key may still spend, in the shapes clients already read (not request-log rows)
     ("GET", "/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
     ("GET", "/auth/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
@@ -82,10 +124,10 @@ API_ROUTES: dict[tuple[str, str], Endpoint] = {
 }
 # `/videos/{id}` and below: (method, what follows the id) → endpoint
 VIDEO_ROUTES: dict[tuple[str, str], Endpoint] = {
-    ("GET", ""): Endpoint(videos.retrieve, "openai_videos", logged=False),
-    ("DELETE", ""): Endpoint(videos.delete, "openai_videos"),
-    ("GET", "/content"): Endpoint(videos.content, "openai_videos"),
-    ("POST", "/remix"): Endpoint(videos.remix, "openai_videos"),
+    ("GET", ""): Endpoint(videos("retrieve"), "openai_videos", logged=False),
+    ("DELETE", ""): Endpoint(videos("delete"), "openai_videos"),
+    ("GET", "/content"): Endpoint(videos("content"), "openai_videos"),
+    ("POST", "/remix"): Endpoint(videos("remix"), "openai_videos"),
 }
 OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(endpoints.healthz, "ops", logged=False),
@@ -94,14 +136,14 @@ OPS_ROUTES: dict[tuple[str, str], Endpoint] = {
     # Claude Code's connection warm-up on its base URL (`ANTHROPIC_BASE_URL=…/api`), without a key
     ("HEAD", "/api"): Endpoint(anthropic_endpoints.warm_up, "ops", logged=False),
     ("GET", "/"): Endpoint(home, "page", logged=False),
-    ("GET", "/console"): Endpoint(console.shell, "console", logged=False),
+    ("GET", "/console"): Endpoint(console_shell, "console", logged=False),
 }
 # (method, path prefix, route): pages and the admin API whose last segment is a parameter
 PREFIX_ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
-    ("GET", "/setup/", Endpoint(pages.setup_guide, "page", logged=False)),
+    ("GET", "/setup/", Endpoint(setup_guide, "page", logged=False)),
     # the console's deep links (its router reads the path) and its files under /console/static/
-    ("GET", "/console/", Endpoint(console.shell, "console", logged=False)),
-    ("GET", "/admin/api/setup/", Endpoint(admin_api.setup_guide, "admin")),  # logged: an audit trail
+    ("GET", "/console/", Endpoint(console_shell, "console", logged=False)),
+    ("GET", "/admin/api/setup/", Endpoint(admin_setup_guide, "admin")),  # logged: an audit trail
     ("*", "/admin/api/v1/", Endpoint(admin_api_v1, "admin", logged=False)),  # every method: its own table
 )
 MODEL_ROUTE = Endpoint(by_caller(endpoints.get_model, anthropic_endpoints.get_model), "openai_models")

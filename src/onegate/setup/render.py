@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import unicodedata
 from html import escape
 
@@ -11,6 +9,7 @@ import orjson
 
 from onegate.i18n.catalog import text
 from onegate.setup.guides import CLIENTS, Guide
+from onegate.setup.style import STYLE
 
 EMPTY = '""'  # an empty value is shown as such, not as blank space
 
@@ -38,25 +37,13 @@ def as_json(guide: Guide) -> bytes:
     return orjson.dumps(guide.as_dict())
 
 
-_STYLE = (
-    "body{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}"
-    "code,pre{font:13px ui-monospace,monospace;background:#f4f4f4}pre{padding:.6rem;overflow-x:auto}"
-    "td{padding:.2rem .8rem .2rem 0;vertical-align:top}nav a{margin-right:.6rem}"
-)
-
-
-def style_hash() -> str:
-    """The CSP source (`sha256-…`) that allows the pages' one inline stylesheet and nothing else."""
-    return "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-
-
 def page(title: str, body: str, lang: str) -> bytes:
     """A complete, self-contained HTML page (no scripts, no external assets)."""
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (
         f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
     ).encode()
 
 
