@@ -6,9 +6,9 @@ per statement, not per row. A batch was 16 round trips with one team (pool ping,
 with their releases, two COPYs of two round trips each, four rollup upserts, a balance UPDATE per team,
 COMMIT), each paying psycopg's and SQLAlchemy's Python. Now it is one round trip (counted from libpq's
 trace: tests/store/test_pg_batch.py); the rows travel as JSON that msgspec encodes in C and the server
-parses, not values psycopg dumps one by one. Writer CPU per row with a charge (`bench/writer_cost.py`,
-interleaved with the COPY version): 8-row batches (concurrency 1) about 400 -> 50-85 µs, 120-row batches
-36-50 -> 8-9 µs.
+parses, not values psycopg dumps one by one. Writer cost per row with a charge (`bench/writer_cost.py`
+against the COPY version): 8-row batches (concurrency 1) 480k -> 99k instructions (callgrind), thread CPU
+about 400 -> 50-85 µs (interleaved runs); 120-row batches 103k -> 56k instructions, 36-50 -> 8-9 µs.
 
 Lock order, so that instances writing at once never deadlock: both statements here (the fresh batch and the
 replay's totals) take the teams' rows in id order (`locked`, sorted before FOR UPDATE) and then the rollup
