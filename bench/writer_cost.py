@@ -9,8 +9,8 @@
 
 Argument: how many batches (default 40) of WRITER_COST_ROWS (120: 100 ms of requests at concurrency 1 on a
 quiet machine) rows each, with a charge on every row when WRITER_COST_CHARGES=1. Every batch is a
-`write_transaction` + `write_settlements` on a SQLite file (WAL), as `LogWriter._store` does. Runs the
-onegate on PYTHONPATH (another commit's `src` to compare).
+`SettlementStore.store` (older commits: `write_transaction` + `write_settlements`) on a SQLite file (WAL) or
+PostgreSQL, as `LogWriter._store` does. Runs the onegate on PYTHONPATH (another commit's `src` to compare).
 """
 
 from __future__ import annotations
@@ -80,9 +80,15 @@ def run(engine: Engine, batches: int) -> None:
         charge = Charge(f"{rid}:1", "charge", team, 1, rid, "gpt-4.1-mini", -16, now) if CHARGES else None
         return Settlement(log, charge)
 
-    def store(batch: list[Settlement]) -> None:
-        with write_transaction(engine) as conn:
-            write_settlements(conn, batch)
+    try:  # as LogWriter._store does
+        from onegate.store.ledger import SettlementStore
+
+        store = SettlementStore(engine).store
+    except ImportError:  # an older commit's src: the batch in a transaction of its own
+
+        def store(batch: list[Settlement]) -> None:
+            with write_transaction(engine) as conn:
+                write_settlements(conn, batch)
 
     store([item(0) for _ in range(ROWS)])  # warm: statement caches, pool, the first rollup rows
     work = [[item(i) for _ in range(ROWS)] for i in range(batches)]

@@ -13,7 +13,7 @@ from onegate.store.db import open_engine
 from onegate.store.migrations import migrate
 from onegate.store.teams import change_balance, create_team, get_team
 from onegate.store.writer import LogWriter
-from tests.records import count_logs, ledger_total, log_row
+from tests.records import charge, count_logs, ledger_total, log_row
 
 KILLED = """
 import os, signal, sys
@@ -66,4 +66,61 @@ def test_a_live_processes_journal_is_not_replayed_by_another(tmp_path):
     assert other.stats.replayed == 0 and count_logs(engine) == 0
     live.close()
     assert count_logs(engine) == 5 and list((tmp_path / "journal").iterdir()) == []
+    engine.dispose()
+
+
+def test_a_segment_stays_until_the_counters_have_its_commit(tmp_path):
+    """A batch in the database whose commit the counters have not taken yet (its holds still on): its
+    journal segment stays, so a kill -9 in between replays it and the holds end; then it goes."""
+    import threading
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'onegate.db'}")
+    migrate(engine)
+    team = create_team(engine, "acme")
+    taken = threading.Event()  # what Reservations.committed returns: set once the event loop applied it
+    commits: list = []
+
+    def on_commit(committed: object) -> threading.Event:
+        commits.append(committed)
+        return taken
+
+    writer = LogWriter(
+        engine, tmp_path / "spill.jsonl", interval=0.01, journal_dir=tmp_path / "journal", on_commit=on_commit
+    )
+    writer.start()
+    writer.submit(log_row("req_a", 10, 1, team.id), charge("req_a", 10, 1, team.id))
+    deadline = time.monotonic() + 10
+    while not commits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # rounds of the writer go by
+    assert count_logs(engine) == 1 and len(list((tmp_path / "journal").iterdir())) == 2  # stored, and kept
+    taken.set()
+    while len(list((tmp_path / "journal").iterdir())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(list((tmp_path / "journal").iterdir())) == 1  # only the segment being written
+    writer.close()
+    assert list((tmp_path / "journal").iterdir()) == []
+    engine.dispose()
+
+
+def test_at_shutdown_a_segment_whose_commit_the_counters_never_took_is_left_for_the_next_start(tmp_path):
+    import threading
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'onegate.db'}")
+    migrate(engine)
+    team = create_team(engine, "acme")
+    never = threading.Event()
+    writer = LogWriter(
+        engine, tmp_path / "spill.jsonl", interval=0.01, journal_dir=tmp_path / "journal", on_commit=lambda c: never
+    )
+    writer.start()
+    writer.submit(log_row("req_a", 10, 1, team.id), charge("req_a", 10, 1, team.id))
+    writer.close()
+    assert count_logs(engine) == 1 and len(list((tmp_path / "journal").iterdir())) == 1
+    told: list = []
+    again = LogWriter(engine, tmp_path / "spill.jsonl", journal_dir=tmp_path / "journal", on_commit=told.append)
+    again.start()  # the replay finds the charge stored: not applied twice, but told, so its hold ends
+    again.close()
+    assert [c.request_id for c in told[0].already] == ["req_a"]
+    assert ledger_total(engine) == -10 and list((tmp_path / "journal").iterdir()) == []
     engine.dispose()

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, inspect, select, text
 
 from onegate.store import log_queries
 from onegate.store.db import open_engine
-from onegate.store.ledger import Settlement, write_settlements
+from onegate.store.ledger import Settlement, SettlementStore, write_settlements
 from onegate.store.log_queries import LogFilter, split_range
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.rollups import DAY, HOUR
@@ -41,9 +41,10 @@ def _fill(engine: Engine, count: int = 600, seed: int = 7, ties: bool = True) ->
         if ties and i % 10 == 0 and rows:
             at = rows[-1]["created_at"]  # same timestamp: the cursor must break the tie
         rows.append(_row(i, at, rng))
+    batches = SettlementStore(engine)  # as the writer stores them (PostgreSQL: one statement a batch)
     for start in range(0, count, 250):
-        with engine.begin() as conn:
-            write_settlements(conn, [Settlement(log_row(**r)) for r in rows[start : start + 250]])
+        batches.store([Settlement(log_row(**r)) for r in rows[start : start + 250]])
+    batches.close()
     return rows
 
 
@@ -92,11 +93,11 @@ def test_a_replayed_batch_adds_nothing_to_the_rollups(engine):
         return int(requests), int(cost)
 
     before = sums()
-    with engine.begin() as conn:  # a spill file or journal replaying what is already stored, plus one new row
-        write_settlements(
-            conn,
-            [Settlement(log_row(**r)) for r in rows] + [Settlement(log_row(**_row(10_000, START, random.Random(1))))],
-        )
+    batches = SettlementStore(engine)  # a spill file or journal replaying what is already stored, plus one new row
+    batches.store(
+        [Settlement(log_row(**r)) for r in rows] + [Settlement(log_row(**_row(10_000, START, random.Random(1))))]
+    )
+    batches.close()
     after = sums()
     assert before[0] == 100 and after[0] == 101
     assert after[1] - before[1] == _row(10_000, START, random.Random(1))["cost_micros"]

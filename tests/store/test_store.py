@@ -4,6 +4,7 @@ with log rows, prices. PostgreSQL runs in a fresh schema of database `test`, dro
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 import msgspec
 import pytest
@@ -12,12 +13,36 @@ from sqlalchemy import inspect, select, text
 from onegate.settings import PriceConfig
 from onegate.store.db import open_engine
 from onegate.store.keys import KeyOptions, create_key, list_keys
-from onegate.store.ledger import Settlement, key_spend_since, spend_report, write_settlements
+from onegate.store.ledger import (
+    Committed,
+    Settlement,
+    SettlementStore,
+    key_spend_since,
+    spend_report,
+    write_settlements,
+)
 from onegate.store.migrations import STEPS, migrate
 from onegate.store.prices import clear_price, list_prices, prices_revision, set_price
 from onegate.store.schema import api_keys, ledger, metadata, request_logs, schema_migrations, teams
 from onegate.store.teams import TeamError, change_balance, create_team, get_team, list_teams, update_team
 from tests.records import charge, count_logs, ledger_total, log_row
+
+
+@pytest.fixture(params=["writer", "transaction"])
+def store(request: pytest.FixtureRequest, engine) -> Iterator[Callable[[list[Settlement]], Committed]]:
+    """A batch stored as the writer stores it (PostgreSQL: one statement, replays redone in replay mode) or
+    by `write_settlements` in the caller's transaction: the same outcome either way."""
+    if request.param == "writer":
+        batches = SettlementStore(engine)
+        yield batches.store
+        batches.close()
+        return
+
+    def in_transaction(items: list[Settlement]) -> Committed:
+        with engine.begin() as conn:
+            return write_settlements(conn, items)
+
+    yield in_transaction
 
 
 def test_fresh_database_gets_the_latest_schema_and_migrating_again_changes_nothing(engine):
@@ -75,7 +100,7 @@ def test_balance_changes_keep_an_audit_trail_with_versions(engine):
     assert [t.status for t in list_teams(engine)] == ["disabled"]
 
 
-def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
+def test_charges_are_written_once_however_often_a_batch_is_replayed(engine, store):
     team = create_team(engine, "acme")
     change_balance(engine, "acme", "topup", 1_000, "t")
     key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
@@ -84,14 +109,14 @@ def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
         Settlement(log_row("req_2", 30, key.id, team.id), charge("req_2", 30, key.id, team.id, "claude")),
         Settlement(log_row("req_3")),  # free: a log row, no charge
     ]
-    with engine.begin() as conn:
-        committed = write_settlements(conn, items)
+    committed = store(items)
     assert sorted(c.request_id for c in committed.charges) == ["req_1", "req_2"]
     balance, version = committed.balances[team.id]
     assert balance == 870
-    with engine.begin() as conn:  # a replayed journal or spill file
-        again = write_settlements(conn, items)
+    again = store(items)  # a replayed journal or spill file
     assert again.charges == [] and again.balances == {}
+    assert sorted(c.request_id for c in again.already) == ["req_1", "req_2"]  # told, so their holds end
+    assert again.current == {team.id: (870, version)}
     assert get_team(engine, "acme").balance_micros == 870
     assert get_team(engine, "acme").balance_version == version
     assert count_logs(engine) == 3 and ledger_total(engine) == -130
@@ -103,35 +128,45 @@ def test_charges_are_written_once_however_often_a_batch_is_replayed(engine):
     assert key_spend_since(engine, [key.id], time.time() + 10) == {}
 
 
-def test_teamless_charges_are_recorded_without_touching_a_balance(engine):
+def test_teamless_charges_are_recorded_without_touching_a_balance(engine, store):
     key, _ = create_key(engine, "solo")
-    with engine.begin() as conn:
-        committed = write_settlements(conn, [Settlement(log_row("req_s", 5, key.id), charge("req_s", 5, key.id, None))])
+    committed = store([Settlement(log_row("req_s", 5, key.id), charge("req_s", 5, key.id, None))])
     assert len(committed.charges) == 1 and committed.balances == {}
     with engine.connect() as conn:
         assert conn.execute(select(teams)).all() == []
 
 
-def test_balance_updates_from_two_connections_add_up(engine):
-    """Two instances committing batches for one team at once: no update is lost."""
+@pytest.mark.parametrize("writer", [True, False])
+def test_balance_updates_from_two_connections_add_up(engine, writer):
+    """Two instances committing batches for two teams at once (as their writers do, and in transactions of
+    their own): no update is lost, and they never deadlock on the teams' rows."""
     import threading
 
     team = create_team(engine, "acme")
+    other = create_team(engine, "other")
     key, _ = create_key(engine, "k", options=KeyOptions(team_id=team.id))
 
     def commit(prefix: str) -> None:
+        batches = SettlementStore(engine)
         for i in range(20):
-            rid = f"req_{prefix}{i}"
-            with engine.begin() as conn:
-                write_settlements(conn, [Settlement(log_row(rid, 7, key.id, team.id), charge(rid, 7, key.id, team.id))])
+            items = [
+                Settlement(log_row(f"req_{prefix}{i}{t}", 7, key.id, t), charge(f"req_{prefix}{i}{t}", 7, key.id, t))
+                for t in (other.id, team.id)
+            ]
+            if writer:
+                batches.store(items)
+            else:
+                with engine.begin() as conn:
+                    write_settlements(conn, items)
+        batches.close()
 
     threads = [threading.Thread(target=commit, args=(p,)) for p in "ab"]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    team = get_team(engine, "acme")
-    assert team.balance_micros == -280 and team.balance_version == 40
+    for name in ("acme", "other"):
+        assert (get_team(engine, name).balance_micros, get_team(engine, name).balance_version) == (-280, 40)
 
 
 def test_run_time_prices_override_and_clear(engine):
@@ -144,26 +179,25 @@ def test_run_time_prices_override_and_clear(engine):
     assert list_prices(engine) == {}
 
 
-def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine):
-    with engine.begin() as conn:
-        committed = write_settlements(conn, [Settlement(log_row("req_g", 9, 1, 404), charge("req_g", 9, 1, 404))])
+def test_a_charge_for_a_team_that_is_gone_does_not_block_the_batch(engine, store):
+    committed = store([Settlement(log_row("req_g", 9, 1, 404), charge("req_g", 9, 1, 404))])
     assert len(committed.charges) == 1 and committed.balances == {}
     assert count_logs(engine) == 1 and ledger_total(engine) == -9
 
 
-def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine):
+def test_a_batch_mixing_stored_and_new_charges_applies_only_the_new(engine, store):
     team = create_team(engine, "acme")
     first = Settlement(log_row("req_a", 10, 1, team.id), charge("req_a", 10, 1, team.id))
     second = Settlement(log_row("req_b", 5, 1, team.id), charge("req_b", 5, 1, team.id))
-    with engine.begin() as conn:
-        write_settlements(conn, [first])
-    with engine.begin() as conn:
-        committed = write_settlements(conn, [first, second])
+    store([first])
+    committed = store([first, second])
     assert [c.request_id for c in committed.charges] == ["req_b"]
+    assert [c.request_id for c in committed.already] == ["req_a"]
+    assert committed.balances == {team.id: (-15, 2)}
     assert get_team(engine, "acme").balance_micros == -15 and count_logs(engine) == 2
 
 
-def test_every_column_of_a_log_row_and_its_charge_reads_back_as_written(engine):
+def test_every_column_of_a_log_row_and_its_charge_reads_back_as_written(engine, store):
     """The writer hands the driver plain tuples (store/db.insert_many), bypassing SQLAlchemy's type
     processing: booleans, NULLs, floats and non-ASCII text must still land exactly, on every backend."""
     team = create_team(engine, "acme")
@@ -178,8 +212,7 @@ def test_every_column_of_a_log_row_and_its_charge_reads_back_as_written(engine):
     )  # fmt: skip
     free = log_row("req_free", stream=False, usage_estimated=False)  # False and NULLs beside the True above
     paid = charge("req_every", 16, key.id, team.id, "gpt-4.1-mini")
-    with engine.begin() as conn:
-        write_settlements(conn, [Settlement(row, paid), Settlement(free)])
+    store([Settlement(row, paid), Settlement(free)])
     with engine.connect() as conn:
         stored = {r.request_id: dict(r._mapping) for r in conn.execute(select(request_logs))}
         charged = conn.execute(select(ledger).where(ledger.c.entry_id == paid.entry_id)).one()._mapping

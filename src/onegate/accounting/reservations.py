@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -122,20 +123,28 @@ class Reservations:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def committed(self, committed: Committed) -> None:
-        """Called by the writer after each batch: hand it to the event loop, where the counters live."""
+    def committed(self, committed: Committed) -> threading.Event | None:
+        """Called by the writer after each batch: hand it to the event loop, where the counters live. The
+        event is set once the counters have it (sent to Redis): until then the writer keeps the batch's
+        journal segment, so a process killed in between replays the batch and its holds still end."""
         if self._loop is not None and not self._loop.is_closed():
+            done = threading.Event()
             with contextlib.suppress(RuntimeError):  # the loop is gone: the leases expire by themselves
-                self._loop.call_soon_threadsafe(self._apply, committed)
+                self._loop.call_soon_threadsafe(self._apply, committed, done)
+                return done
+        return None
 
-    def _apply(self, committed: Committed) -> None:
-        rids: dict[int, list[str]] = defaultdict(list)
-        for charge in (*committed.charges, *committed.already):
-            self._held.discard(charge.request_id)
-            if charge.team_id is not None:
-                rids[charge.team_id].append(charge.request_id)
-        for team_id, (balance, version) in (committed.balances | committed.current).items():
-            self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
+    def _apply(self, committed: Committed, done: threading.Event) -> None:
+        try:
+            rids: dict[int, list[str]] = defaultdict(list)
+            for charge in (*committed.charges, *committed.already):
+                self._held.discard(charge.request_id)
+                if charge.team_id is not None:
+                    rids[charge.team_id].append(charge.request_id)
+            for team_id, (balance, version) in (committed.balances | committed.current).items():
+                self.counters.commit(team_id, balance, version, rids.get(team_id, ()))
+        finally:
+            done.set()
 
     async def renew_forever(self) -> None:
         """Extend every lease still in use, well before it runs out."""

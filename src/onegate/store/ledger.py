@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from onegate.store.db import insert_many
+from onegate.store import pg_batch
+from onegate.store.db import insert_many, write_transaction
 from onegate.store.logs import LogRow, insert_rows
 from onegate.store.rollups import add_to_rollups
 from onegate.store.schema import api_keys, ledger
@@ -73,34 +74,75 @@ class Committed:
     current: dict[int, tuple[int, int]] = field(default_factory=dict)  # their teams' balances, unchanged
 
 
-def write_settlements(conn: Connection, items: Sequence[Settlement]) -> Committed:
-    add_to_rollups(conn, insert_rows(conn, [item.log for item in items]))  # only rows new to the log count
+class SettlementStore:
+    """Stores the writer's batches, each one transaction. PostgreSQL: one statement on a connection of its
+    own (store/pg_batch.py says why); when it finds a row already stored (a replayed journal or spill file)
+    it changes nothing, and the batch is written again in replay mode, which asks which rows are new.
+    SQLite: `write_settlements` in a `BEGIN IMMEDIATE` transaction. Used by one thread at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._fresh = pg_batch.BatchConnection(engine) if engine.dialect.name == "postgresql" else None
+
+    def store(self, items: Sequence[Settlement]) -> Committed:
+        replay = False
+        if self._fresh is not None:
+            charges = [item.charge for item in items if item.charge is not None]
+            deltas = _per_team(charges)
+            try:
+                balances = self._fresh.write([item.log for item in items], charges, deltas, time.time())
+                return _committed(charges, deltas, balances)
+            except pg_batch.AlreadyStored:
+                replay = True
+        with write_transaction(self._engine) as conn:
+            return write_settlements(conn, items, replay)
+
+    def close(self) -> None:
+        if self._fresh is not None:
+            self._fresh.close()
+
+
+def write_settlements(conn: Connection, items: Sequence[Settlement], replay: bool = False) -> Committed:
+    """A batch in the caller's transaction. `replay`: rows are known to be stored already, so skip the plain
+    insert and go straight to the one that ignores them."""
+    new_rows = insert_rows(conn, [item.log for item in items], replay)  # only rows new to the log count
     charges = [item.charge for item in items if item.charge is not None]
-    committed = Committed()
-    if not charges:
-        return committed
-    new = _insert_new_charges(conn, charges)
-    per_team: dict[int, int] = defaultdict(int)
-    for charge in new:
-        committed.charges.append(charge)
-        if charge.team_id is not None:
-            per_team[charge.team_id] += charge.amount_micros
+    new = _insert_new_charges(conn, charges, replay) if charges else []
+    deltas = _per_team(new)
     now = time.time()
-    for team_id in sorted(per_team):  # one order everywhere: instances never deadlock on team rows
-        after = apply_balance_delta(conn, team_id, per_team[team_id], now)
-        if after is None:  # the team was deleted meanwhile: keep the charge, never block the batch
-            log.warning("charges of %d micro-units for team %s, which no longer exists", -per_team[team_id], team_id)
-            continue
-        committed.balances[team_id] = after
+    if conn.dialect.name == "postgresql":  # in one statement, in the fresh batch's lock order
+        balances = pg_batch.add_totals(conn, new_rows, deltas, now)
+    else:
+        add_to_rollups(conn, new_rows)
+        balances = {}
+        for team_id in sorted(deltas):  # one order everywhere: instances never deadlock on team rows
+            if (after := apply_balance_delta(conn, team_id, deltas[team_id], now)) is not None:
+                balances[team_id] = after
+    committed = _committed(new, deltas, balances)
     # A replay finds charges already there when the process died between the database's commit and the
     # counters': they are reported too (with their team's balance as it stands), so their holds end.
     if len(new) < len(charges):
         added = {charge.entry_id for charge in new}
         committed.already = [charge for charge in charges if charge.entry_id not in added]
-        for team_id in sorted({c.team_id for c in committed.already if c.team_id is not None} - per_team.keys()):
+        for team_id in sorted({c.team_id for c in committed.already if c.team_id is not None} - deltas.keys()):
             if (current := team_balance(conn, team_id)) is not None:
                 committed.current[team_id] = current
     return committed
+
+
+def _per_team(charges: list[Charge]) -> dict[int, int]:
+    per_team: dict[int, int] = defaultdict(int)
+    for charge in charges:
+        if charge.team_id is not None:
+            per_team[charge.team_id] += charge.amount_micros
+    return dict(per_team)
+
+
+def _committed(charges: list[Charge], deltas: dict[int, int], balances: dict[int, tuple[int, int]]) -> Committed:
+    for team_id in sorted(deltas.keys() - balances.keys()):
+        # the team was deleted meanwhile: keep the charge, never block the batch
+        log.warning("charges of %d micro-units for team %s, which no longer exists", -deltas[team_id], team_id)
+    return Committed(charges=charges, balances=balances)
 
 
 _COLUMNS = Charge.__struct_fields__  # the `ledger` columns a charge fills, in order
@@ -114,16 +156,17 @@ _PG_INSERT = (
 )
 
 
-def _insert_new_charges(conn: Connection, charges: list[Charge]) -> list[Charge]:
+def _insert_new_charges(conn: Connection, charges: list[Charge], replay: bool = False) -> list[Charge]:
     """Insert the charges not yet in the ledger; returns those. The normal case, all new: one plain batch
     insert (COPY on PostgreSQL: db.insert_many says why), several times cheaper than asking which rows are new.
     On a duplicate (a replay), the batch again with ON CONFLICT DO NOTHING, which says which rows were new."""
-    try:
-        with conn.begin_nested():
-            insert_many(conn, "ledger", _COLUMNS, [msgspec.structs.astuple(charge) for charge in charges])
-        return charges
-    except IntegrityError:
-        pass
+    if not replay:
+        try:
+            with conn.begin_nested():
+                insert_many(conn, "ledger", _COLUMNS, [msgspec.structs.astuple(charge) for charge in charges])
+            return charges
+        except IntegrityError:
+            pass
     if conn.dialect.name == "postgresql":
         columns = tuple([getattr(charge, c) for charge in charges] for c in _COLUMNS)
         return _the_new(charges, conn.exec_driver_sql(_PG_INSERT, columns))

@@ -60,16 +60,19 @@ class LogRow(msgspec.Struct, frozen=True, gc=False):
     timings: str | None = None  # JSON {phase: ms} (observe/timing.py); absent from rows spilled by older versions
 
 
-def insert_rows(conn: Connection, rows: Sequence[LogRow]) -> list[LogRow]:
-    """Insert rows, ignoring ones already written (a replayed spill file may repeat some); returns the new ones."""
+def insert_rows(conn: Connection, rows: Sequence[LogRow], replay: bool = False) -> list[LogRow]:
+    """Insert rows, ignoring ones already written (a replayed spill file may repeat some); returns the new ones.
+    `replay`: some are known to be there, so skip the plain insert."""
     if not rows:
         return []
-    try:  # the normal case, all new: a plain batch insert of tuples is the cheapest (db.insert_many says why)
-        with conn.begin_nested():
-            insert_many(conn, "request_logs", LogRow.__struct_fields__, [msgspec.structs.astuple(row) for row in rows])
-        return list(rows)
-    except IntegrityError:  # a replay: insert what is missing, and learn which rows those were
-        pass
+    if not replay:
+        try:  # the normal case, all new: a plain batch insert of tuples is the cheapest (db.insert_many says why)
+            with conn.begin_nested():
+                columns = LogRow.__struct_fields__
+                insert_many(conn, "request_logs", columns, [msgspec.structs.astuple(row) for row in rows])
+            return list(rows)
+        except IntegrityError:  # a replay: insert what is missing, and learn which rows those were
+            pass
     values = [msgspec.structs.asdict(row) for row in rows]
     module = postgresql_dialect() if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(request_logs).on_conflict_do_nothing(index_elements=["request_id"])

@@ -142,13 +142,19 @@ def _upsert(conn: Connection, table: Table, dimensions: tuple[str, ...], records
         conn.execute(_upsert_statement(conn.dialect.name, table, dimensions), records)
 
 
+def rollup_records(rows: Sequence[LogRow]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """Each rollup table with the bucket rows to add to it for `rows`, each list in one sorted order."""
+    hourly = _hourly(rows)
+    return [(table, _regroup(hourly, size, dimensions)) for table, size, dimensions in ROLLUPS]
+
+
 def add_to_rollups(conn: Connection, rows: Sequence[LogRow]) -> None:
-    """Add newly inserted request-log rows to every rollup (inside the caller's transaction)."""
+    """Add newly inserted request-log rows to every rollup (inside the caller's transaction). PostgreSQL's
+    writer adds them in its batch statement instead (store/pg_batch.py)."""
     if not rows:
         return
-    hourly = _hourly(rows)
-    for table, size, dimensions in ROLLUPS:
-        _upsert(conn, table, dimensions, _regroup(hourly, size, dimensions))
+    for (table, _size, dimensions), (_table, records) in zip(ROLLUPS, rollup_records(rows), strict=True):
+        _upsert(conn, table, dimensions, records)
 
 
 def _bucket_expr(conn: Connection, size: int) -> ColumnElement[Any]:

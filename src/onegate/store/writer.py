@@ -22,15 +22,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from onegate.outages import Outage
-from onegate.store.db import write_transaction
-from onegate.store.journal import Journal, locked_file, read_lines
-from onegate.store.ledger import Charge, Committed, Settlement, write_settlements
+from onegate.store.journal import Journal, Segment, locked_file, read_lines
+from onegate.store.ledger import Charge, Committed, Settlement, SettlementStore
 from onegate.store.logs import LogRow
 
 log = logging.getLogger("onegate.writer")
 
-OnCommit = Callable[[Committed], None]
+# told of each commit; may return an event set once the counters have it (the journal segment waits for it)
+OnCommit = Callable[[Committed], "threading.Event | None"]
 MAX_REPLAY_WAIT = 5.0  # seconds between replay attempts while the database stays down, at most
+COUNTERS_WAIT = 2.0  # seconds, at shutdown, for the counters to take the last commits before leaving them
 
 
 @dataclass(slots=True)
@@ -57,7 +58,7 @@ class LogWriter:
         database: Outage | None = None,
         replay_seconds: float = 1.0,
     ) -> None:
-        self._engine = engine
+        self._batches = SettlementStore(engine)
         self._spill_path = spill_path
         # A deque, not a queue.Queue: append is atomic under the GIL and wakes no thread, so handing a
         # record over costs the request path about 100 ns. The writer polls it every `interval`.
@@ -68,6 +69,8 @@ class LogWriter:
         self._interval = interval
         self._journal = Journal(journal_dir) if journal_dir else None
         self._journal_lock = threading.Lock()
+        # segments whose records are stored, kept until the counters have taken their commits
+        self._stored: deque[tuple[Segment, list[threading.Event]]] = deque()
         self._on_commit = on_commit
         self._database = database or Outage("the database", log)
         self._replay_seconds = replay_seconds
@@ -124,18 +127,23 @@ class LogWriter:
         self._stop.set()
         self._thread.join(timeout)
         if self._journal is not None and not self._thread.is_alive():
+            self._release_stored(wait=COUNTERS_WAIT)
             self._journal.close()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.stats.beat = time.monotonic()
-            self._flush()
-            if time.monotonic() >= self._next_replay:
-                # while the database stays down, try less often (a replay reads the whole spill file)
-                wait = self._replay_seconds if self._replay_spill() else min(2 * self._replay_wait, MAX_REPLAY_WAIT)
-                self._replay_wait = wait
-                self._next_replay = time.monotonic() + wait
-        self._flush()  # stopping: everything submitted so far, late finishers included
+        try:
+            while not self._stop.wait(self._interval):
+                self.stats.beat = time.monotonic()
+                self._flush()
+                self._release_stored()
+                if time.monotonic() >= self._next_replay:
+                    # while the database stays down, try less often (a replay reads the whole spill file)
+                    wait = self._replay_seconds if self._replay_spill() else min(2 * self._replay_wait, MAX_REPLAY_WAIT)
+                    self._replay_wait = wait
+                    self._next_replay = time.monotonic() + wait
+            self._flush()  # stopping: everything submitted so far, late finishers included
+        finally:
+            self._batches.close()
 
     def _flush(self) -> None:
         if self._journal is None:
@@ -148,43 +156,64 @@ class LogWriter:
             # Everything in the old segment is buffered now: it can go once these records are stored.
             segment = self._journal.rotate()
             items = self._take(len(self._items))
-        self._write(items)
-        Journal.release(segment)
+        self._stored.append((segment, self._write(items)))
+        self._release_stored()
+
+    def _release_stored(self, wait: float = 0.0) -> None:
+        """Delete the journal segments whose commits the counters have taken. A segment deleted earlier
+        would lose a kill -9 in between: the charges are in the database, but their holds never end (the
+        fast PostgreSQL writer made that gap easy to hit: tests/multi's kill -9 test). `wait`: at shutdown,
+        how long to give the counters; a segment still waiting is replayed at the next start (idempotent)."""
+        deadline = time.monotonic() + wait
+        while self._stored:
+            segment, events = self._stored[0]
+            if not all(e.wait(max(0.0, deadline - time.monotonic())) for e in events):
+                if wait:  # shutting down: leave it to the next start's replay
+                    os.close(segment.fd)
+                    self._stored.popleft()
+                    continue
+                return
+            Journal.release(segment)
+            self._stored.popleft()
 
     def _take(self, count: int) -> list[Settlement]:
         items = self._items
         return [items.popleft() for _ in range(min(count, len(items)))]
 
-    def _store(self, items: list[Settlement]) -> None:
-        """Batches of `batch_size`, a transaction each; the counters hear of every commit."""
+    def _store(self, items: list[Settlement]) -> list[threading.Event]:
+        """Batches of `batch_size`, a transaction each; the counters hear of every commit (the events: when
+        they have taken them)."""
+        events = []
         for start in range(0, len(items), self._batch_size):
             batch = items[start : start + self._batch_size]
             began = time.perf_counter()
-            with write_transaction(self._engine) as conn:  # log rows, charges, balances: all or none
-                committed = write_settlements(conn, batch)
+            committed = self._batches.store(batch)  # log rows, charges, balances: all or none
             self.stats.batch_seconds += time.perf_counter() - began
             self.stats.batches += 1
             self.stats.written += len(batch)
             if self._on_commit is not None and (committed.charges or committed.balances or committed.already):
                 try:
-                    self._on_commit(committed)
+                    if (taken := self._on_commit(committed)) is not None:
+                        events.append(taken)
                 except Exception:  # the counters catch up from the database on their own
                     log.exception("commit callback failed")
+        return events
 
-    def _write(self, items: list[Settlement]) -> None:
+    def _write(self, items: list[Settlement]) -> list[threading.Event]:
         if not items:
-            return
+            return []
         try:
-            self._store(items)
+            events = self._store(items)
         except Exception as exc:  # the database is down or locked: keep the records on disk
             self._database.failed(f"{exc.__class__.__name__}; request records wait in {self._spill_path}")
             log.debug("request-log write failed; spilling %d records", len(items), exc_info=True)
             self.stats.failures += 1
             self._spill(items)  # a batch stored before the failure is in it too: replays are idempotent
-            return
+            return []
         self._database.ok()
         if self._spill_path.exists():
             self._replay_spill()
+        return events
 
     def _spill(self, items: list[Settlement]) -> None:
         data = b"".join(item.encode() + b"\n" for item in items)
