@@ -92,7 +92,14 @@ def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
     masked, at most `limit` characters. Cut before masking so a megabyte costs no more than `limit` does."""
     if not text:
         return text
-    return cap(mask_key_shaped(text[: 2 * limit]), limit)
+    return cap(mask_key_shaped(storable(text[: 2 * limit])), limit)
+
+
+def storable(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL's text columns refuse: one in a log row (a path with
+    `%00`, a model name `"\\u0000"`, an upstream's error message) failed its whole batch, and the replay of
+    the spilled batch failed the same way forever. Replaced by U+FFFD, as an undecodable byte is."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def cap(text: str, limit: int) -> str:

@@ -21,7 +21,7 @@ from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.observe.timing import phases_ms
-from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, stored_text
+from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, storable, stored_text
 from onegate.store.logs import LogRow
 from onegate.store.schema import request_logs
 from onegate.store.writer import LogWriter
@@ -77,7 +77,9 @@ def log_row(ctx: RequestContext) -> LogRow:
         ctx.status,  # status
         ctx.error_code,  # error_code
         # onegate's own messages may quote what the caller sent (a key pasted as the model name)
-        mask_key_shaped(ctx.error_message[:STORED_ERROR_LIMIT]) if ctx.error_message else None,  # error_message
+        mask_key_shaped(storable(ctx.error_message[:STORED_ERROR_LIMIT]))
+        if ctx.error_message
+        else None,  # error_message
         ctx.stream,  # stream
         round((now - ctx.started) * 1000, 3),  # latency_ms
         round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,  # ttfb_ms
@@ -91,7 +93,9 @@ def log_row(ctx: RequestContext) -> LogRow:
         not usage.reported and (usage.input_tokens + usage.output_tokens) > 0,  # usage_estimated
         ctx.config_hint,  # config_hint
         orjson.dumps([a.as_dict() for a in ctx.attempts]).decode() if ctx.attempts else None,  # attempts
-        mask_key_shaped("; ".join(ctx.notes)[:MAX_ERROR_TEXT]) if ctx.notes else None,  # notes: they quote the body
+        mask_key_shaped(storable("; ".join(ctx.notes)[:MAX_ERROR_TEXT]))
+        if ctx.notes
+        else None,  # notes: they quote the body
         orjson.dumps(phases_ms(ctx, now)).decode(),  # timings: the Server-Timing phases, total to the last byte
     )
 
