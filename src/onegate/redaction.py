@@ -96,9 +96,9 @@ def stored_text(text: str | None, limit: int = STORED_TEXT_LIMIT) -> str | None:
 
 
 def storable(text: str) -> str:
-    """`text` without NUL characters, which PostgreSQL's text columns refuse: one in a log row (a path with
-    `%00`, a model name `"\\u0000"`, an upstream's error message) failed its whole batch, and the replay of
-    the spilled batch failed the same way forever. Replaced by U+FFFD, as an undecodable byte is."""
+    """`text` without NUL characters, which PostgreSQL's text columns refuse: one in a log row (a model name
+    `"\\u0000"`, an upstream's error message) failed its whole batch, and the spilled batch's replay failed
+    the same way forever. Replaced by U+FFFD, as an undecodable byte is."""
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
