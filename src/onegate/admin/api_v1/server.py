@@ -151,11 +151,32 @@ async def sign_in(deps: AdminDeps, ctx: RequestContext, responder: Responder, bo
 
 def _decode(body: bytes, kind: type) -> Any:
     try:
-        return msgspec.json.decode(body or b"{}", type=kind)
+        value = msgspec.json.decode(body or b"{}", type=kind)
     except msgspec.ValidationError as exc:
         raise GatewayError(errors.INVALID_REQUEST, f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise GatewayError(errors.INVALID_JSON, f"The request body is not valid JSON ({exc}).") from None
+    if b"\\u0000" in body:  # JSON can carry a NUL only escaped: the walk runs only when one may be there
+        try:
+            _refuse_nul(msgspec.json.decode(body), "$", "request body")
+        except RecursionError:
+            raise GatewayError(errors.INVALID_REQUEST, "Invalid request body: nested too deeply.") from None
+    return value
+
+
+def _refuse_nul(value: Any, where: str, what: str) -> None:
+    """A 400 for a NUL character anywhere in `value`: PostgreSQL's text refuses it (a 500 there), and on
+    SQLite it would be stored to surprise whoever reads it later. No name, note or URL needs one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise GatewayError(errors.INVALID_REQUEST, f"Invalid {what}: `{where}` contains a NUL character (\\u0000).")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _refuse_nul(name, where, what)
+            _refuse_nul(item, f"{where}.{name}", what)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nul(item, f"{where}[{i}]", what)
 
 
 def _query(ctx: RequestContext, kind: type | None) -> Any:
@@ -163,6 +184,7 @@ def _query(ctx: RequestContext, kind: type | None) -> Any:
     pairs = dict(parse_qsl(raw, keep_blank_values=False))
     if kind is None:
         return None
+    _refuse_nul(pairs, "query", "query parameter")
     try:
         return msgspec.convert(pairs, kind, strict=False)
     except msgspec.ValidationError as exc:
