@@ -151,7 +151,7 @@ async def sign_in(deps: AdminDeps, ctx: RequestContext, responder: Responder, bo
 
 def _decode(body: bytes, kind: type) -> Any:
     try:
-        value = msgspec.json.decode(body or b"{}", type=kind)
+        value: Any = msgspec.json.decode(body or b"{}", type=kind)
     except msgspec.ValidationError as exc:
         raise GatewayError(errors.INVALID_REQUEST, f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
