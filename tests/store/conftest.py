@@ -20,7 +20,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'onegate.db'}"
         return
     require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
-    with (postgres_schema() if request.param == "postgresql" else pgbouncer_schema()) as url:
+    with postgres_schema() if request.param == "postgresql" else pgbouncer_schema() as url:
         yield url
 
 
