@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -129,8 +130,9 @@ def _redis_cli(redis: PrivateRedis, *args: str) -> str:
                           check=True, timeout=10).stdout.strip()  # fmt: skip
 
 
-def test_with_wide_headroom_the_upstream_call_starts_before_admission_answers(gw, upstream, slow_redis):
-    key = team_key(gw, topup=10**12)
+def _slow_chat(gw, upstream, slow_redis, key: str) -> tuple[Any, float, list[float], float]:
+    """One chat after a warm-up, with Redis replies and the upstream's answer both `DELAY` late: the answer,
+    how long it took, when the upstream got the call, and when admission answered."""
     _warm(gw, key, upstream)
     slow_redis.delay = upstream.delay_before_headers = DELAY
     arrived = _arrival(upstream, 1)
@@ -139,6 +141,11 @@ def test_with_wide_headroom_the_upstream_call_starts_before_admission_answers(gw
     took = time.monotonic() - started
     assert answered.status == 200, answered.body
     admitted = [t for t in slow_redis.admissions if t > started][0]
+    return answered, took, arrived, admitted
+
+
+def test_with_wide_headroom_the_upstream_call_starts_before_admission_answers(gw, upstream, slow_redis):
+    answered, took, arrived, admitted = _slow_chat(gw, upstream, slow_redis, team_key(gw, topup=10**12))
     assert arrived and arrived[0] < admitted, "the upstream call waited for admission"
     assert took < 2 * DELAY - 0.1, f"{took:.2f} s: admission and upstream added up"
     row = gw.log(answered.headers["x-request-id"])
@@ -152,14 +159,7 @@ def test_with_wide_headroom_the_upstream_call_starts_before_admission_answers(gw
 
 def test_narrow_headroom_waits_for_admission_before_calling_upstream(gw, upstream, slow_redis):
     key = team_key(gw, topup=10**12, rpm=30)  # after the warm-up, room for 28 more: under the margin of 50
-    _warm(gw, key, upstream)
-    slow_redis.delay = upstream.delay_before_headers = DELAY
-    arrived = _arrival(upstream, 1)
-    started = time.monotonic()
-    answered = chat(gw, key, model=MODEL)
-    took = time.monotonic() - started
-    assert answered.status == 200
-    admitted = [t for t in slow_redis.admissions if t > started][0]
+    answered, took, arrived, admitted = _slow_chat(gw, upstream, slow_redis, key)
     assert arrived and arrived[0] > admitted
     assert took >= 2 * DELAY
     assert "admit_async" not in orjson.loads(gw.log(answered.headers["x-request-id"])["timings"])
