@@ -110,3 +110,30 @@ def test_a_batch_lands_whole_or_not_at_all_on_sqlite(tmp_path):
     assert count_logs(reader) == 1 and ledger_total(reader) == -700
     engine.dispose()
     reader.dispose()
+
+
+def test_a_spill_file_with_nul_characters_from_an_older_version_replays(engine, tmp_path):
+    """Before NUL was replaced where caller text enters a row, a model name `"gpt\\u0000"` was spilled as
+    is, and PostgreSQL refused the replay forever (text can't hold NUL): every later record in that spill
+    file waited with it. Replayed lines get the same replacement as new rows."""
+    from sqlalchemy import select
+
+    from onegate.store.schema import request_logs
+
+    spill = tmp_path / "old-spill.jsonl"
+    poisoned = {
+        "log": msgspec.structs.asdict(
+            log_row("req_nul", 7, 1, model_requested="gpt\u0000-x", error_message="bad \u0000 byte")
+        ),
+        "charge": msgspec.structs.asdict(charge("req_nul", 7, 1, None, model="gpt\u0000-x")),
+    }
+    spill.write_bytes(
+        orjson.dumps(poisoned) + b"\n" + orjson.dumps(msgspec.structs.asdict(log_row("req_next"))) + b"\n"
+    )
+    writer = LogWriter(engine, spill, interval=0.01)
+    writer.start()
+    writer.close()
+    assert not spill.exists() and count_logs(engine) == 2 and ledger_total(engine) == -7
+    with engine.connect() as conn:
+        row = conn.execute(select(request_logs).where(request_logs.c.request_id == "req_nul")).one()
+    assert (row.model_requested, row.error_message) == ("gpt\ufffd-x", "bad \ufffd byte")

@@ -20,9 +20,11 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from onegate.redaction import storable
 from onegate.store.private import private_dir
 
 
@@ -47,10 +49,23 @@ def read_lines(path: Path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            records.append(orjson.loads(line))
+            record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
+        records.append(_without_nul(record) if b"\\u0000" in line else record)
     return records
+
+
+def _without_nul(value: Any) -> Any:
+    """A record written before caller text lost its NUL characters on the way into a row: PostgreSQL
+    refuses them, and the whole file's replay with them, forever. Replaced as new rows are."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 class Journal:
