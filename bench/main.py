@@ -15,6 +15,8 @@ Run it as ``bench/run``. Environment knobs (all optional):
   BENCH_ACCOUNTING=memory,redis  also onegate with teams, prices, limits, reservations (accounting.py)
   BENCH_DURABLE=1         with BENCH_ACCOUNTING: journal every request (durable_writes)
   BENCH_FIRST_CHUNK=300   requests per stream lane for the time to first chunk at concurrency 1 (0: off)
+  BENCH_UPSTREAM_DELAY_MS=0  the fake upstream waits this long before each answer (a real vendor's latency:
+                          what speculative admission hides; 0: the bare floor)
   BENCH_WORKERS=2         also onegate+redis-w2: `serve --workers 2` on cores BENCH_WORKERS_CPUS (0,1) vs onegate+redis
                           (rps, gateway CPU and scaling efficiency: rps per gateway core of 2 workers ÷ of one)
 """
@@ -63,6 +65,7 @@ METRICS = os.environ.get("BENCH_METRICS", "") not in ("", "0", "false", "no")
 GATEWAY_CPU = int(os.environ.get("BENCH_GATEWAY_CPU", "0"))
 LOAD_CPU = int(os.environ.get("BENCH_LOAD_CPU", "1"))
 FIRST_CHUNK = int(os.environ.get("BENCH_FIRST_CHUNK", "300"))
+UPSTREAM_DELAY_MS = float(os.environ.get("BENCH_UPSTREAM_DELAY_MS", "0"))
 
 UPSTREAM_KEY_ENV = "BENCH_UPSTREAM_KEY"
 UPSTREAM_KEY = "sk-fake-upstream-bench"
@@ -76,11 +79,12 @@ def say(msg: str) -> None:
 # ---------------------------------------------------------------- processes
 
 
-def start_upstream() -> tuple[procs.Proc, Target]:
+def start_upstream(delay_ms: float = UPSTREAM_DELAY_MS) -> tuple[procs.Proc, Target]:
+    """The fake upstream on the load core; `delay_ms` before each answer (0: as fast as it goes)."""
     port = procs.free_port()
     p = procs.start(
         "upstream",
-        [str(PYTHON), "-m", "tests.fakes.openai_upstream", "--port", str(port)],
+        [str(PYTHON), "-m", "tests.fakes.openai_upstream", "--port", str(port), "--delay", repr(delay_ms / 1000)],
         cpu=LOAD_CPU,
         log_dir=LOGS,
         cwd=ROOT,
@@ -596,6 +600,7 @@ def main() -> int:
         "machine": f"{os.cpu_count()} cores, {cpu_model()}",
         "pinning": f"gateway under test on core {GATEWAY_CPU}; fake upstream and wrk on core {LOAD_CPU}",
         "load": f"{install.wrk_version()}, 1 thread, closed loop, {SECONDS:g} s per row after {WARMUP:g} s warm-up",
+        "upstream delay": f"{UPSTREAM_DELAY_MS:g} ms before each answer (BENCH_UPSTREAM_DELAY_MS)",
         "litellm": "skipped" if SKIP_LITELLM else install.litellm_version(LITELLM_VENV) + " (1 worker, no DB)",
     }
     started: list[procs.Proc] = []

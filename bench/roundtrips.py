@@ -9,6 +9,8 @@ private `redis-server`, with the accounting of `bench/accounting.py` (prices, ke
 balance, a key budget): every request is admitted, reserved, settled and charged. Requests go one at a
 time, so nothing batches that would not batch at concurrency 1. Counted:
 - Redis commands by name (the private server's `INFO commandstats`), and which of them a request waits for;
+- the Redis server's socket reads and writes (`INFO stats`): how often a request wakes it, however many
+  commands each read carries;
 - SQL statements and transactions the gateway's engine ran (SQLAlchemy events), i.e. database round trips;
 - CPU per request by thread (the event loop's, the log writer's, the rest: client and fake upstream), and
   the Redis server's own time in commands (`usec` of `INFO commandstats`: the Lua scripts' run time);
@@ -101,6 +103,12 @@ def _commandstats(client: redis.Redis) -> tuple[Counter[str], int]:
     return calls, int(stats.get("cmdstat_evalsha", {}).get("usec", 0))
 
 
+def _redis_io(client: redis.Redis) -> tuple[int, int]:
+    """The Redis server's socket reads and writes so far: each read is one wake-up for a batch of commands."""
+    stats = client.info("stats")
+    return int(stats["total_reads_processed"]), int(stats["total_writes_processed"])
+
+
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds so far of each live thread of this process, by name (one clock per thread)."""
     out: dict[str, float] = {}
@@ -186,6 +194,7 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
         time.sleep(1.5)
         counted = _Statements(gateway.engine)
         before, usec_before = _commandstats(client) if client else (Counter(), 0)
+        io_before = _redis_io(client) if client else (0, 0)
         threads = _thread_cpu()
         cpu = time.process_time()
         last = ""
@@ -198,6 +207,7 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
         spent = _thread_cpu()
         by_thread = {name: spent[name] - threads.get(name, 0.0) for name in spent}
         time.sleep(1.5)  # the last batch's commit reaches Redis
+        io_after = _redis_io(client) if client else (0, 0)
         after, usec = _commandstats(client) if client else (Counter(), usec_before)
         after -= before
         after.pop("info", None)
@@ -217,6 +227,8 @@ def _run(gateway: Gateway, redis_url: str | None) -> None:
         )
         if client:
             print(f"  Redis server time in scripts per request: {(usec - usec_before) / n:.1f} µs")
+            reads, writes = (a - b - 1 for a, b in zip(io_after, io_before, strict=True))  # less our INFO
+            print(f"  Redis socket reads / writes per request (its wake-ups): {reads / n:.2f} / {writes / n:.2f}")
         phases = _phase_medians(gateway, REQUESTS)
         print("  log rows' timings, median ms: " + ", ".join(f"{k} {v:.3f}" for k, v in phases.items()))
     finally:

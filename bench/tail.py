@@ -18,8 +18,10 @@ TAIL_CONCURRENCY (1), TAIL_LANE (chat), TAIL_ACCOUNTING (unset or `memory`: SQLi
 onegate+memory; `redis`, `redis-nospec`: PostgreSQL + Redis as onegate+redis, a private redis-server on the load
 core; a variant may name its own after its src: `plain=src:off,spec=src:redis,nospec=src:redis-nospec`),
 TAIL_PYSPY (a py-spy binary: record each run with --gil, raw samples per thread in bench/results/logs),
-TAIL_PERF=1 (cyclic GC collections per 1000 requests and their length, from uprobes on libpython's
-gc_collect_main: `perf probe -x LIB -a gc_collect_main -a 'gc_ret=gc_collect_main%return'`).
+TAIL_UPSTREAM_DELAY_MS (BENCH_UPSTREAM_DELAY_MS, 0: the fake upstream waits this long before each answer, as a real
+vendor would: with accounting on Redis, what speculative admission hides), TAIL_PERF=1 (cyclic GC collections per
+1000 requests and their length, from uprobes on libpython's gc_collect_main:
+`perf probe -x LIB -a gc_collect_main -a 'gc_ret=gc_collect_main%return'`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ CONCURRENCY = int(os.environ.get("TAIL_CONCURRENCY", "1"))
 LANE = os.environ.get("TAIL_LANE", "chat")
 ACCOUNTING = os.environ.get("TAIL_ACCOUNTING", "")
 PYSPY = os.environ.get("TAIL_PYSPY", "")
+UPSTREAM_DELAY_MS = float(os.environ.get("TAIL_UPSTREAM_DELAY_MS", os.environ.get("BENCH_UPSTREAM_DELAY_MS", "0")))
 PERF = os.environ.get("TAIL_PERF", "0") not in ("", "0")  # uprobes on gc_collect_main (see writer_lag.py)
 
 
@@ -278,7 +281,9 @@ def main() -> None:
     upstream_rows: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="onegate-tail-") as tmp:
         work = Path(tmp)
-        up, target = start_upstream()  # the same fake upstream, pinned and probed as bench/run starts it
+        up, target = start_upstream(
+            UPSTREAM_DELAY_MS
+        )  # the same fake upstream, pinned and probed as bench/run starts it
         upstream = target.base_url
         redis_url, redis = "", None
         if any(mode.startswith("redis") for _, _, mode in chosen):
@@ -304,7 +309,8 @@ def main() -> None:
     up_p99 = statistics.median(r.p99_ms for r in upstream_rows)
     print(f"\nupstream direct: p50 {up_p50:.3f} ms, p99 {up_p99:.3f} ms (median of {len(upstream_rows)} runs)")
     modes = ", ".join(f"{name}: {mode or 'off'}" for name, _, mode in chosen)
-    print(f"c={CONCURRENCY} lane={LANE} accounting ({modes}) rounds={ROUNDS} seconds={SECONDS}")
+    print(f"c={CONCURRENCY} lane={LANE} accounting ({modes}) rounds={ROUNDS} seconds={SECONDS} "
+          f"upstream delay={UPSTREAM_DELAY_MS:g} ms")  # fmt: skip
     keys = list(dict.fromkeys(k for rows in results.values() for r in rows for k in r))
     print("| metric | " + " | ".join(name for name, _, _ in chosen) + " |")
     print("| --- |" + " ---: |" * len(chosen))
@@ -316,6 +322,8 @@ def main() -> None:
                 " / ".join(f"{v:.3g}" for v in values) + (f" (med {statistics.median(values):.3g})" if values else "")
             )
         print(f"| {key} | " + " | ".join(cells) + " |")
+    added = [f"{name} {statistics.median(r['p50'] for r in results[name]) - up_p50:+.3f} ms" for name, _, _ in chosen]
+    print("added p50 over the direct upstream (medians): " + ", ".join(added))
 
 
 if __name__ == "__main__":

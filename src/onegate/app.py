@@ -78,9 +78,9 @@ class Gateway:
         self.engine = open_engine(settings.database_url)
         self.keys = KeyCache(self.engine)
         self.registry = ModelRegistry.from_settings(settings)
-        self.channels = ChannelBook.from_settings(settings)
-        self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         self.counters = open_counters(settings)
+        self.channels = ChannelBook.from_settings(settings, self.counters)
+        self.health = ChannelHealth(self.channels, self.registry.channels, settings.data_dir, settings.routing)
         database = Outage("the database", logging.getLogger("onegate.store"))  # one line per outage
         self.directory = Directory(self.engine, self.keys, self.registry, self.counters, database)
         accounting = settings.accounting

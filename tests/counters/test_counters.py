@@ -420,3 +420,33 @@ async def test_a_commit_that_missed_redis_is_sent_again_until_it_lands(tmp_path)
             assert (await counters.team_state(7, T0)).balance == 75
         finally:
             await counters.close()
+
+
+async def test_a_requests_success_counts_leave_with_its_settlement_in_one_write(tmp_path):
+    """The channel state shares the counters' connection and its success counts are lazy (counters/resp.py):
+    they go with the settlement that follows, one wake-up of Redis instead of two; alone, within a few ms."""
+    import redis
+
+    from onegate.channels.redis import RedisChannelStore
+    from onegate.counters.redis import RedisCounters
+
+    with private_redis(tmp_path) as server:
+        counters = RedisCounters(server.url, "t:")
+        channels = RedisChannelStore(server.url, "c:", 12.0, lean=counters.client)
+        probe = redis.Redis.from_url(server.url)
+        try:
+            assert await counters.admit(admit("a", time.time())) is None
+            reads = int(probe.info("stats")["total_reads_processed"])  # this INFO's read included
+            await channels.add_success("ch", 120.0, time.time())
+            counters.settle(settle("a", time.time()))
+            await counters.flush()
+            assert int(probe.info("stats")["total_reads_processed"]) - reads == 2  # one write, then this INFO
+            windows = await channels.windows(["ch"], time.time())
+            assert (windows["ch"].successes, windows["ch"].latency_ms) == (1, 120.0)
+            await channels.add_success("ch", 80.0, time.time())  # nothing follows: it leaves by itself
+            await asyncio.sleep(0.1)
+            assert (await channels.windows(["ch"], time.time()))["ch"].successes == 2
+        finally:
+            probe.close()
+            await channels.close()
+            await counters.close()

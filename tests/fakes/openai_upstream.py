@@ -383,10 +383,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9999)
     parser.add_argument("--stream-chunks", type=int, default=4)
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between stream chunks")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering (a real vendor's latency)")
     parser.add_argument("--record", action="store_true", help="keep every request in memory (off by default)")
     args = parser.parse_args(argv)
     app = FakeOpenAIUpstream(args.host, args.port, record=args.record)
     app.stream_chunks, app.chunk_delay = args.stream_chunks, args.chunk_delay
+    app.delay_before_headers = args.delay
     # uvloop + httptools: the benchmark needs the fake to be far faster than the gateway under test.
     server = {"loop": "uvloop", "http": "httptools", "lifespan": "off"}
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, **server)

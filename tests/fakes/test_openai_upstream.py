@@ -6,6 +6,8 @@ import base64
 import http.client
 import json
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
+from tests.conftest import free_port, raw_request
 from tests.fakes.openai_upstream import (
     REPLY_TEXT,
     TOOL_ARGUMENTS,
@@ -211,3 +214,27 @@ def test_cut_stream(fake: FakeOpenAIUpstream) -> None:
     fake.cut_stream_abort = True
     with pytest.raises(http.client.IncompleteRead):
         raw_post(fake, "/v1/chat/completions", body)
+
+
+def test_benchmark_mode_delay_holds_every_answer() -> None:
+    """`--delay` (bench/run's BENCH_UPSTREAM_DELAY_MS): the benchmark's fake answers like a vendor that takes time."""
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(port), "--delay", "0.3"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+        deadline = time.monotonic() + 30
+        while True:  # started once it answers
+            try:
+                raw_request("POST", f"http://127.0.0.1:{port}/v1/chat/completions", body)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the fake upstream did not start"
+                time.sleep(0.1)
+        began = time.monotonic()
+        answer = raw_request("POST", f"http://127.0.0.1:{port}/v1/chat/completions", body)
+        assert answer.status == 200 and REPLY_TEXT in answer.body.decode()
+        assert time.monotonic() - began >= 0.3
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -13,11 +13,15 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from onegate.channels import breaker
 from onegate.channels.memory import MemoryChannelStore
 from onegate.channels.state import ChannelStateStore, Marks, State, Window
 from onegate.settings import RoutingConfig, Settings
+
+if TYPE_CHECKING:
+    from onegate.counters.protocol import Counters
 
 log = logging.getLogger("onegate.channels")
 _HEALTHY = Marks()
@@ -56,14 +60,17 @@ class ChannelBook:
         self._in_flight: dict[str, int] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ChannelBook:
+    def from_settings(cls, settings: Settings, counters: Counters | None = None) -> ChannelBook:
+        """`counters`: the request path's, whose Redis connection the channel state then shares."""
         window = settings.routing.breaker.window_seconds
         store: ChannelStateStore
         if settings.redis_url:
             from onegate.channels.redis import RedisChannelStore  # only when configured: keeps redis optional
+            from onegate.counters.redis import RedisCounters
 
             prefix = settings.routing.redis_prefix
-            store = RedisChannelStore(settings.redis_url, prefix, window, timeout=settings.redis_timeout)
+            lean = counters.client if isinstance(counters, RedisCounters) else None
+            store = RedisChannelStore(settings.redis_url, prefix, window, timeout=settings.redis_timeout, lean=lean)
         else:
             store = MemoryChannelStore(window)
         return cls(store, settings.routing, {c.name: c.max_concurrency for c in settings.channels})

@@ -32,11 +32,15 @@ _FIELDS = {"s": 0, "f": 1, "l": 2}
 class RedisChannelStore:
     shared = True
 
-    def __init__(self, url: str, prefix: str, window_seconds: float, timeout: float = 2.0) -> None:
+    def __init__(
+        self, url: str, prefix: str, window_seconds: float, timeout: float = 2.0, lean: ClusterClient | None = None
+    ) -> None:
         self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         # every answered request counts a success: sent without waiting on the counters' lean client (one
-        # buffered write; redis-py's awaited pipeline cost more CPU than the rest of the Redis work of a request)
-        self._lean = ClusterClient(url, timeout)
+        # buffered write; redis-py's awaited pipeline cost more CPU than the rest of the Redis work of a request).
+        # `lean`: the counters' own connection (then its owner closes it), so the counts leave with the settlement
+        self._own_lean = lean is None
+        self._lean = lean or ClusterClient(url, timeout)
         self._prefix = prefix
         self._width = window_seconds / BUCKETS
         self._ttl_ms = int(window_seconds * 2000)
@@ -53,13 +57,13 @@ class RedisChannelStore:
     async def add_success(self, channel: str, latency_ms: float, now: float) -> None:
         """Not waited for: a success only thins a window's failure ratio, read by the next breaker check."""
         key, number = self._window_key(channel), int(now // self._width)
-        send = self._lean.send
-        send("HINCRBY", key, f"{number}:s", 1).add_done_callback(self._sent)
-        send("HINCRBYFLOAT", key, f"{number}:l", repr(latency_ms)).add_done_callback(self._sent)
+        send = self._lean.send  # lazy: with the request's settlement (or within a few ms), no write of their own
+        send("HINCRBY", key, f"{number}:s", 1, lazy=True).add_done_callback(self._sent)
+        send("HINCRBYFLOAT", key, f"{number}:l", repr(latency_ms), lazy=True).add_done_callback(self._sent)
         # the TTL (two windows) is renewed once per slice, not per success: one command less per request
         if self._renewed.get(channel) != number:
             self._renewed[channel] = number
-            send("PEXPIRE", key, self._ttl_ms).add_done_callback(self._sent)
+            send("PEXPIRE", key, self._ttl_ms, lazy=True).add_done_callback(self._sent)
 
     def _sent(self, sent: Any) -> None:
         if not sent.cancelled() and sent.exception() is not None:
@@ -137,7 +141,8 @@ class RedisChannelStore:
             return True  # without Redis each instance probes for itself
 
     async def close(self) -> None:
-        await self._lean.close()
+        if self._own_lean:
+            await self._lean.close()
         await self._redis.aclose()
 
 

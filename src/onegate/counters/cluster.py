@@ -90,13 +90,13 @@ class ClusterClient:
                 node, asking = redirect
                 redirects += 1
 
-    def send(self, *args: Any) -> asyncio.Future[Any]:
+    def send(self, *args: Any, lazy: bool = False) -> asyncio.Future[Any]:
         """Send without waiting, in order behind what went to the same node before; the future says how it
-        went (after following a redirect, if there was one)."""
+        went (after following a redirect, if there was one). `lazy`: with the node's next write (resp.py)."""
         node = self._node_for(args)
         if not node.connected:
             return asyncio.ensure_future(self._connect_and_call(args))
-        sent = node.send(*args)
+        sent = node.send(*args, lazy=lazy)
         outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         sent.add_done_callback(functools.partial(self._settled, args, outcome))
         return outcome
