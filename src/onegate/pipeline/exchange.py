@@ -29,6 +29,7 @@ from onegate.dialects.openai_chat.errors import parse_upstream_error
 from onegate.dialects.pairs import CallerDataError, Plan
 from onegate.dialects.protocols import UpstreamStreamError
 from onegate.errors import GatewayError
+from onegate.observe.timing import ms
 from onegate.providers.protocol import UpstreamRequest, UpstreamResponse, UpstreamTimeout, UpstreamTransportError
 from onegate.providers.registry import Target
 from onegate.redaction import STORED_ERROR_LIMIT, UpstreamText
@@ -81,7 +82,7 @@ class Exchange:
     def _finish(self, status: int | None, error: str | None = None) -> None:
         self.attempt.status = status
         self.attempt.error = error[:STORED_ERROR_LIMIT] if error else error
-        self.attempt.duration_ms = round((time.perf_counter() - self._t0) * 1000, 2)
+        self.attempt.duration_ms = ms(time.perf_counter() - self._t0, 2)
 
     def _refuse(
         self, status: int | None, error: GatewayError, reason: str, retry_after: float | None = None
