@@ -139,6 +139,47 @@ def test_a_chunked_stream_arrives_chunk_by_chunk_and_a_gzip_body_is_decoded(run)
     run(main())
 
 
+def test_has_chunk_is_true_exactly_when_next_chunk_would_not_wait(run):
+    """The stream relay skips its idle timer when `has_chunk()` says so: it must never say so falsely, not
+    even for compressed bytes that decode to nothing yet."""
+    first, rest = b'data: {"n":1}\n\n', b"data: [DONE]\n\n"
+    packed = gzip.compress(b'{"answer":"' + b"c" * 300 + b'"}')
+    go_on = asyncio.Event()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n" % (len(first), first))
+        await go_on.wait()
+        writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(rest), rest))
+        await _head(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed))
+        writer.write(packed[:8])  # gzip's header alone: bytes buffered, nothing to decode yet
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.write(packed[8:])
+        await reader.read()
+
+    async def main() -> None:
+        async with Upstream(answer) as (_, provider, _):
+            response = await provider.send(_request(stream=True))
+            await asyncio.sleep(0.1)
+            assert response.has_chunk() and await response.next_chunk() == first
+            assert not response.has_chunk()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(response.next_chunk(), 0.1)  # it would have waited
+            go_on.set()
+            await asyncio.sleep(0.1)
+            assert response.has_chunk() and await response.next_chunk() == rest
+            assert response.has_chunk() and await response.next_chunk() is None
+            packed_response = await provider.send(_request())
+            await asyncio.sleep(0.1)
+            assert not packed_response.has_chunk()
+            assert await packed_response.read() == gzip.decompress(packed)
+
+    run(main())
+
+
 @pytest.mark.parametrize("raw", [False, True], ids=["zlib", "raw"])
 def test_deflate_is_decoded_with_or_without_the_zlib_header(run, raw: bool):
     body = b'{"answer":"' + b"b" * 300 + b'"}'

@@ -152,3 +152,37 @@ def test_the_guard_leaves_websocket_refusal_intact(server: OnegateProcess) -> No
             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
         assert sock.recv(64).startswith(b"HTTP/1.1 426")
+
+
+def test_an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not(tmp_path: Path) -> None:
+    """`server.keep_alive_timeout` between requests (the guard's timer keeps it, not uvicorn's own): a
+    connection that keeps asking stays open past it in all, one left idle is closed once it has passed."""
+    config = {"server": {"keep_alive_timeout": 1.0, "header_timeout": HEADER_TIMEOUT}}
+    request = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:])
+        await asyncio.wait_for(reader.readexactly(length), 5)
+        return head
+
+    async def run() -> tuple[float, float]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            started = time.monotonic()
+            for _ in range(8):  # 2.4 s of requests 0.3 s apart: more than the timeout in all, never that idle
+                assert (await ask(reader, writer)).startswith(b"HTTP/1.1 200")
+                await asyncio.sleep(0.3)
+            busy = time.monotonic() - started
+            idle_from = time.monotonic()
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # the server closes it
+            return busy, time.monotonic() - idle_from
+        finally:
+            writer.close()
+
+    with OnegateProcess(tmp_path, config) as server:
+        busy, idle = asyncio.run(run())
+    assert busy > 2.0
+    assert 0.6 < idle < 2.5

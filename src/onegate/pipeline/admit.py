@@ -77,6 +77,9 @@ async def admit(
     surface = SURFACES[ctx.dialect]
     if not surface.billed:
         return False
+    key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
+    if amount is None and entry.price.free and key_limits == team_limits == NO_LIMITS:
+        return False  # (as below, without estimating what nothing would reserve)
     now = time.time()
     input_tokens = estimate_tokens(size)
     asked = _output_limit(body)
@@ -87,7 +90,6 @@ async def admit(
     price = entry.price
     if amount is None:
         amount = 0 if price.free else estimate_micros(price, input_tokens, output * choices)
-    key_limits, team_limits = limits_of(key, admission.config.key_limits), limits_of(team, admission.config.team_limits)
     if not amount and key_limits == team_limits == NO_LIMITS:
         return False  # nothing to count and nothing to reserve: the counters are not asked
     # A balance or budget pays: the reservation must be the worst case, so the output gets a limit, lowered

@@ -20,7 +20,7 @@ from onegate.accounting.pricing import cost_micros
 from onegate.accounting.reservations import Reservations
 from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
-from onegate.observe.timing import phases_ms
+from onegate.observe.timing import ms, phases_ms
 from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, storable, stored_text
 from onegate.store.logs import LogRow
 from onegate.store.schema import request_logs
@@ -81,8 +81,8 @@ def log_row(ctx: RequestContext) -> LogRow:
         if ctx.error_message
         else None,  # error_message
         ctx.stream,  # stream
-        round((now - ctx.started) * 1000, 3),  # latency_ms
-        round((ctx.first_byte_at - ctx.started) * 1000, 3) if ctx.first_byte_at else None,  # ttfb_ms
+        ms(now - ctx.started),  # latency_ms
+        ms(ctx.first_byte_at - ctx.started) if ctx.first_byte_at else None,  # ttfb_ms
         usage.input_tokens,  # input_tokens
         usage.cached_tokens,  # cached_tokens
         usage.cache_write_tokens,  # cache_write_tokens

@@ -122,6 +122,9 @@ class AiohttpResponse:
         except (aiohttp.ClientError, OSError) as exc:
             raise transport_error(exc) from exc
 
+    def has_chunk(self) -> bool:
+        return False  # (not on the streaming path: only the lean client's answers are relayed)
+
     def close(self) -> None:
         # close, not release: an unfinished stream must stop generating (and billing) upstream
         self._response.close()

@@ -403,6 +403,12 @@ class H1Response:
             await conn.wait()
         return None
 
+    def has_chunk(self) -> bool:
+        conn = self._conn
+        if conn is None or conn.complete or conn.error is not None:
+            return True
+        return self._inflate is None and conn.buffered > 0  # (compressed bytes may decode to nothing yet)
+
     def _decoded(self, chunks: list[bytes]) -> bytes:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if self._inflate is None:

@@ -32,6 +32,11 @@ class UpstreamResponse(Protocol):
         """The next raw body bytes as they arrive; None at the end. Safe to cancel: nothing is lost."""
         ...
 
+    def has_chunk(self) -> bool:
+        """True when `next_chunk` answers without waiting (bytes buffered, or the end or a failure known):
+        the caller may then skip its timer. False when unsure."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -46,6 +46,9 @@ class SelftestResponse:
     async def next_chunk(self) -> bytes | None:
         return self._pieces.pop(0) if self._pieces else None
 
+    def has_chunk(self) -> bool:
+        return True  # all in memory
+
     def close(self) -> None:
         self._pieces = []
 

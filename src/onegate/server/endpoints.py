@@ -18,6 +18,7 @@ from onegate.dialects.openai_responses import request as responses_request
 from onegate.dialects.openai_responses.codec import RESPONSES_IN_CHAT_OUT
 from onegate.dialects.schema import check_model_name
 from onegate.errors import GatewayError
+from onegate.observe.timing import ms
 from onegate.pipeline.admit import admit, check_model
 from onegate.pipeline.authenticate import authenticate
 from onegate.pipeline.forward import forward
@@ -144,7 +145,7 @@ async def _cancel(ctx: RequestContext, early: asyncio.Task[None], why: str) -> N
     attempt = ctx.attempts[-1] if ctx.attempts else None
     if attempt is not None and attempt.status is None and attempt.error is None:
         attempt.error = f"cancelled: {why}"
-        attempt.duration_ms = round((time.perf_counter() - attempt.started_at) * 1000, 2)
+        attempt.duration_ms = ms(time.perf_counter() - attempt.started_at, 2)
     ctx.notes.append(f"the upstream call sent before admission answered was cancelled: {why}")
 
 
