@@ -45,7 +45,7 @@ from onegate.surfaces import SurfaceId
 log = logging.getLogger("onegate")
 
 # What imports SQLAlchemy, which `onegate serve` loads after it answers (cli/launch.py): the log writer, the
-# directory's reloads, the task poller. `Gateway.load_store` imports them on a worker thread.
+# directory's reloads, the task poller. `load_store` imports them on a worker thread.
 STORE_MODULES = (
     "onegate.store.ledger",
     "onegate.store.keys",
@@ -172,13 +172,7 @@ class Gateway:
             tasks.append(listen(self.settings.redis_url, self.settings.redis_prefix, self.directory.refresh))
         self._background = [asyncio.create_task(t) for t in tasks]
         tune_gc()
-        self._background.append(asyncio.create_task(self.load_store()))
-
-    async def load_store(self) -> None:
-        """Import the store's modules (SQLAlchemy) off the event loop, then freeze what they made, as `tune_gc`
-        froze start-up's: else every full collection walked their ~40,000 objects."""
-        await asyncio.to_thread(lambda: [import_module(name) for name in STORE_MODULES])
-        gc.freeze()
+        self._background.append(asyncio.create_task(load_store()))
 
     async def shutdown(self) -> None:
         for task in self._background:
@@ -336,6 +330,13 @@ def tune_gc() -> None:
     gc.freeze()
     gc.set_threshold(5_000, 5, 5)
     gc.enable()
+
+
+async def load_store() -> None:
+    """Import the store's modules (SQLAlchemy) off the event loop, then freeze what they made, as `tune_gc`
+    froze start-up's: else every full collection walked their ~40,000 objects."""
+    await asyncio.to_thread(lambda: [import_module(name) for name in STORE_MODULES])
+    gc.freeze()
 
 
 def create_app(settings: Settings) -> Gateway:

@@ -3,7 +3,7 @@
 SQLAlchemy's import was ~45% of the instructions `onegate serve` spent before its first answer (callgrind,
 bench/startup.py). On SQLite, start-up reads what the hot path needs with the stdlib's sqlite3
 (store/quickread.py), so nothing touches the engine before the first request; the store's modules are then
-imported on a worker thread (app.py, `Gateway.load_store`) while the event loop already answers.
+imported on a worker thread (`app.load_store`) while the event loop already answers.
 """
 
 from __future__ import annotations
