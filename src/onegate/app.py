@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from importlib import import_module
 from typing import Any
 
 from onegate import errors
@@ -35,13 +36,23 @@ from onegate.server.routes import SERVED, match, normalise, route_misconfigured
 from onegate.server.services import Services
 from onegate.settings import Settings
 from onegate.setup.style import PAGE_CSP
-from onegate.store.db import open_engine
-from onegate.store.migrations import migrate
+from onegate.store import quickread
+from onegate.store.deferred import deferred_engine
 from onegate.store.private import private_dir
 from onegate.store.writer import LogWriter
 from onegate.surfaces import SurfaceId
 
 log = logging.getLogger("onegate")
+
+# What imports SQLAlchemy, which `onegate serve` loads after it answers (cli/launch.py): the log writer, the
+# directory's reloads, the task poller. `load_store` imports them on a worker thread.
+STORE_MODULES = (
+    "onegate.store.ledger",
+    "onegate.store.keys",
+    "onegate.store.teams",
+    "onegate.store.prices",
+    "onegate.media.webhooks",
+)
 
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -75,7 +86,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         private_dir(settings.data_dir)
-        self.engine = open_engine(settings.database_url)
+        self.engine = deferred_engine(settings.database_url)  # SQLAlchemy: after the first answer on SQLite
         self.keys = KeyCache(self.engine)
         self.registry = ModelRegistry.from_settings(settings)
         self.counters = open_counters(settings)
@@ -127,15 +138,21 @@ class Gateway:
         self._background: list[asyncio.Task[None]] = []
 
     # lifecycle -----------------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Blocking start-up work: schema, log writer (which replays what a crash left)."""
-        migrate(self.engine)
+    def prepare(self) -> quickread.Snapshot | None:
+        """Blocking start-up work: schema, log writer (which replays what a crash left). On a SQLite database
+        already at the latest version, the keys, teams and prices read without SQLAlchemy (else None)."""
+        snapshot = quickread.read(self.settings.database_url)
+        if snapshot is None:
+            from onegate.store.migrations import migrate
+
+            migrate(self.engine)
         self.writer.start()
+        return snapshot
 
     async def startup(self) -> None:
         self.reservations.bind(asyncio.get_running_loop())
-        await asyncio.to_thread(self.prepare)
-        await self.directory.refresh()  # keys, teams, prices; balances and key spend into the counters
+        snapshot = await asyncio.to_thread(self.prepare)
+        await self.directory.start(snapshot)  # keys, teams, prices; balances and key spend into the counters
         tasks = [
             self.directory.poll_forever(self.settings.key_refresh_seconds),
             self.reservations.renew_forever(),
@@ -155,6 +172,7 @@ class Gateway:
             tasks.append(listen(self.settings.redis_url, self.settings.redis_prefix, self.directory.refresh))
         self._background = [asyncio.create_task(t) for t in tasks]
         tune_gc()
+        self._background.append(asyncio.create_task(load_store()))
 
     async def shutdown(self) -> None:
         for task in self._background:
@@ -308,6 +326,13 @@ def tune_gc() -> None:
     gc.freeze()
     gc.set_threshold(5_000, 5, 5)
     gc.enable()
+
+
+async def load_store() -> None:
+    """Import the store's modules (SQLAlchemy) off the event loop, then freeze what they made, as `tune_gc`
+    froze start-up's: else every full collection walked their ~40,000 objects."""
+    await asyncio.to_thread(lambda: [import_module(name) for name in STORE_MODULES])
+    gc.freeze()
 
 
 def create_app(settings: Settings) -> Gateway:

@@ -90,7 +90,7 @@ def _database_text(gw: RunningGateway) -> bytes:
     engine = gw.gateway.engine
     out = []
     with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
+        for table in sa.inspect(conn).get_table_names():
             for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
                 out.append(repr(tuple(row)))
     return "\n".join(out).encode()

@@ -14,14 +14,14 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from onegate.counters.protocol import Counters
 from onegate.counters.windows import minute_of
 from onegate.settings import MICROS, AlertsConfig
-from onegate.store.alerts import insert_alert, set_webhook_status
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("onegate.alerts")
 
@@ -88,6 +88,8 @@ class SpendAlerts:
             "ratio": ratio,
             "message": f"Abnormal spend: {subject.scope} {subject.name} spent {spent}, {versus}.",
         }
+        from onegate.store.alerts import insert_alert  # SQLAlchemy: off the start-up path (cli/launch.py)
+
         row["id"] = alert_id = await asyncio.to_thread(insert_alert, self._engine, row)
         log.warning("%s (alert %s)", row["message"], alert_id)
         if config.webhook_url:
@@ -107,6 +109,8 @@ class SpendAlerts:
         )
         if not status.isdigit():
             log.warning("spend alert %s webhook: %s", alert_id, status)
+        from onegate.store.alerts import set_webhook_status
+
         await asyncio.to_thread(set_webhook_status, self._engine, alert_id, status)
 
     async def run_forever(self) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from onegate.accounting.periods import period_bounds
 from onegate.accounting.pricing import Price
@@ -23,9 +22,13 @@ from onegate.counters.pubsub import TOPICS
 from onegate.keys.cache import KeyCache
 from onegate.outages import Outage
 from onegate.providers.registry import ModelRegistry
-from onegate.store.ledger import key_spend_since
-from onegate.store.prices import list_prices, prices_revision
-from onegate.store.teams import TeamRecord, list_teams, team_balance, teams_revision
+from onegate.store.rows import TeamRecord
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from onegate.settings import PriceConfig
+    from onegate.store.quickread import Snapshot
 
 log = logging.getLogger("onegate.directory")
 
@@ -57,21 +60,37 @@ class Directory:
         return self._teams.get(team_id)
 
     # loading ---------------------------------------------------------------------------------------
+    def preload(self, snapshot: Snapshot) -> list[TeamRecord]:
+        """What `_load` would have loaded, as start-up read it (store/quickread.py). Returns the teams."""
+        self._set_teams(snapshot.teams, snapshot.teams_revision)
+        self._set_prices(snapshot.prices, snapshot.prices_revision)
+        self.keys.preload(snapshot.keys, snapshot.keys_revision)
+        return snapshot.teams
+
+    def _set_teams(self, teams: list[TeamRecord], revision: object) -> None:
+        self._teams = {t.id: t for t in teams}
+        self._revisions["teams"] = revision
+
+    def _set_prices(self, prices: dict[str, PriceConfig], revision: object) -> None:
+        self._registry.reprice({m: Price.from_config(p) for m, p in prices.items()})
+        self._revisions["prices"] = revision
+
     def _load(self, topics: tuple[str, ...]) -> tuple[list[TeamRecord] | None, bool]:
         """Blocking: reload what changed. Returns (teams if reloaded, keys reloaded?)."""
+        from onegate.store.prices import list_prices, prices_revision  # SQLAlchemy: imported on this thread
+        from onegate.store.teams import list_teams, teams_revision
+
         teams = None
         keys_changed = False
         if "teams" in topics:
             revision = teams_revision(self._engine)
             if revision != self._revisions.get("teams"):
                 teams = list_teams(self._engine)
-                self._teams = {t.id: t for t in teams}
-                self._revisions["teams"] = revision
+                self._set_teams(teams, revision)
         if "prices" in topics:
             revision = prices_revision(self._engine)
             if revision != self._revisions.get("prices"):
-                self._registry.reprice({m: Price.from_config(p) for m, p in list_prices(self._engine).items()})
-                self._revisions["prices"] = revision
+                self._set_prices(list_prices(self._engine), revision)
         if "keys" in topics:
             before = self.keys.revision
             self.keys.load()
@@ -82,12 +101,23 @@ class Directory:
         """Reload `topic` (every part when None) if it changed, and pass balances on to the counters."""
         async with self._lock:  # a push and the poll at once: one reload
             teams, keys_changed = await asyncio.to_thread(self._load, TOPICS if topic is None else (topic,))
-            for team in teams or ():
-                if self._pushed.get(team.id) != team.balance_version:
-                    await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
-                    self._pushed[team.id] = team.balance_version
-            if keys_changed:
-                await self._load_key_spend(self.keys.all(), time.time(), skip_loaded=True)
+            await self._hand_over(teams, keys_changed)
+
+    async def start(self, snapshot: Snapshot | None) -> None:
+        """Start-up's load: from `snapshot` if start-up read one without SQLAlchemy, else from the database."""
+        if snapshot is None:
+            await self.refresh()
+            return
+        async with self._lock:
+            await self._hand_over(self.preload(snapshot), True)
+
+    async def _hand_over(self, teams: list[TeamRecord] | None, keys_changed: bool) -> None:
+        for team in teams or ():
+            if self._pushed.get(team.id) != team.balance_version:
+                await self._counters.set_balance(team.id, team.balance_micros, team.balance_version)
+                self._pushed[team.id] = team.balance_version
+        if keys_changed:
+            await self._load_key_spend(self.keys.all(), time.time(), skip_loaded=True)
 
     async def _load_key_spend(self, keys: list[KeyRecord], now: float, skip_loaded: bool = False) -> None:
         """Hand the counters each budgeted key's spend in its current period (one query per period); the
@@ -99,7 +129,7 @@ class Directory:
                 if not (skip_loaded and (key.id, bounds[0]) in self._preloaded):
                     by_period.setdefault(bounds, []).append(key)
         for (period, start, end), members in by_period.items():
-            spent = await asyncio.to_thread(key_spend_since, self._engine, [k.id for k in members], start)
+            spent = await asyncio.to_thread(_key_spend_since, self._engine, [k.id for k in members], start)
             for key in members:
                 await self._counters.load_key_spend(
                     key.id, key.team_id, period, spent.get(key.id, 0), end - now + 86400
@@ -136,9 +166,10 @@ class Directory:
         notice still on the way, or made where none is sent, and the next poll not due). Hands the counters
         the database balance; True if it was newer than what this process last gave them, so admission is
         worth trying again. Only refusals pay this one primary-key read; a database away keeps the refusal."""
+        errors = await asyncio.to_thread(import_module, "sqlalchemy.exc")  # not on the loop's thread
         try:
             found = await asyncio.to_thread(self._balance, team_id)
-        except SQLAlchemyError as exc:
+        except errors.SQLAlchemyError as exc:
             self._database.failed(exc.__class__.__name__)
             return False
         if found is None or found[1] <= self._pushed.get(team_id, -1):
@@ -148,17 +179,28 @@ class Directory:
         return True
 
     def _balance(self, team_id: int) -> tuple[int, int] | None:
+        from onegate.store.teams import team_balance
+
         with self._engine.connect() as conn:
             return team_balance(conn, team_id)
 
     async def poll_forever(self, interval: float) -> None:
+        # SQLAlchemy loads after the server's first answer (cli/launch.py): on a worker thread, not the loop's
+        errors = await asyncio.to_thread(import_module, "sqlalchemy.exc")
         while True:
             await asyncio.sleep(interval)
+
             try:
                 await self.refresh()
-            except SQLAlchemyError as exc:  # a locked or restarting database must not stop the refresher
+            except errors.SQLAlchemyError as exc:  # a locked or restarting database must not stop the refresher
                 self._database.failed(exc.__class__.__name__)
             except Exception:  # Redis away: its client says so once
                 log.debug("refresh failed", exc_info=True)
             else:
                 self._database.ok()
+
+
+def _key_spend_since(engine: Engine, key_ids: list[int], start: float) -> dict[int, int]:
+    from onegate.store.ledger import key_spend_since  # SQLAlchemy: imported on the worker thread
+
+    return key_spend_since(engine, key_ids, start)

@@ -7,7 +7,7 @@ retried batch) charges once; a request that cost nothing has no charge.
 from __future__ import annotations
 
 from onegate.context import RequestContext
-from onegate.store.ledger import Charge
+from onegate.store.rows import Charge
 
 
 def charge_for(ctx: RequestContext) -> Charge | None:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from onegate.counters.protocol import Admit, Capped, Counters, Lease, Limits, Refusal, Settle
 from onegate.settings import LimitsConfig
-from onegate.store.ledger import Committed
+from onegate.store.rows import Committed
 
 if TYPE_CHECKING:
     from onegate.apikeys import KeyRecord
-    from onegate.store.teams import TeamRecord
+    from onegate.store.rows import TeamRecord
 
 log = logging.getLogger("onegate.accounting")
 

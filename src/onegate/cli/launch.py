@@ -104,24 +104,10 @@ def serve(
         uvicorn_core.without_cli()
     from onegate.app import create_app
     from onegate.server.serving import uvicorn_options
-    from onegate.store.keys import create_key, list_keys
 
     settings = settings_or_exit(data_dir, config, host=host, port=port)
-    engine = open_store(settings)  # migrates once, before any worker starts
-    counted = _counted(settings, engine) if workers > 1 and not settings.redis_url else None
-    if counted:
-        engine.dispose()
-        print(
-            f"onegate: --workers {workers} needs redis_url: {counted}, and each worker would count them in its own "
-            f"memory, allowing {workers}× as much. Set redis_url in the config (or ONEGATE_REDIS_URL), or serve "
-            "with one worker.",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
-    first_key = None
-    if not list_keys(engine):
-        _, first_key = create_key(engine, "first-key")
-    engine.dispose()
+    # One process on a SQLite database that is ready: SQLAlchemy is not imported before the first answer
+    first_key = None if workers == 1 and _ready_sqlite(settings.database_url) else _prepare_store(settings, workers)
     record_serving(settings)
     print(f"onegate: data in {settings.data_dir}, database {settings.database_url.split('://')[0]}")
     print(f"onegate: base URL for OpenAI-style clients: {settings.base_url}")
@@ -149,6 +135,37 @@ def serve(
         uvicorn.run("onegate.app:app_from_environment", factory=True, **uvicorn_options(settings, workers))
     else:
         uvicorn_core.run(create_app(settings), **uvicorn_options(settings, workers))
+
+
+def _ready_sqlite(database_url: str) -> bool:
+    """A SQLite database at the latest schema version, with a key: nothing to migrate or create."""
+    from onegate.store import quickread
+
+    with quickread.current(database_url) as conn:
+        return conn is not None and quickread.has_keys(conn)
+
+
+def _prepare_store(settings: Settings, workers: int) -> str | None:
+    """Migrate (once, before any worker starts), refuse what several workers would count apart, and create
+    the first key if there is none; returns that key."""
+    from onegate.store.keys import create_key, list_keys
+
+    engine = open_store(settings)
+    counted = _counted(settings, engine) if workers > 1 and not settings.redis_url else None
+    if counted:
+        engine.dispose()
+        print(
+            f"onegate: --workers {workers} needs redis_url: {counted}, and each worker would count them in its own "
+            f"memory, allowing {workers}× as much. Set redis_url in the config (or ONEGATE_REDIS_URL), or serve "
+            "with one worker.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    first_key = None
+    if not list_keys(engine):
+        _, first_key = create_key(engine, "first-key")
+    engine.dispose()
+    return first_key
 
 
 def _counted(settings: Settings, engine: Engine) -> str | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from onegate.apikeys import KeyRecord
 from onegate.keys.failures import FailurePenalty
-from onegate.store.keys import find_key_by_hash, keys_revision, list_keys
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class KeyCache:
@@ -21,11 +22,18 @@ class KeyCache:
         self.failures = FailurePenalty()
 
     def load(self) -> None:
-        """Blocking reload; called at start and from a worker thread."""
+        """Blocking reload; called from a worker thread (SQLAlchemy is imported there)."""
+        from onegate.store.keys import keys_revision, list_keys
+
         revision = keys_revision(self._engine)
         if revision == self._revision:
             return
         self._by_hash = {k.key_hash: k for k in list_keys(self._engine)}
+        self._revision = revision
+
+    def preload(self, keys: list[KeyRecord], revision: tuple[float, int]) -> None:
+        """The keys as start-up read them (store/quickread.py), `revision` their `keys_revision`."""
+        self._by_hash = {k.key_hash: k for k in keys}
         self._revision = revision
 
     @property
@@ -40,7 +48,13 @@ class KeyCache:
         if record is not None:
             return record
         # A key created a moment ago by the CLI is accepted at once.
-        record = await asyncio.to_thread(find_key_by_hash, self._engine, key_hash)
+        record = await asyncio.to_thread(_find_by_hash, self._engine, key_hash)
         if record is not None:
             self._by_hash[key_hash] = record
         return record
+
+
+def _find_by_hash(engine: Engine, key_hash: str) -> KeyRecord | None:
+    from onegate.store.keys import find_key_by_hash  # SQLAlchemy: imported on the worker thread, not the loop's
+
+    return find_key_by_hash(engine, key_hash)

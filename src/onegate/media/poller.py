@@ -13,12 +13,16 @@ import asyncio
 import logging
 import secrets
 import time
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import Polled, Refused
 from onegate.media.service import Media
-from onegate.media.tasks import Task
 from onegate.providers.protocol import UpstreamTransportError
+
+if TYPE_CHECKING:
+    from onegate.media.tasks import Task
+    from onegate.media.webhooks import Delivery
 
 log = logging.getLogger("onegate.media")
 
@@ -30,6 +34,8 @@ class Poller:
         self.owner = "poller_" + secrets.token_hex(6)
 
     async def run_forever(self) -> None:
+        # the task store's modules import SQLAlchemy: on a worker thread, so the event loop answers meanwhile
+        await asyncio.to_thread(import_module, "onegate.media.webhooks")
         while True:
             try:
                 await self.round()
@@ -39,6 +45,8 @@ class Poller:
 
     async def round(self) -> int:
         """One round: poll what is due, send the callbacks that are due. Returns the tasks polled."""
+        from onegate.media import tasks, webhooks
+
         now = time.time()
         engine = self.media.engine
         claimed = await asyncio.to_thread(
@@ -81,6 +89,8 @@ class Poller:
         await self.apply(task, polled)
 
     async def apply(self, task: Task, polled: Polled) -> None:
+        from onegate.media import tasks
+
         values = {"progress": polled.progress, "upstream_data": tasks.dumps({**task.upstream_data, **polled.data})}
         if polled.expires_at:
             values["expires_at"] = polled.expires_at
@@ -106,6 +116,8 @@ class Poller:
         await asyncio.to_thread(tasks.advance, self.media.engine, task, values, self.owner)
 
     async def _later(self, task: Task, hint: float | None) -> None:
+        from onegate.media import tasks
+
         values = {
             "polls": task.polls + 1,
             "next_poll_at": time.time() + self.delay(task, hint),
@@ -114,7 +126,9 @@ class Poller:
         }
         await asyncio.to_thread(tasks.advance, self.media.engine, task, values, self.owner)
 
-    async def deliver(self, delivery: webhooks.Delivery) -> str:
+    async def deliver(self, delivery: Delivery) -> str:
+        from onegate.media import webhooks
+
         engine = self.media.engine
         secret, _ = await asyncio.to_thread(webhooks.key_settings, engine, delivery.key_id)
         if secret is None:

@@ -21,10 +21,8 @@ from onegate.apikeys import KeyRecord
 from onegate.context import RequestContext
 from onegate.counters.protocol import Lease
 from onegate.diagnosis.clients import identify_client
-from onegate.media import tasks, webhooks
 from onegate.media.adapters.base import VideoAdapter
 from onegate.media.adapters.selftest_video import SelftestVideoAdapter
-from onegate.media.tasks import Task, settlement_id
 from onegate.pipeline.record import record
 from onegate.providers.registry import ModelRegistry, Target
 from onegate.providers.selftest import SelftestProvider
@@ -34,6 +32,8 @@ from onegate.surfaces import SurfaceId
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from onegate.media.tasks import Task
 
 log = logging.getLogger("onegate.media")
 DIALECT: SurfaceId = "openai_videos"
@@ -96,6 +96,8 @@ class Media:
     def bill(self, task: Task, status: str, seconds: str | None, error: tuple[str, str] | None) -> int:
         """Record the task's end like a request: its log row and charge, and its reservation settled (a
         completed task costs its seconds at its price; a failed one nothing, releasing the hold)."""
+        from onegate.media.tasks import settlement_id  # loaded by whoever ended the task (finish)
+
         ctx = RequestContext(
             request_id=settlement_id(task.id),
             method="TASK",
@@ -142,6 +144,8 @@ class Media:
         error: tuple[str, str] | None = None,
     ) -> bool:
         """Move an open task to `status`, guarded; the winner bills it and queues its callback."""
+        from onegate.media import tasks  # with SQLAlchemy: loaded off the start-up path (cli/launch.py)
+
         now = time.time()
         values = {**values, "status": status, "completed_at": now, "lease_until": None, "lease_owner": None}
         if error is not None:
@@ -158,6 +162,8 @@ class Media:
         return True
 
     def _queue_callback(self, task: Task, status: str) -> None:
+        from onegate.media import webhooks
+
         url = task.callback_url or webhooks.key_settings(self.engine, task.key_id)[1]
         if url:
             webhooks.enqueue(self.engine, task.id, task.key_id, status, url)
@@ -176,6 +182,8 @@ class Media:
                 log.warning("renewing the reservations of open video tasks failed", exc_info=True)
 
     def _open_leases(self) -> list[Lease]:
+        from onegate.media import tasks  # on a worker thread
+
         return [
             Lease(t.reservation["rid"], t.key_id, t.team_id)
             for t in tasks.list_tasks(self.engine, limit=100_000, statuses=tasks.OPEN)

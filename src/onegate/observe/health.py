@@ -19,12 +19,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
-
 from onegate.store.writer import LogWriter
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from onegate.counters.resp import RespClient
 
 CACHE_SECONDS = 1.0
@@ -107,7 +106,10 @@ class ReadinessProbe:
             return Check(False, time.perf_counter() - began, exc.__class__.__name__)
         return Check(True, time.perf_counter() - began)
 
-    def _query_database(self) -> None:
+    def _query_database(self) -> None:  # on a worker thread, which imports SQLAlchemy if nothing has yet
+        from sqlalchemy import create_engine, make_url, text
+        from sqlalchemy.pool import NullPool
+
         if self._engine is None:
             url = make_url(self._database_url)
             args: dict[str, object] = {"timeout": self.timeout}  # SQLite: seconds to wait for a lock

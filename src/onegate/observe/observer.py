@@ -11,16 +11,17 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from onegate.context import RequestContext
 from onegate.observe.health import ReadinessProbe
 from onegate.settings import ConfigError, Settings
+from onegate.store.deferred import loaded
 from onegate.store.writer import LogWriter
 
 log = logging.getLogger("onegate.observe")
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from onegate.accounting.directory import Directory
     from onegate.accounting.reservations import Reservations
     from onegate.channels.book import ChannelBook
@@ -97,7 +98,7 @@ def build_observer(
         )
         upstream = {t.upstream_model for name in registry.names for t in registry.get(name).targets}  # type: ignore[union-attr]
         metrics = Metrics(settings.metrics, registry.names, upstream, live)
-        metrics.watch_engine(engine)
+        metrics.watch_engine(loaded(engine))  # loads SQLAlchemy before the first answer: metrics are opt-in
         if settings.redis_url:
             from onegate.counters.redis import RedisCounters  # the redis extra: only when configured
 

@@ -24,7 +24,7 @@ from onegate.counters.protocol import Admit, Capped, Limits, Reason, Refusal
 from onegate.errors import GatewayError
 from onegate.providers.registry import ModelEntry
 from onegate.settings import MICROS, AccountingConfig
-from onegate.store.teams import TeamRecord
+from onegate.store.rows import TeamRecord
 from onegate.surfaces import SURFACES
 
 log = logging.getLogger("onegate.admit")

@@ -22,8 +22,7 @@ from onegate.context import RequestContext
 from onegate.diagnosis.paths import shown_path
 from onegate.observe.timing import ms, phases_ms
 from onegate.redaction import STORED_ERROR_LIMIT, STORED_TEXT_LIMIT, mask_key_shaped, storable, stored_text
-from onegate.store.logs import LogRow
-from onegate.store.schema import request_logs
+from onegate.store.rows import LOG_WIDTHS, LogRow
 from onegate.store.writer import LogWriter
 from onegate.surfaces import SURFACES
 
@@ -31,10 +30,7 @@ MAX_ERROR_TEXT = 2000  # notes (onegate's own words)
 
 # The caller's strings are cut to their column's width as well as to STORED_TEXT_LIMIT: PostgreSQL enforces
 # VARCHAR widths, and one value too long fails the whole batch (and every replay of its spill file).
-_WIDTH: dict[str, int] = {
-    name: min(request_logs.c[name].type.length or STORED_TEXT_LIMIT, STORED_TEXT_LIMIT)  # type: ignore[attr-defined]
-    for name in ("client_version", "user_agent", "path", "model_requested", "model_routed")
-}
+_WIDTH: dict[str, int] = {name: min(width, STORED_TEXT_LIMIT) for name, width in LOG_WIDTHS.items()}
 
 
 _cached_text = lru_cache(maxsize=4096)(stored_text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import import_module
 
 from onegate import errors
 from onegate.asgi import Receive, Responder
@@ -17,7 +18,7 @@ from onegate.context import RequestContext
 from onegate.diagnosis.paths import is_api_shaped
 from onegate.errors import GatewayError
 from onegate.observe import endpoints as observe_endpoints
-from onegate.server import anthropic_endpoints, balance_endpoints, endpoints, responses_endpoints
+from onegate.server import anthropic_endpoints, endpoints, responses_endpoints
 from onegate.server.pathdoctor import diagnose_misrouted
 from onegate.server.services import Handler, Services
 from onegate.settings import Settings
@@ -46,7 +47,8 @@ def by_caller(openai: Handler, anthropic: Handler) -> Handler:
 # Pages, the console and the management API are imported on their first call: a model request never needs
 # them, and importing them at start cost instructions before the first answer (callgrind, bench/startup.py:
 # the management API was 8% of what `onegate serve` spent on its imports; pages, guides and console
-# 34 M of 1,626 M from spawn to the first answer; image and video endpoints another 12 M).
+# 34 M of 1,626 M from spawn to the first answer; image and video endpoints another 12 M; the balance endpoints
+# import SQLAlchemy, which `onegate serve` loads after its first answer: cli/launch.py).
 async def admin_api_v1(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
     from onegate.admin.api_v1.entry import admin_api
 
@@ -71,26 +73,25 @@ async def setup_guide(svc: Services, ctx: RequestContext, responder: Responder, 
     await setup_guide(svc, ctx, responder, receive)
 
 
-def images(name: str) -> Handler:
-    """`onegate.media.images.NAME`, imported on the first image request (which then waits seconds upstream)."""
+def on_first_call(module: str, name: str) -> Handler:
+    """`module.name`, imported on the first request it serves."""
 
     async def handler(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-        from onegate.media import images
-
-        await getattr(images, name)(svc, ctx, responder, receive)
+        await getattr(import_module(module), name)(svc, ctx, responder, receive)
 
     return handler
+
+
+def images(name: str) -> Handler:
+    return on_first_call("onegate.media.images", name)  # the request then waits seconds upstream
 
 
 def videos(name: str) -> Handler:
-    """`onegate.media.videos.NAME`, imported on the first video request."""
+    return on_first_call("onegate.media.videos", name)
 
-    async def handler(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
-        from onegate.media import videos
 
-        await getattr(videos, name)(svc, ctx, responder, receive)
-
-    return handler
+def balances(name: str) -> Handler:
+    return on_first_call("onegate.server.balance_endpoints", name)
 
 
 async def home(svc: Services, ctx: RequestContext, responder: Responder, receive: Receive) -> None:
@@ -115,12 +116,12 @@ API_ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "/videos"): Endpoint(videos("create"), "openai_videos"),
     ("GET", "/videos"): Endpoint(videos("list_videos"), "openai_videos", logged=False),  # free reads: polled often
     # what a key may still spend, in the shapes clients already read (not request-log rows)
-    ("GET", "/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
-    ("GET", "/auth/key"): Endpoint(balance_endpoints.key_info, "openai_models", logged=False),
+    ("GET", "/key"): Endpoint(balances("key_info"), "openai_models", logged=False),
+    ("GET", "/auth/key"): Endpoint(balances("key_info"), "openai_models", logged=False),
     ("GET", "/dashboard/billing/subscription"): Endpoint(
-        balance_endpoints.billing_subscription, "openai_models", logged=False
+        balances("billing_subscription"), "openai_models", logged=False
     ),
-    ("GET", "/dashboard/billing/usage"): Endpoint(balance_endpoints.billing_usage, "openai_models", logged=False),
+    ("GET", "/dashboard/billing/usage"): Endpoint(balances("billing_usage"), "openai_models", logged=False),
 }
 # `/videos/{id}` and below: (method, what follows the id) → endpoint
 VIDEO_ROUTES: dict[tuple[str, str], Endpoint] = {

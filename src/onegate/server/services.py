@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from onegate.accounting.reservations import Reservations
 from onegate.asgi import Receive, Responder
@@ -22,6 +21,9 @@ from onegate.pipeline.admit import Admission
 from onegate.providers.registry import ModelRegistry
 from onegate.settings import Settings
 from onegate.store.writer import LogWriter
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass(frozen=True, slots=True)

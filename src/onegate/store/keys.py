@@ -9,30 +9,12 @@ import orjson
 from sqlalchemy import Connection, Engine, Row, func, or_, select
 
 from onegate.apikeys import KeyRecord, generate_key, hash_key, mask_key
+from onegate.store.rows import key_record as _record
 from onegate.store.schema import api_keys
 
 
 class KeyNotFound(LookupError):
     pass
-
-
-def _record(row: Row) -> KeyRecord:
-    return KeyRecord(
-        id=row.id,
-        name=row.name,
-        key_hash=row.key_hash,
-        mask=row.mask,
-        status=row.status,
-        models=tuple(orjson.loads(row.models)) if row.models else None,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-        team_id=row.team_id,
-        budget_micros=row.budget_micros,
-        budget_period=row.budget_period,
-        rpm=row.rpm,
-        tpm=row.tpm,
-        concurrent=row.concurrent,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,57 +21,15 @@ from sqlalchemy.exc import IntegrityError
 
 from onegate.store import pg_batch
 from onegate.store.db import insert_many, write_transaction
-from onegate.store.logs import LogRow, insert_rows
+from onegate.store.logs import insert_rows
 from onegate.store.rollups import add_to_rollups
+from onegate.store.rows import Charge as Charge
+from onegate.store.rows import Committed as Committed
+from onegate.store.rows import Settlement as Settlement
 from onegate.store.schema import api_keys, ledger
 from onegate.store.teams import apply_balance_delta, team_balance
 
 log = logging.getLogger("onegate.ledger")
-
-
-class Charge(msgspec.Struct, frozen=True, gc=False):
-    """A ledger row of kind "charge" (accounting/ledger.py builds it, positionally like `LogRow`); field
-    names are `ledger` columns."""
-
-    entry_id: str  # request id and serving attempt: a replay finds it already there
-    kind: str  # "charge"
-    team_id: int | None
-    key_id: int
-    request_id: str
-    model: str | None
-    amount_micros: int  # negative: a charge takes money
-    created_at: float
-
-
-class Settlement(msgspec.Struct, frozen=True, gc=False):
-    """What the writer stores for one request: its log row and, when it cost something, its charge.
-    Encoded as one JSON line `{"log": ..., "charge": ...}` in the journal and the spill file."""
-
-    log: LogRow
-    charge: Charge | None = None
-
-    def encode(self) -> bytes:
-        return _ENCODER.encode(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Settlement:
-        if "log" not in data:  # a spill file from before charges: a bare log row
-            return cls(msgspec.convert(data, LogRow))
-        return msgspec.convert(data, cls)
-
-
-_ENCODER = msgspec.json.Encoder()
-
-
-@dataclass(slots=True)
-class Committed:
-    """What a batch changed: charges that were new, and each touched team's balance after it; and the
-    charges a replay found already written, whose holds must end all the same."""
-
-    charges: list[Charge] = field(default_factory=list)
-    balances: dict[int, tuple[int, int]] = field(default_factory=dict)  # team id -> (balance, version)
-    already: list[Charge] = field(default_factory=list)  # replayed charges the ledger had: not applied again
-    current: dict[int, tuple[int, int]] = field(default_factory=dict)  # their teams' balances, unchanged
 
 
 class SettlementStore:

@@ -13,51 +13,10 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from onegate.store.db import insert_many
+from onegate.store.rows import LogRow as LogRow
 from onegate.store.schema import request_logs
 
 StoredLog = dict[str, Any]  # a row as `onegate logs` reads it back (every column, the id included)
-
-
-class LogRow(msgspec.Struct, frozen=True, gc=False):
-    """One request's log row, as built on the request path (pipeline/record.py). A msgspec Struct, not a
-    dict or a dataclass: built positionally it costs a fraction of the dict it replaces (keywords would
-    cost msgspec more than the dict: it matches each of 32 names), and it encodes straight to the JSON
-    lines of the journal and the spill file. Only scalars in it, so the garbage collector need not track
-    it (gc=False). Field names, types and order are the `request_logs` columns'; every field is required
-    (the record step fills them all, in this order)."""
-
-    request_id: str
-    created_at: float
-    key_id: int | None
-    key_mask: str | None
-    team_id: int | None
-    client_name: str
-    client_version: str
-    user_agent: str
-    method: str
-    path: str
-    dialect: str
-    model_requested: str | None
-    model_routed: str | None
-    channel: str | None
-    status: int
-    error_code: str | None
-    error_message: str | None
-    stream: bool
-    latency_ms: float
-    ttfb_ms: float | None
-    input_tokens: int
-    cached_tokens: int
-    cache_write_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
-    cost_micros: int
-    price: str | None  # the price's JSON ("why this price"), when it cost something
-    usage_estimated: bool
-    config_hint: str | None
-    attempts: str | None  # JSON list of the attempts, when there were any
-    notes: str | None
-    timings: str | None = None  # JSON {phase: ms} (observe/timing.py); absent from rows spilled by older versions
 
 
 def insert_rows(conn: Connection, rows: Sequence[LogRow], replay: bool = False) -> list[LogRow]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from onegate.store import schema
+from onegate.store import quickread, schema
 from onegate.store.schema import metadata, schema_migrations
 
 Step = Callable[[Connection], None]
@@ -87,6 +87,8 @@ STEPS: list[tuple[int, str, Step | None]] = [
     (6, "request_logs.timings", _add_request_log_timings),
     (7, "media_tasks list indexes (all, by team)", _add_media_task_list_indexes),
 ]
+# start-up reads a database at this version without SQLAlchemy: a new step moves it on
+assert STEPS[-1][0] == quickread.SCHEMA_VERSION, "store/quickread.py's SCHEMA_VERSION is the last step's"
 
 
 def migrate(engine: Engine) -> int:

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
 )
 
+from onegate.store.rows import LOG_WIDTHS
+
 metadata = MetaData()
 
 schema_migrations = Table(
@@ -122,13 +124,13 @@ request_logs = Table(
     Column("key_mask", String(32), nullable=True),
     Column("team_id", Integer, nullable=True),
     Column("client_name", String(40), nullable=False),
-    Column("client_version", String(40), nullable=False),
-    Column("user_agent", String(300), nullable=False),
+    Column("client_version", String(LOG_WIDTHS["client_version"]), nullable=False),
+    Column("user_agent", String(LOG_WIDTHS["user_agent"]), nullable=False),
     Column("method", String(10), nullable=False),
-    Column("path", String(500), nullable=False),
+    Column("path", String(LOG_WIDTHS["path"]), nullable=False),
     Column("dialect", String(32), nullable=False),
-    Column("model_requested", String(200), nullable=True),
-    Column("model_routed", String(200), nullable=True),
+    Column("model_requested", String(LOG_WIDTHS["model_requested"]), nullable=True),
+    Column("model_routed", String(LOG_WIDTHS["model_routed"]), nullable=True),
     Column("channel", String(100), nullable=True),
     Column("status", Integer, nullable=False),
     Column("error_code", String(64), nullable=True),

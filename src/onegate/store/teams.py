@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, Engine, Row, bindparam, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
+from onegate.store.rows import TeamRecord as TeamRecord
+from onegate.store.rows import team_record as _record
 from onegate.store.schema import ledger, teams
 
 MANUAL_KINDS = ("topup", "adjust", "refund")
@@ -23,19 +25,6 @@ class TeamError(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class TeamRecord:
-    id: int
-    name: str
-    status: str  # active | disabled
-    balance_micros: int
-    balance_version: int
-    model_groups: tuple[str, ...] | None  # None: every model
-    rpm: int | None = None
-    tpm: int | None = None
-    concurrent: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class BalanceChange:
     entry_id: str
     team: str
@@ -43,20 +32,6 @@ class BalanceChange:
     amount_micros: int
     balance_after: int
     balance_version: int
-
-
-def _record(row: Row) -> TeamRecord:
-    return TeamRecord(
-        id=row.id,
-        name=row.name,
-        status=row.status,
-        balance_micros=row.balance_micros,
-        balance_version=row.balance_version,
-        model_groups=tuple(orjson.loads(row.model_groups)) if row.model_groups else None,
-        rpm=row.rpm,
-        tpm=row.tpm,
-        concurrent=row.concurrent,
-    )
 
 
 def create_team(

@@ -18,13 +18,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from onegate.outages import Outage
 from onegate.store.journal import Journal, Segment, locked_file, read_lines
-from onegate.store.ledger import Charge, Committed, Settlement, SettlementStore
-from onegate.store.logs import LogRow
+from onegate.store.rows import Charge, Committed, LogRow, Settlement
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from onegate.store.ledger import SettlementStore
 
 log = logging.getLogger("onegate.writer")
 
@@ -58,7 +61,9 @@ class LogWriter:
         database: Outage | None = None,
         replay_seconds: float = 1.0,
     ) -> None:
-        self._batches = SettlementStore(engine)
+        self._engine = engine
+        # made by the first batch stored, on the writer's thread: it imports SQLAlchemy (not before the first answer)
+        self._batches: SettlementStore | None = None
         self._spill_path = spill_path
         # A deque, not a queue.Queue: append is atomic under the GIL and wakes no thread, so handing a
         # record over costs the request path about 100 ns. The writer polls it every `interval`.
@@ -143,7 +148,8 @@ class LogWriter:
                     self._next_replay = time.monotonic() + wait
             self._flush()  # stopping: everything submitted so far, late finishers included
         finally:
-            self._batches.close()
+            if self._batches is not None:
+                self._batches.close()
 
     def _flush(self) -> None:
         if self._journal is None:
@@ -187,7 +193,7 @@ class LogWriter:
         for start in range(0, len(items), self._batch_size):
             batch = items[start : start + self._batch_size]
             began = time.perf_counter()
-            committed = self._batches.store(batch)  # log rows, charges, balances: all or none
+            committed = self._settlements().store(batch)  # log rows, charges, balances: all or none
             self.stats.batch_seconds += time.perf_counter() - began
             self.stats.batches += 1
             self.stats.written += len(batch)
@@ -198,6 +204,13 @@ class LogWriter:
                 except Exception:  # the counters catch up from the database on their own
                     log.exception("commit callback failed")
         return events
+
+    def _settlements(self) -> SettlementStore:
+        if self._batches is None:
+            from onegate.store.ledger import SettlementStore
+
+            self._batches = SettlementStore(self._engine)
+        return self._batches
 
     def _write(self, items: list[Settlement]) -> list[threading.Event]:
         if not items:
