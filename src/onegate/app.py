@@ -53,6 +53,7 @@ STORE_MODULES = (
     "onegate.store.prices",
     "onegate.media.webhooks",
 )
+STORE_LOAD_DELAY = 1.0  # seconds after start-up: the first requests are served without it (`load_store`)
 
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -328,9 +329,15 @@ def tune_gc() -> None:
     gc.enable()
 
 
-async def load_store() -> None:
+async def load_store(delay: float = STORE_LOAD_DELAY) -> None:
     """Import the store's modules (SQLAlchemy) off the event loop, then freeze what they made, as `tune_gc`
-    froze start-up's: else every full collection walked their ~40,000 objects."""
+    froze start-up's: else every full collection walked their ~40,000 objects.
+
+    Not at once: an import on another thread still takes the GIL from the loop in 5 ms slices, and started
+    with the server it overlapped the first requests (callgrind, bench/startup.py: 904 M instructions to the
+    first answer when it ran after it, 1,158 M when it ran alongside). The log writer imports SQLAlchemy
+    for its first batch, if one comes sooner; the background loops wait about as long (their first sleep)."""
+    await asyncio.sleep(delay)
     await asyncio.to_thread(lambda: [import_module(name) for name in STORE_MODULES])
     gc.freeze()
 

@@ -28,7 +28,7 @@ def test_store_modules_load_off_the_loop_and_are_frozen(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(app, "import_module", lambda name: watched(name))
     try:
-        asyncio.run(app.load_store())
+        asyncio.run(app.load_store(0))
         module = sys.modules[MODULE]
         assert importing and importing[0] != threading.main_thread().name
         assert not any(o is module.rgb_to_hsv for o in gc.get_objects())  # frozen: no collection walks it

@@ -185,11 +185,11 @@ class Directory:
             return team_balance(conn, team_id)
 
     async def poll_forever(self, interval: float) -> None:
-        # SQLAlchemy loads after the server's first answer (cli/launch.py): on a worker thread, not the loop's
-        errors = await asyncio.to_thread(import_module, "sqlalchemy.exc")
+        errors = None
         while True:
             await asyncio.sleep(interval)
-
+            if errors is None:  # SQLAlchemy: after the server's first answers (app.load_store), off the loop
+                errors = await asyncio.to_thread(import_module, "sqlalchemy.exc")
             try:
                 await self.refresh()
             except errors.SQLAlchemyError as exc:  # a locked or restarting database must not stop the refresher

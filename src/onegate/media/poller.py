@@ -34,7 +34,9 @@ class Poller:
         self.owner = "poller_" + secrets.token_hex(6)
 
     async def run_forever(self) -> None:
-        # the task store's modules import SQLAlchemy: on a worker thread, so the event loop answers meanwhile
+        # the task store's modules import SQLAlchemy: after a first sleep (the server's first answers go without
+        # it, app.load_store) and on a worker thread, so the event loop answers meanwhile
+        await asyncio.sleep(min(self.config.poll_seconds, 1.0))
         await asyncio.to_thread(import_module, "onegate.media.webhooks")
         while True:
             try:
